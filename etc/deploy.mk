@@ -1,0 +1,1 @@
+## etc/deploy.mk -- installed data, sample configs, man pages, systemd units.

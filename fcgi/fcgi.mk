@@ -1,0 +1,1 @@
+## fcgi/fcgi.mk -- the FastCGI responder (prefork master + workers) and its health handler.

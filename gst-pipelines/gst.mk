@@ -1,0 +1,1 @@
+## gst-pipelines/gst.mk -- the transcoder: GStreamer pipelines run in forked children.

@@ -1,0 +1,1 @@
+## lib/accounts.mk -- the accounts area: library modules, handlers and tests.

@@ -1,0 +1,1 @@
+## lib/admin.mk -- the admin area: library modules, handlers and tests.

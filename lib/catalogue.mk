@@ -1,0 +1,1 @@
+## lib/catalogue.mk -- the catalogue area: library modules, handlers and tests.

@@ -1,0 +1,105 @@
+/* db.h -- one database interface over SQLite and PostgreSQL. */
+#ifndef VF_DB_H
+#define VF_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "error.h"
+#include "stmt.h"
+
+/*
+ * A connection.  One per process, opened after fork; never shared between processes
+ * or threads.  Handlers never build SQL: they name a statement of the table in
+ * stmt.h (lib/sql/ *.def holds both dialects side by side) and bind parameters.
+ *
+ * Conventions for every schema: timestamps are BIGINT microseconds since the epoch
+ * (passed in from clock_now_us(), never the database's clock), booleans are INTEGER
+ * 0/1, ids are INTEGER/BIGINT primary keys.  Placeholders: ?1.. in SQLite, $1.. in
+ * PostgreSQL.
+ *
+ * Error mapping: SQLITE_BUSY/LOCKED and PG serialization/deadlock/connection loss ->
+ * VF_ERR_BUSY (the HTTP layer answers 503 + Retry-After); unique, foreign-key and
+ * check violations -> VF_ERR_CONFLICT; anything else -> VF_ERR_DB.  The backend's
+ * message is logged by the db layer (never the bound values) and never shown to a client.
+ */
+struct db;
+struct db_rows;
+
+enum db_type { DB_T_NULL = 0, DB_T_INT, DB_T_TEXT };
+
+struct db_param {
+    enum db_type type;
+    int64_t i;
+    const char *s; /* borrowed for the duration of the call */
+};
+
+#define DB_INT(v)  ((struct db_param){ .type = DB_T_INT, .i = (int64_t)(v) })
+#define DB_TEXT(v) ((struct db_param){ .type = DB_T_TEXT, .s = (v) })
+#define DB_NULLV   ((struct db_param){ .type = DB_T_NULL })
+/* DB_ARGS(DB_INT(1), DB_TEXT("x")) expands to "array, count". */
+#define DB_ARGS(...)                                                                               \
+    ((const struct db_param[]){ __VA_ARGS__ }),                                                    \
+        (sizeof((const struct db_param[]){ __VA_ARGS__ }) / sizeof(struct db_param))
+#define DB_NOARGS NULL, 0
+
+/* Open per cfg->db_engine.  SQLite: WAL, busy timeout, foreign keys on.  Caller frees
+ * with db_close().  On failure *out is NULL and the reason is logged. */
+enum vf_err db_open(const struct config *cfg, struct db **out);
+/* NULL-safe.  Rolls back an open transaction. */
+void db_close(struct db *db);
+enum config_db_engine db_engine(const struct db *db);
+
+/* Run a statement that returns no rows; `*changes` (may be NULL) gets the row count. */
+enum vf_err db_exec(struct db *db, enum stmt_id id, const struct db_param *p, size_t np,
+                    int64_t *changes);
+/* Run a statement and materialise all rows (values as text).  Caller frees *out with
+ * db_rows_free(); *out is NULL on error. */
+enum vf_err db_query(struct db *db, enum stmt_id id, const struct db_param *p, size_t np,
+                     struct db_rows **out);
+/* First column of the first row as an integer; VF_ERR_NOTFOUND when there is no row. */
+enum vf_err db_query_int(struct db *db, enum stmt_id id, const struct db_param *p, size_t np,
+                         int64_t *out);
+
+size_t db_rows_count(const struct db_rows *r);
+size_t db_rows_cols(const struct db_rows *r);
+/* Borrowed, valid until db_rows_free(); NULL for SQL NULL or out of range. */
+const char *db_rows_text(const struct db_rows *r, size_t row, size_t col);
+/* 0 for NULL or out of range. */
+int64_t db_rows_int(const struct db_rows *r, size_t row, size_t col);
+bool db_rows_isnull(const struct db_rows *r, size_t row, size_t col);
+/* NULL-safe. */
+void db_rows_free(struct db_rows *r);
+
+/* Transactions.  db_begin() takes the write lock at once (SQLite BEGIN IMMEDIATE,
+ * PostgreSQL BEGIN): every transaction of ours writes.  Not nestable.
+ * db_rollback() is safe to call when no transaction is open. */
+enum vf_err db_begin(struct db *db);
+enum vf_err db_commit(struct db *db);
+enum vf_err db_rollback(struct db *db);
+bool db_in_transaction(const struct db *db);
+
+/* A cheap round trip (SELECT 1); reconnects a broken PostgreSQL connection first. */
+enum vf_err db_ping(struct db *db);
+
+/* Run a multi-statement SQL script (migrations only; no parameters). */
+enum vf_err db_exec_script(struct db *db, const char *sql);
+
+/* Apply every schema/<engine>/NNN_name.sql under `schema_dir` not yet recorded in
+ * schema_migrations, in order, each in its own transaction with its record.  Safe to
+ * run from several hosts at once (PostgreSQL advisory lock; SQLite write lock).
+ * `*applied` (may be NULL) gets the number applied. */
+enum vf_err db_migrate(struct db *db, const char *schema_dir, int *applied);
+
+/* Notifications: PostgreSQL LISTEN/NOTIFY; on SQLite listen/notify do nothing and
+ * db_wait() just sleeps.  db_wait returns VF_OK when notified, VF_ERR_TIMEOUT otherwise. */
+enum vf_err db_listen(struct db *db, const char *channel);
+enum vf_err db_notify(struct db *db, const char *channel);
+enum vf_err db_wait(struct db *db, int timeout_ms);
+
+/* Backend message of the last error, for logs only. */
+const char *db_errmsg(const struct db *db);
+
+#endif

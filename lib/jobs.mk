@@ -1,0 +1,1 @@
+## lib/jobs.mk -- the jobs area: library modules, handlers and tests.

@@ -1,0 +1,1 @@
+## tests/tests.mk -- test drivers shared by all areas (integration runner, fuzz targets).
