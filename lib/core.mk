@@ -33,3 +33,8 @@ tests_unit_test_route_SOURCES = tests/unit/test_route.c
 tests_unit_test_route_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_route_LDADD = fcgi/libvfhandlers.a $(UNIT_LDADD)
 endif
+
+# videoflixctl: command tables per area (ctl/<area>.c), dispatch in ctl/main.c.
+sbin_PROGRAMS += ctl/videoflixctl
+ctl_videoflixctl_SOURCES = ctl/main.c ctl/ctl.h ctl/core.c ctl/accounts.c ctl/jobs.c ctl/video.c
+lint_sources += ctl/main.c ctl/core.c ctl/accounts.c ctl/jobs.c ctl/video.c

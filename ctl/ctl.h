@@ -1,0 +1,30 @@
+/* ctl.h -- videoflixctl: the sysadmin's command-line tool; commands live in tables per area. */
+#ifndef VF_CTL_H
+#define VF_CTL_H
+
+#include "app.h"
+
+/*
+ * A command runs with the configuration loaded and, when `needs_db` is set, the
+ * database open (ctx->app.db).  argv[0] is the command name.  Returns the process
+ * exit status: 0 ok, 1 failure, 2 usage error.
+ */
+struct ctl_ctx {
+    struct app app;
+};
+
+struct ctl_cmd {
+    const char *name;
+    const char *usage; /* one line: "migrate", "jobs [retry ID]" */
+    const char *help;  /* one sentence */
+    int needs_db;
+    int (*run)(struct ctl_ctx *ctx, int argc, char **argv);
+};
+
+/* Each area's table (ctl/<area>.c), ending with a zeroed entry. */
+extern const struct ctl_cmd ctl_core_cmds[];    /* migrate, check-config */
+extern const struct ctl_cmd ctl_account_cmds[]; /* createsuperuser, users */
+extern const struct ctl_cmd ctl_job_cmds[];     /* jobs, sendtestmail */
+extern const struct ctl_cmd ctl_video_cmds[];   /* video, transcode-file */
+
+#endif

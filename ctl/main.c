@@ -1,0 +1,72 @@
+/* main.c -- videoflixctl: load the configuration, open the database if needed, dispatch. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "log.h"
+
+static const struct ctl_cmd *const tables[] = {
+    ctl_core_cmds, ctl_account_cmds, ctl_job_cmds, ctl_video_cmds, NULL,
+};
+
+static void
+usage(FILE *fp)
+{
+    fprintf(fp, "usage: videoflixctl [-e ENVFILE] COMMAND [ARGS...]\n\ncommands:\n");
+    for (size_t t = 0; tables[t] != NULL; t++)
+        for (const struct ctl_cmd *c = tables[t]; c->name != NULL; c++)
+            fprintf(fp, "  %-34s %s\n", c->usage, c->help);
+}
+
+static const struct ctl_cmd *
+find(const char *name)
+{
+    for (size_t t = 0; tables[t] != NULL; t++)
+        for (const struct ctl_cmd *c = tables[t]; c->name != NULL; c++)
+            if (strcmp(c->name, name) == 0)
+                return c;
+    return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *env_path = NULL;
+    int i = 1;
+
+    if (i + 1 < argc && strcmp(argv[i], "-e") == 0) {
+        env_path = argv[i + 1];
+        i += 2;
+    }
+    if (i >= argc || strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0 ||
+        strcmp(argv[i], "help") == 0) {
+        usage(i >= argc ? stderr : stdout);
+        return i >= argc ? 2 : 0;
+    }
+    const struct ctl_cmd *cmd = find(argv[i]);
+    if (cmd == NULL) {
+        fprintf(stderr, "videoflixctl: unknown command '%s'\n", argv[i]);
+        usage(stderr);
+        return 2;
+    }
+
+    char err[512];
+    struct config *cfg = NULL;
+    if (config_load(env_path, &cfg, err, sizeof(err)) != VF_OK) {
+        fprintf(stderr, "videoflixctl: configuration: %s\n", err);
+        return 1;
+    }
+    log_init("videoflixctl", cfg->log_level);
+
+    struct ctl_ctx ctx = { .app = { .cfg = cfg, .db = NULL, .catalogue = NULL } };
+    if (cmd->needs_db && db_open(cfg, &ctx.app.db) != VF_OK) {
+        fprintf(stderr, "videoflixctl: cannot open the database (see the log above)\n");
+        config_free(cfg);
+        return 1;
+    }
+    int rc = cmd->run(&ctx, argc - i, argv + i);
+    db_close(ctx.app.db);
+    config_free(cfg);
+    return rc;
+}
