@@ -7,7 +7,7 @@
 #include "log.h"
 
 static const struct ctl_cmd *const tables[] = {
-    ctl_core_cmds, ctl_account_cmds, ctl_job_cmds, ctl_video_cmds, NULL,
+    ctl_core_cmds, ctl_account_cmds, ctl_job_cmds, ctl_video_cmds, ctl_transcode_cmds, NULL,
 };
 
 static void

@@ -36,5 +36,6 @@ endif
 
 # videoflixctl: command tables per area (ctl/<area>.c), dispatch in ctl/main.c.
 sbin_PROGRAMS += ctl/videoflixctl
-ctl_videoflixctl_SOURCES = ctl/main.c ctl/ctl.h ctl/core.c ctl/accounts.c ctl/jobs.c ctl/video.c
-lint_sources += ctl/main.c ctl/core.c ctl/accounts.c ctl/jobs.c ctl/video.c
+ctl_videoflixctl_SOURCES = ctl/main.c ctl/ctl.h ctl/core.c ctl/accounts.c ctl/jobs.c ctl/video.c \
+	ctl/transcode.c
+lint_sources += ctl/main.c ctl/core.c ctl/accounts.c ctl/jobs.c ctl/video.c ctl/transcode.c
