@@ -31,7 +31,7 @@ tests_unit_test_http_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_http_LDADD = $(UNIT_LDADD)
 tests_unit_test_route_SOURCES = tests/unit/test_route.c
 tests_unit_test_route_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_route_LDADD = fcgi/libvfhandlers.a $(UNIT_LDADD)
+tests_unit_test_route_LDADD = $(UNIT_LDADD)
 endif
 
 # videoflixctl: command tables per area (ctl/<area>.c), dispatch in ctl/main.c.

@@ -1,0 +1,246 @@
+/* test_route.c -- pattern matching and the cross-cutting contract of the dispatcher. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "route.h"
+
+static void
+echo_handler(struct app *app, struct http_request *req, struct http_response *res)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "nparams", (double)req->nparams);
+    if (req->nparams > 0)
+        cJSON_AddStringToObject(o, "p0", req->params[0]);
+    if (req->json != NULL)
+        cJSON_AddItemToObject(o, "body", cJSON_Duplicate(req->json, 1));
+    json_reply(res, 200, o);
+}
+
+static void
+status_only_handler(struct app *app, struct http_request *req, struct http_response *res)
+{
+    res->status = 500;
+}
+
+static const struct route test_routes[] = {
+    { HTTP_GET, "/api/health/", echo_handler, 0 },
+    { HTTP_POST, "/api/login/", echo_handler, ROUTE_JSON | ROUTE_NO_STORE },
+    { HTTP_GET, "/api/video/{}/{}/index.m3u8", echo_handler, 0 },
+    { HTTP_GET, "/api/video/{}/{}/{}/?", echo_handler, 0 },
+    { HTTP_GET, "/api/broken/", status_only_handler, 0 },
+    { 0, NULL, NULL, 0 },
+};
+static const struct route *const tables[] = { test_routes, NULL };
+
+static struct config *cfg;
+static struct app app;
+
+static void
+setup(void)
+{
+    const char *p[] = { "SECRET_KEY=k3Jx9vQ2mZp7Lr4Tn8Wb1Yc6Hd0Fs5Ga2Ue", "JSON_MAX_BYTES=2048" };
+    char err[256];
+    cr_assert_eq(config_load_pairs(p, 2, &cfg, err, sizeof(err)), VF_OK, "%s", err);
+    app.cfg = cfg;
+}
+
+static void
+teardown(void)
+{
+    config_free(cfg);
+}
+
+struct result {
+    int status;
+    struct http_response res;
+    cJSON *json;
+};
+
+static void
+run(struct result *out, const char *method, const char *target, const char *const *h, size_t nh,
+    const char *body)
+{
+    struct http_request *req =
+        http_request_new(method, target, h, nh, body, body ? strlen(body) : 0);
+    cr_assert_not_null(req);
+    http_response_init(&out->res);
+    route_dispatch(&app, tables, req, &out->res);
+    out->status = out->res.status;
+    out->json = out->res.body ? cJSON_ParseWithLength(out->res.body, out->res.body_len) : NULL;
+    http_request_free(req);
+}
+
+static void
+done(struct result *r)
+{
+    cJSON_Delete(r->json);
+    http_response_free(&r->res);
+}
+
+TestSuite(route, .init = setup, .fini = teardown);
+
+Test(route, match_captures_and_optional_slash)
+{
+    char *p[HTTP_MAX_PARAMS];
+    size_t n;
+    cr_assert(route_match("/api/video/{}/{}/{}/?", "/api/video/7/480p/000.ts", p, &n));
+    cr_expect_eq(n, 3);
+    cr_expect_str_eq(p[2], "000.ts");
+    while (n > 0)
+        free(p[--n]);
+    cr_expect(route_match("/api/video/{}/{}/{}/?", "/api/video/7/480p/000.ts/", p, &n));
+    while (n > 0)
+        free(p[--n]);
+    cr_expect(!route_match("/api/video/{}/{}/{}/?", "/api/video/7/480p/000.ts//", p, &n));
+    cr_expect(!route_match("/api/video/{}/{}/{}/?", "/api/video/7//000.ts", p, &n));
+    cr_expect(!route_match("/api/health/", "/api/health", p, &n));
+    cr_expect(route_match("/api/video/{}/{}/{}/?", "/api/video/7/480p/%2e%2e", p, &n));
+    cr_expect_str_eq(p[2], "..", "captures are decoded once");
+    while (n > 0)
+        free(p[--n]);
+    cr_expect(!route_match("/api/video/{}/{}/{}/?", "/api/video/7/480p/%00", p, &n));
+}
+
+Test(route, unknown_path_is_404_json_with_security_headers)
+{
+    struct result r;
+    run(&r, "GET", "/nope/", NULL, 0, NULL);
+    cr_expect_eq(r.status, 404);
+    cr_assert_not_null(r.json);
+    cr_expect_str_eq(json_string(r.json, "detail"), "Not found.");
+    cr_expect_str_eq(http_response_header(&r.res, "X-Content-Type-Options"), "nosniff");
+    cr_expect_str_eq(http_response_header(&r.res, "X-Frame-Options"), "DENY");
+    cr_expect_str_eq(http_response_header(&r.res, "Referrer-Policy"), "same-origin");
+    done(&r);
+}
+
+Test(route, wrong_method_is_405_with_allow)
+{
+    struct result r;
+    run(&r, "DELETE", "/api/login/", NULL, 0, NULL);
+    cr_expect_eq(r.status, 405);
+    cr_expect_str_eq(json_string(r.json, "detail"), "Method \"DELETE\" not allowed.");
+    cr_expect_str_eq(http_response_header(&r.res, "Allow"), "POST, OPTIONS");
+    done(&r);
+}
+
+Test(route, head_is_accepted_where_get_is)
+{
+    struct result r;
+    run(&r, "HEAD", "/api/health/", NULL, 0, NULL);
+    cr_expect_eq(r.status, 200);
+    done(&r);
+}
+
+Test(route, preflight_from_allowed_origin)
+{
+    const char *h[] = { "Origin: http://127.0.0.1:5500", "Access-Control-Request-Method: POST" };
+    struct result r;
+    run(&r, "OPTIONS", "/anything/at/all", h, 2, NULL);
+    cr_expect_eq(r.status, 200);
+    cr_expect_eq(r.res.body_len, 0);
+    cr_expect_str_eq(http_response_header(&r.res, "Access-Control-Allow-Origin"),
+                     "http://127.0.0.1:5500");
+    cr_expect_str_eq(http_response_header(&r.res, "Access-Control-Allow-Credentials"), "true");
+    cr_expect_str_eq(http_response_header(&r.res, "Access-Control-Max-Age"), "86400");
+    const char *ah = http_response_header(&r.res, "Access-Control-Allow-Headers");
+    cr_expect(strstr(ah, "content-type") && strstr(ah, "x-csrftoken"));
+    cr_expect_str_eq(http_response_header(&r.res, "Vary"), "Origin");
+    done(&r);
+}
+
+Test(route, cors_headers_on_errors_too_but_never_for_other_origins)
+{
+    const char *ok[] = { "Origin: http://localhost:5500" };
+    const char *evil[] = { "Origin: http://evil.example" };
+    struct result r;
+    run(&r, "GET", "/missing", ok, 1, NULL);
+    cr_expect_eq(r.status, 404);
+    cr_expect_str_eq(http_response_header(&r.res, "Access-Control-Allow-Origin"),
+                     "http://localhost:5500");
+    done(&r);
+    run(&r, "GET", "/api/health/", evil, 1, NULL);
+    cr_expect_null(http_response_header(&r.res, "Access-Control-Allow-Origin"));
+    done(&r);
+}
+
+Test(route, unsafe_method_from_foreign_origin_is_403)
+{
+    const char *h[] = { "Origin: http://evil.example", "Content-Type: application/json" };
+    struct result r;
+    run(&r, "POST", "/api/login/", h, 2, "{}");
+    cr_expect_eq(r.status, 403);
+    cr_expect_not_null(json_string(r.json, "detail"));
+    done(&r);
+}
+
+Test(route, json_body_rules)
+{
+    const char *json[] = { "Content-Type: application/json" };
+    const char *text[] = { "Content-Type: text/plain" };
+    struct result r;
+
+    run(&r, "POST", "/api/login/", json, 1, "{\"email\":\"a@b.c\"}");
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(json_string(cJSON_GetObjectItem(r.json, "body"), "email"), "a@b.c");
+    cr_expect_str_eq(http_response_header(&r.res, "Cache-Control"), "no-store");
+    done(&r);
+
+    run(&r, "POST", "/api/login/", text, 1, "email=a");
+    cr_expect_eq(r.status, 415);
+    done(&r);
+
+    run(&r, "POST", "/api/login/", json, 1, "{\"email\":");
+    cr_expect_eq(r.status, 400);
+    cr_expect_not_null(r.json, "error bodies are JSON");
+    done(&r);
+
+    run(&r, "POST", "/api/login/", json, 1, "[1,2]");
+    cr_expect_eq(r.status, 400);
+    cr_expect_not_null(cJSON_GetObjectItem(r.json, "non_field_errors"));
+    done(&r);
+
+    run(&r, "POST", "/api/login/", json, 1, "{\"a\":\"\xc3\x28\"}");
+    cr_expect_eq(r.status, 400, "invalid UTF-8");
+    done(&r);
+
+    run(&r, "POST", "/api/login/", json, 1, "{} trailing");
+    cr_expect_eq(r.status, 400);
+    done(&r);
+
+    char big[4096];
+    memset(big, ' ', sizeof(big) - 1);
+    big[0] = '{';
+    big[sizeof(big) - 2] = '}';
+    big[sizeof(big) - 1] = '\0';
+    run(&r, "POST", "/api/login/", json, 1, big);
+    cr_expect_eq(r.status, 413);
+    cr_expect_not_null(r.json);
+    done(&r);
+
+    run(&r, "POST", "/api/login/", NULL, 0, NULL);
+    cr_expect_eq(r.status, 200, "an empty body is the handler's business");
+    done(&r);
+}
+
+Test(route, status_only_errors_get_a_json_body_with_request_id)
+{
+    struct result r;
+    run(&r, "GET", "/api/broken/", NULL, 0, NULL);
+    cr_expect_eq(r.status, 500);
+    cr_assert_not_null(r.json);
+    cr_expect_str_eq(json_string(r.json, "detail"), "Internal server error.");
+    cr_expect_eq(strlen(json_string(r.json, "request_id")), 32);
+    done(&r);
+}
+
+Test(route, segment_route_gets_decoded_params)
+{
+    struct result r;
+    run(&r, "GET", "/api/video/12/720p/001.ts", NULL, 0, NULL);
+    cr_expect_eq(r.status, 200);
+    cr_expect_str_eq(json_string(r.json, "p0"), "12");
+    done(&r);
+}
