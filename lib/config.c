@@ -597,6 +597,8 @@ config_free(struct config *cfg)
 {
     if (cfg == NULL)
         return;
+    if (cfg->secret_key != NULL)
+        explicit_bzero(cfg->secret_key, strlen(cfg->secret_key));
     for (size_t i = 0; i < NVARS; i++) {
         const struct var *v = &vars[i];
         if (v->type == V_STR || v->type == V_SECRET || v->type == V_URL || v->type == V_SIGNKEY)
@@ -604,8 +606,6 @@ config_free(struct config *cfg)
     }
     for (size_t i = 0; i < cfg->n_cors_origins; i++)
         free(cfg->cors_origins[i]);
-    if (cfg->secret_key != NULL)
-        explicit_bzero(cfg->secret_key, strlen(cfg->secret_key));
     free(cfg);
 }
 

@@ -1,6 +1,7 @@
 /* test_http.c -- request parsing (headers, cookies, query), responses, ranges. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
