@@ -59,15 +59,13 @@ static const struct var vars[] = {
     { "EMAIL_HOST_PASSWORD", V_STR, OFF(email_password), "", 0, 1024, NULL },
     { "EMAIL_USE_TLS", V_BOOL, OFF(email_use_tls), "false", 0, 0, NULL },
     { "EMAIL_USE_SSL", V_BOOL, OFF(email_use_ssl), "false", 0, 0, NULL },
-    { "DEFAULT_FROM_EMAIL", V_STR, OFF(default_from_email), "Videoflix <noreply@localhost>", 3,
-      255, NULL },
+    { "DEFAULT_FROM_EMAIL", V_STR, OFF(default_from_email), "Videoflix <noreply@localhost>", 3, 255,
+      NULL },
     { "EMAIL_TIMEOUT", V_INT, OFF(email_timeout), "10", 1, 600, NULL },
     { "ACCESS_TOKEN_LIFETIME", V_INT, OFF(access_token_lifetime), "1800", 1, 86400 * 7, NULL },
-    { "REFRESH_TOKEN_LIFETIME", V_INT, OFF(refresh_token_lifetime), "86400", 1, 86400 * 365,
-      NULL },
+    { "REFRESH_TOKEN_LIFETIME", V_INT, OFF(refresh_token_lifetime), "86400", 1, 86400 * 365, NULL },
     { "ROTATE_REFRESH_TOKENS", V_BOOL, OFF(rotate_refresh_tokens), "true", 0, 0, NULL },
-    { "PASSWORD_RESET_TIMEOUT", V_INT, OFF(password_reset_timeout), "86400", 1, 86400 * 30,
-      NULL },
+    { "PASSWORD_RESET_TIMEOUT", V_INT, OFF(password_reset_timeout), "86400", 1, 86400 * 30, NULL },
     { "RATELIMIT_LOGIN", V_INT, OFF(ratelimit_login), "10", 1, 1000000, NULL },
     { "RATELIMIT_REGISTER", V_INT, OFF(ratelimit_register), "10", 1, 1000000, NULL },
     { "RATELIMIT_PASSWORD_RESET", V_INT, OFF(ratelimit_password_reset), "5", 1, 1000000, NULL },
@@ -96,9 +94,10 @@ static const struct var vars[] = {
 
 /* Values that mean "nobody set a real secret". */
 static const char *const placeholders[] = {
-    "changeme", "change-me", "change_me", "change-this", "change_this", "your-secret",
-    "your_secret", "yoursecret", "placeholder", "django-insecure", "secret-key-here",
-    "replace-me", "replace_me", "example", "xxxxxxxx", NULL,
+    "changeme",    "change-me",       "change_me",       "change-this",
+    "change_this", "your-secret",     "your_secret",     "yoursecret",
+    "placeholder", "django-insecure", "secret-key-here", "replace-me",
+    "replace_me",  "example",         "xxxxxxxx",        NULL,
 };
 
 struct kv {
@@ -296,10 +295,17 @@ parse_int(const char *s, bool suffixes, long long *out)
     if (suffixes && *end != '\0' && end[1] == '\0') {
         long long mul = 1;
         switch (toupper((unsigned char)*end)) {
-        case 'K': mul = 1024LL; break;
-        case 'M': mul = 1024LL * 1024; break;
-        case 'G': mul = GiB; break;
-        default: return false;
+        case 'K':
+            mul = 1024LL;
+            break;
+        case 'M':
+            mul = 1024LL * 1024;
+            break;
+        case 'G':
+            mul = GiB;
+            break;
+        default:
+            return false;
         }
         if (v > LLONG_MAX / mul || v < 0)
             return false;
@@ -384,8 +390,10 @@ set_origins(struct config *cfg, const char *val, char *errbuf, size_t errlen)
         while (len > 0 && p[len - 1] == '/')
             len--;
         if (!is_origin(p, len)) {
-            seterr(errbuf, errlen, "CORS_ALLOWED_ORIGINS: '%.*s' is not an origin "
-                   "(scheme://host[:port])", (int)len, p);
+            seterr(errbuf, errlen,
+                   "CORS_ALLOWED_ORIGINS: '%.*s' is not an origin "
+                   "(scheme://host[:port])",
+                   (int)len, p);
             return VF_ERR_CONFIG;
         }
         if (cfg->n_cors_origins == CONFIG_MAX_ORIGINS) {
@@ -415,8 +423,10 @@ set_var(struct config *cfg, const struct var *v, const char *val, char *errbuf, 
     switch (v->type) {
     case V_SECRET:
         if (strlen(val) < (size_t)v->min) {
-            seterr(errbuf, errlen, "%s must be at least %lld bytes (got %zu); generate one with "
-                   "`head -c 48 /dev/urandom | base64`", v->name, v->min, strlen(val));
+            seterr(errbuf, errlen,
+                   "%s must be at least %lld bytes (got %zu); generate one with "
+                   "`head -c 48 /dev/urandom | base64`",
+                   v->name, v->min, strlen(val));
             return VF_ERR_CONFIG;
         }
         if (secret_is_placeholder(val)) {
@@ -441,8 +451,10 @@ set_var(struct config *cfg, const struct var *v, const char *val, char *errbuf, 
         }
         for (const char *p = val; *p != '\0'; p++) {
             if (!(isalnum((unsigned char)*p) || *p == '-' || *p == '_')) {
-                seterr(errbuf, errlen, "%s may contain only letters, digits, '-' and '_' "
-                       "(it is pasted into web server configs)", v->name);
+                seterr(errbuf, errlen,
+                       "%s may contain only letters, digits, '-' and '_' "
+                       "(it is pasted into web server configs)",
+                       v->name);
                 return VF_ERR_CONFIG;
             }
         }
@@ -476,8 +488,7 @@ set_var(struct config *cfg, const struct var *v, const char *val, char *errbuf, 
                 return VF_OK;
             }
         }
-        seterr(errbuf, errlen, "%s must be one of the documented values (got '%s')", v->name,
-               val);
+        seterr(errbuf, errlen, "%s must be one of the documented values (got '%s')", v->name, val);
         return VF_ERR_CONFIG;
     case V_URL: {
         size_t len = strlen(val);
@@ -527,8 +538,7 @@ build(const struct envfile *ef, bool use_env, struct config **out, char *errbuf,
         if (val == NULL)
             val = v->def;
         if (val == NULL) {
-            seterr(errbuf, errlen, "%s is required (set it in .env or the environment)",
-                   v->name);
+            seterr(errbuf, errlen, "%s is required (set it in .env or the environment)", v->name);
             err = VF_ERR_CONFIG;
             break;
         }

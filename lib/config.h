@@ -10,7 +10,11 @@
 #include "error.h"
 
 enum config_db_engine { CONFIG_DB_SQLITE = 0, CONFIG_DB_POSTGRES };
-enum config_sendfile { CONFIG_SENDFILE_NONE = 0, CONFIG_SENDFILE_XSENDFILE, CONFIG_SENDFILE_XACCEL };
+enum config_sendfile {
+    CONFIG_SENDFILE_NONE = 0,
+    CONFIG_SENDFILE_XSENDFILE,
+    CONFIG_SENDFILE_XACCEL
+};
 enum config_log_level { CONFIG_LOG_DEBUG = 0, CONFIG_LOG_INFO, CONFIG_LOG_WARN, CONFIG_LOG_ERROR };
 
 #define CONFIG_MAX_ORIGINS 16
@@ -23,43 +27,43 @@ enum config_log_level { CONFIG_LOG_DEBUG = 0, CONFIG_LOG_INFO, CONFIG_LOG_WARN, 
  */
 struct config {
     /* security */
-    char *secret_key;             /* SECRET_KEY (required, >= 32 bytes) */
-    bool debug;                   /* DEBUG (default false) */
+    char *secret_key;                /* SECRET_KEY (required, >= 32 bytes) */
+    bool debug;                      /* DEBUG (default false) */
     enum config_log_level log_level; /* LOG_LEVEL debug|info|warn|error (default info) */
 
     /* database */
     enum config_db_engine db_engine; /* DB_ENGINE sqlite|postgres (default sqlite) */
-    char *db_name;                /* DB_NAME: SQLite path (default var/videoflix.sqlite3) or PG database */
-    char *db_user;                /* DB_USER */
-    char *db_password;            /* DB_PASSWORD */
-    char *db_host;                /* DB_HOST (default localhost; a path means a unix socket dir) */
-    int db_port;                  /* DB_PORT (default 5432) */
-    int db_busy_timeout_ms;       /* DB_BUSY_TIMEOUT_MS (default 5000, SQLite) */
+    char *db_name;     /* DB_NAME: SQLite path (default var/videoflix.sqlite3) or PG database */
+    char *db_user;     /* DB_USER */
+    char *db_password; /* DB_PASSWORD */
+    char *db_host;     /* DB_HOST (default localhost; a path means a unix socket dir) */
+    int db_port;       /* DB_PORT (default 5432) */
+    int db_busy_timeout_ms; /* DB_BUSY_TIMEOUT_MS (default 5000, SQLite) */
 
     /* files and URLs */
-    char *media_root;             /* MEDIA_ROOT (default var/media) */
-    char *data_dir;               /* VIDEOFLIX_DATA_DIR: schema/, templates (default $pkgdatadir) */
-    char *public_url;             /* PUBLIC_URL (default http://127.0.0.1:8000), no trailing slash */
-    char *frontend_url;           /* FRONTEND_URL (default http://127.0.0.1:5500), no trailing slash */
-    bool public_https;            /* derived: PUBLIC_URL starts with https:// (Secure cookies) */
-    size_t n_cors_origins;        /* CORS_ALLOWED_ORIGINS, comma separated */
+    char *media_root;      /* MEDIA_ROOT (default var/media) */
+    char *data_dir;        /* VIDEOFLIX_DATA_DIR: schema/, templates (default $pkgdatadir) */
+    char *public_url;      /* PUBLIC_URL (default http://127.0.0.1:8000), no trailing slash */
+    char *frontend_url;    /* FRONTEND_URL (default http://127.0.0.1:5500), no trailing slash */
+    bool public_https;     /* derived: PUBLIC_URL starts with https:// (Secure cookies) */
+    size_t n_cors_origins; /* CORS_ALLOWED_ORIGINS, comma separated */
     char *cors_origins[CONFIG_MAX_ORIGINS];
 
     /* mail */
-    char *email_host;             /* EMAIL_HOST (default localhost) */
-    int email_port;               /* EMAIL_PORT (default 587) */
-    char *email_user;             /* EMAIL_HOST_USER */
-    char *email_password;         /* EMAIL_HOST_PASSWORD */
-    bool email_use_tls;           /* EMAIL_USE_TLS (STARTTLS, default false) */
-    bool email_use_ssl;           /* EMAIL_USE_SSL (implicit TLS, default false) */
-    char *default_from_email;     /* DEFAULT_FROM_EMAIL (default "Videoflix <noreply@localhost>") */
-    int email_timeout;            /* EMAIL_TIMEOUT (default 10) */
+    char *email_host;         /* EMAIL_HOST (default localhost) */
+    int email_port;           /* EMAIL_PORT (default 587) */
+    char *email_user;         /* EMAIL_HOST_USER */
+    char *email_password;     /* EMAIL_HOST_PASSWORD */
+    bool email_use_tls;       /* EMAIL_USE_TLS (STARTTLS, default false) */
+    bool email_use_ssl;       /* EMAIL_USE_SSL (implicit TLS, default false) */
+    char *default_from_email; /* DEFAULT_FROM_EMAIL (default "Videoflix <noreply@localhost>") */
+    int email_timeout;        /* EMAIL_TIMEOUT (default 10) */
 
     /* tokens */
-    int access_token_lifetime;    /* ACCESS_TOKEN_LIFETIME (default 1800) */
-    int refresh_token_lifetime;   /* REFRESH_TOKEN_LIFETIME (default 86400) */
-    bool rotate_refresh_tokens;   /* ROTATE_REFRESH_TOKENS (default true) */
-    int password_reset_timeout;   /* PASSWORD_RESET_TIMEOUT (default 86400) */
+    int access_token_lifetime;  /* ACCESS_TOKEN_LIFETIME (default 1800) */
+    int refresh_token_lifetime; /* REFRESH_TOKEN_LIFETIME (default 86400) */
+    bool rotate_refresh_tokens; /* ROTATE_REFRESH_TOKENS (default true) */
+    int password_reset_timeout; /* PASSWORD_RESET_TIMEOUT (default 86400) */
 
     /* rate limits: attempts per window */
     int ratelimit_login;          /* RATELIMIT_LOGIN (default 10 per window) */
@@ -68,28 +72,30 @@ struct config {
     int ratelimit_window;         /* RATELIMIT_WINDOW (default 900) */
 
     /* FastCGI responder */
-    int fcgi_workers;             /* FCGI_WORKERS (default 4) */
-    int fcgi_max_requests;        /* FCGI_MAX_REQUESTS (default 10000; 0 = never recycle) */
-    size_t upload_max_bytes;      /* UPLOAD_MAX_BYTES (default 4 GiB) */
-    size_t json_max_bytes;        /* JSON_MAX_BYTES (default 65536) */
-    int64_t min_free_disk_bytes;  /* MIN_FREE_DISK_BYTES (default 1 GiB): uploads refused below */
+    int fcgi_workers;            /* FCGI_WORKERS (default 4) */
+    int fcgi_max_requests;       /* FCGI_MAX_REQUESTS (default 10000; 0 = never recycle) */
+    size_t upload_max_bytes;     /* UPLOAD_MAX_BYTES (default 4 GiB) */
+    size_t json_max_bytes;       /* JSON_MAX_BYTES (default 65536) */
+    int64_t min_free_disk_bytes; /* MIN_FREE_DISK_BYTES (default 1 GiB): uploads refused below */
 
     /* media delivery */
-    enum config_sendfile sendfile_mode; /* SENDFILE_MODE x-sendfile|x-accel-redirect|none (default none) */
-    char *xaccel_prefix;          /* XACCEL_PREFIX (default /protected-hls) */
-    char *media_signing_key;      /* MEDIA_SIGNING_KEY: shared with the web server (default: none, unsigned) */
-    int segment_url_ttl;          /* SEGMENT_URL_TTL (default 3600) */
-    int hls_max_age;              /* HLS_CACHE_MAX_AGE (default 86400) */
+    enum config_sendfile
+        sendfile_mode;       /* SENDFILE_MODE x-sendfile|x-accel-redirect|none (default none) */
+    char *xaccel_prefix;     /* XACCEL_PREFIX (default /protected-hls) */
+    char *media_signing_key; /* MEDIA_SIGNING_KEY: shared with the web server (default: none,
+                                unsigned) */
+    int segment_url_ttl;     /* SEGMENT_URL_TTL (default 3600) */
+    int hls_max_age;         /* HLS_CACHE_MAX_AGE (default 86400) */
 
     /* jobs and transcoding */
-    int transcode_concurrency;    /* TRANSCODE_CONCURRENCY (default 1) */
-    int mail_concurrency;         /* MAIL_CONCURRENCY (default 2) */
-    int job_lease_seconds;        /* JOB_LEASE_SECONDS (default 60) */
-    int job_max_attempts;         /* JOB_MAX_ATTEMPTS (default 5) */
-    int hls_segment_seconds;      /* HLS_SEGMENT_SECONDS (default 4) */
-    int transcode_timeout;        /* TRANSCODE_TIMEOUT wall clock (default 7200) */
-    int transcode_stall_timeout;  /* TRANSCODE_STALL_TIMEOUT no-progress watchdog (default 120) */
-    int x264_threads;             /* X264_THREADS (default 0 = auto) */
+    int transcode_concurrency;   /* TRANSCODE_CONCURRENCY (default 1) */
+    int mail_concurrency;        /* MAIL_CONCURRENCY (default 2) */
+    int job_lease_seconds;       /* JOB_LEASE_SECONDS (default 60) */
+    int job_max_attempts;        /* JOB_MAX_ATTEMPTS (default 5) */
+    int hls_segment_seconds;     /* HLS_SEGMENT_SECONDS (default 4) */
+    int transcode_timeout;       /* TRANSCODE_TIMEOUT wall clock (default 7200) */
+    int transcode_stall_timeout; /* TRANSCODE_STALL_TIMEOUT no-progress watchdog (default 120) */
+    int x264_threads;            /* X264_THREADS (default 0 = auto) */
 };
 
 /*
@@ -102,8 +108,8 @@ struct config {
 enum vf_err config_load(const char *env_path, struct config **out, char *errbuf, size_t errlen);
 
 /* Load from an explicit list of "KEY=VALUE" strings only (tests); same rules. */
-enum vf_err config_load_pairs(const char *const *pairs, size_t n, struct config **out,
-                              char *errbuf, size_t errlen);
+enum vf_err config_load_pairs(const char *const *pairs, size_t n, struct config **out, char *errbuf,
+                              size_t errlen);
 
 /* NULL-safe. */
 void config_free(struct config *cfg);

@@ -9,25 +9,25 @@
  */
 enum vf_err {
     VF_OK = 0,
-    VF_ERR_NOMEM,      /* allocation failed */
-    VF_ERR_IO,         /* file or socket error (errno is meaningful) */
-    VF_ERR_CONFIG,     /* invalid configuration */
-    VF_ERR_INVALID,    /* invalid input (400) */
-    VF_ERR_NOTFOUND,   /* no such row/file/route (404) */
-    VF_ERR_AUTH,       /* authentication failed (401) */
-    VF_ERR_FORBIDDEN,  /* authenticated but not allowed (403) */
-    VF_ERR_CONFLICT,   /* unique/foreign-key constraint violated (409/400) */
-    VF_ERR_TOOBIG,     /* input exceeds a limit (413) */
-    VF_ERR_MEDIATYPE,  /* unsupported content type (415) */
-    VF_ERR_RATELIMIT,  /* too many attempts (429) */
-    VF_ERR_BUSY,       /* database busy/locked, try again (503) */
-    VF_ERR_DB,         /* database error other than the above (500) */
-    VF_ERR_TIMEOUT,    /* an operation ran out of time */
-    VF_ERR_STALE,      /* a fenced update lost its lease (changed nothing) */
-    VF_ERR_TEMPFAIL,   /* transient external failure: retry later (SMTP 4xx) */
-    VF_ERR_PERMFAIL,   /* permanent external failure: do not retry (SMTP 5xx) */
-    VF_ERR_NOSPACE,    /* not enough free disk (507) */
-    VF_ERR_INTERNAL,   /* a bug or an impossible state (500) */
+    VF_ERR_NOMEM,     /* allocation failed */
+    VF_ERR_IO,        /* file or socket error (errno is meaningful) */
+    VF_ERR_CONFIG,    /* invalid configuration */
+    VF_ERR_INVALID,   /* invalid input (400) */
+    VF_ERR_NOTFOUND,  /* no such row/file/route (404) */
+    VF_ERR_AUTH,      /* authentication failed (401) */
+    VF_ERR_FORBIDDEN, /* authenticated but not allowed (403) */
+    VF_ERR_CONFLICT,  /* unique/foreign-key constraint violated (409/400) */
+    VF_ERR_TOOBIG,    /* input exceeds a limit (413) */
+    VF_ERR_MEDIATYPE, /* unsupported content type (415) */
+    VF_ERR_RATELIMIT, /* too many attempts (429) */
+    VF_ERR_BUSY,      /* database busy/locked, try again (503) */
+    VF_ERR_DB,        /* database error other than the above (500) */
+    VF_ERR_TIMEOUT,   /* an operation ran out of time */
+    VF_ERR_STALE,     /* a fenced update lost its lease (changed nothing) */
+    VF_ERR_TEMPFAIL,  /* transient external failure: retry later (SMTP 4xx) */
+    VF_ERR_PERMFAIL,  /* permanent external failure: do not retry (SMTP 5xx) */
+    VF_ERR_NOSPACE,   /* not enough free disk (507) */
+    VF_ERR_INTERNAL,  /* a bug or an impossible state (500) */
     VF_ERR__MAX
 };
 

@@ -16,8 +16,8 @@ static const struct {
     enum http_method m;
     const char *name;
 } methods[] = {
-    { HTTP_GET, "GET" },     { HTTP_HEAD, "HEAD" },     { HTTP_POST, "POST" },
-    { HTTP_PUT, "PUT" },     { HTTP_PATCH, "PATCH" },   { HTTP_DELETE, "DELETE" },
+    { HTTP_GET, "GET" },         { HTTP_HEAD, "HEAD" },   { HTTP_POST, "POST" },
+    { HTTP_PUT, "PUT" },         { HTTP_PATCH, "PATCH" }, { HTTP_DELETE, "DELETE" },
     { HTTP_OPTIONS, "OPTIONS" },
 };
 
@@ -43,30 +43,54 @@ const char *
 http_reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 411: return "Length Required";
-    case 413: return "Payload Too Large";
-    case 415: return "Unsupported Media Type";
-    case 416: return "Range Not Satisfiable";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 507: return "Insufficient Storage";
-    default: return "Unknown";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 416:
+        return "Range Not Satisfiable";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 507:
+        return "Insufficient Storage";
+    default:
+        return "Unknown";
     }
 }
 
@@ -575,8 +599,8 @@ http_serve_fd(const struct http_request *req, struct http_response *res, int fd,
         switch (parse_range(range, st.st_size, &start, &len)) {
         case 1:
             res->status = 206;
-            snprintf(buf, sizeof(buf), "bytes %" PRId64 "-%" PRId64 "/%lld", start,
-                     start + len - 1, (long long)st.st_size);
+            snprintf(buf, sizeof(buf), "bytes %" PRId64 "-%" PRId64 "/%lld", start, start + len - 1,
+                     (long long)st.st_size);
             if ((err = http_header_set(res, "Content-Range", buf)) != VF_OK)
                 return err;
             break;
@@ -607,8 +631,10 @@ http_response_head(const struct http_response *res, char **out, size_t *outlen)
     bool has_len = http_response_header(res, "Content-Length") != NULL;
     char *buf;
 
-    for (size_t i = 0; i < res->nheaders; i++)
-        cap += strlen(res->headers[i].name) + strlen(res->headers[i].value) + 4;
+    for (size_t i = 0; i < res->nheaders; i++) {
+        const struct http_kv *h = &res->headers[i];
+        cap += (h->name ? strlen(h->name) : 0) + (h->value ? strlen(h->value) : 0) + 4;
+    }
     if ((buf = malloc(cap)) == NULL)
         return VF_ERR_NOMEM;
     n += (size_t)snprintf(buf + n, cap - n, "Status: %d %s\r\n", res->status,

@@ -38,21 +38,21 @@ struct http_kv {
  */
 struct http_request {
     enum http_method method;
-    char *method_str;              /* as sent, e.g. "GET" */
-    char *path;                    /* raw path (still percent-encoded), no query */
-    char *query;                   /* raw query string, "" when none */
+    char *method_str; /* as sent, e.g. "GET" */
+    char *path;       /* raw path (still percent-encoded), no query */
+    char *query;      /* raw query string, "" when none */
     struct http_kv headers[HTTP_MAX_HEADERS];
     size_t nheaders;
     struct http_kv cookies[HTTP_MAX_COOKIES];
     size_t ncookies;
-    char *remote_addr;             /* client address as the web server saw it ("" unknown) */
-    int64_t content_length;        /* -1 when absent */
-    char *body;                    /* read by the dispatcher unless the route streams */
+    char *remote_addr;      /* client address as the web server saw it ("" unknown) */
+    int64_t content_length; /* -1 when absent */
+    char *body;             /* read by the dispatcher unless the route streams */
     size_t body_len;
     cJSON *json;                   /* parsed body of ROUTE_JSON routes (NULL if empty body) */
     char *params[HTTP_MAX_PARAMS]; /* route captures, percent-decoded once */
     size_t nparams;
-    char request_id[33];           /* 32 hex chars */
+    char request_id[33]; /* 32 hex chars */
     /* Streaming body source: returns bytes read, 0 at the end, -1 on error. */
     ssize_t (*body_read)(void *ctx, void *buf, size_t n);
     void *body_ctx;
@@ -68,7 +68,7 @@ struct http_response {
     size_t nheaders, capheaders;
     char *body;
     size_t body_len;
-    int file_fd;                   /* -1 when the body is not a file */
+    int file_fd; /* -1 when the body is not a file */
     int64_t file_offset, file_length;
 };
 
@@ -76,12 +76,11 @@ struct http_response {
  * `headers` is an array of "Name: value" strings.  The body is copied.
  * Returns NULL on allocation failure.  Free with http_request_free(). */
 struct http_request *http_request_new(const char *method, const char *target,
-                                      const char *const *headers, size_t nheaders,
-                                      const void *body, size_t body_len);
+                                      const char *const *headers, size_t nheaders, const void *body,
+                                      size_t body_len);
 /* Add a header (name is normalised to lower case).  Also parses Cookie and
  * Content-Length.  Returns VF_ERR_TOOBIG when there are too many headers. */
-enum vf_err http_request_add_header(struct http_request *req, const char *name,
-                                    const char *value);
+enum vf_err http_request_add_header(struct http_request *req, const char *name, const char *value);
 /* NULL-safe. */
 void http_request_free(struct http_request *req);
 

@@ -60,13 +60,27 @@ json_error_for(struct http_response *res, enum vf_err err, const char *request_i
     int status = vf_err_status(err);
 
     switch (status) {
-    case 400: json_detail(res, 400, "Invalid input."); break;
-    case 401: json_detail(res, 401, "Authentication credentials were not provided."); break;
-    case 403: json_detail(res, 403, "You do not have permission to perform this action."); break;
-    case 404: json_detail(res, 404, "Not found."); break;
-    case 409: json_detail(res, 409, "The request conflicts with the current state."); break;
-    case 413: json_detail(res, 413, "Request body too large."); break;
-    case 415: json_detail(res, 415, "Unsupported media type."); break;
+    case 400:
+        json_detail(res, 400, "Invalid input.");
+        break;
+    case 401:
+        json_detail(res, 401, "Authentication credentials were not provided.");
+        break;
+    case 403:
+        json_detail(res, 403, "You do not have permission to perform this action.");
+        break;
+    case 404:
+        json_detail(res, 404, "Not found.");
+        break;
+    case 409:
+        json_detail(res, 409, "The request conflicts with the current state.");
+        break;
+    case 413:
+        json_detail(res, 413, "Request body too large.");
+        break;
+    case 415:
+        json_detail(res, 415, "Unsupported media type.");
+        break;
     case 429:
         json_detail(res, 429, "Request was throttled.");
         http_header_set(res, "Retry-After", "60");
@@ -75,8 +89,12 @@ json_error_for(struct http_response *res, enum vf_err err, const char *request_i
         json_detail(res, 503, "Service temporarily unavailable, try again later.");
         http_header_set(res, "Retry-After", "1");
         break;
-    case 504: json_detail(res, 504, "The operation timed out."); break;
-    case 507: json_detail(res, 507, "Insufficient storage."); break;
+    case 504:
+        json_detail(res, 504, "The operation timed out.");
+        break;
+    case 507:
+        json_detail(res, 507, "Insufficient storage.");
+        break;
     default:
         log_error("internal error: %s", vf_strerror(err));
         json_internal_error(res, request_id);

@@ -70,16 +70,38 @@ vlog(enum config_log_level level, const char *fmt, va_list ap)
     (void)w;
 }
 
-#define LOG_FN(name, level)                                                                        \
-    void name(const char *fmt, ...)                                                                \
-    {                                                                                              \
-        va_list ap;                                                                                \
-        va_start(ap, fmt);                                                                         \
-        vlog(level, fmt, ap);                                                                      \
-        va_end(ap);                                                                                \
-    }
+void
+log_debug(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(CONFIG_LOG_DEBUG, fmt, ap);
+    va_end(ap);
+}
 
-LOG_FN(log_debug, CONFIG_LOG_DEBUG)
-LOG_FN(log_info, CONFIG_LOG_INFO)
-LOG_FN(log_warn, CONFIG_LOG_WARN)
-LOG_FN(log_error, CONFIG_LOG_ERROR)
+void
+log_info(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(CONFIG_LOG_INFO, fmt, ap);
+    va_end(ap);
+}
+
+void
+log_warn(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(CONFIG_LOG_WARN, fmt, ap);
+    va_end(ap);
+}
+
+void
+log_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(CONFIG_LOG_ERROR, fmt, ap);
+    va_end(ap);
+}

@@ -215,7 +215,7 @@ parse_json_or_reply(struct http_request *req, struct http_response *res)
 static void
 allow_header(unsigned methods, char *buf, size_t len)
 {
-    static const enum http_method order[] = { HTTP_GET,   HTTP_POST,   HTTP_PUT,    HTTP_PATCH,
+    static const enum http_method order[] = { HTTP_GET,    HTTP_POST, HTTP_PUT,    HTTP_PATCH,
                                               HTTP_DELETE, HTTP_HEAD, HTTP_OPTIONS };
     size_t n = 0;
 

@@ -67,8 +67,7 @@ Test(config, invalid_values_are_refused_with_the_variable_named)
         char err[256] = "";
         struct config *cfg = load(p, 2, err);
         cr_expect_null(cfg, "accepted: %s", cases[i].pair);
-        cr_expect(strstr(err, cases[i].must_name) != NULL, "error for %s: %s", cases[i].pair,
-                  err);
+        cr_expect(strstr(err, cases[i].must_name) != NULL, "error for %s: %s", cases[i].pair, err);
         config_free(cfg);
     }
 }
@@ -83,8 +82,13 @@ Test(config, missing_secret_key_is_required)
 
 Test(config, values_parse_sizes_bools_and_trailing_slashes)
 {
-    const char *p[] = { KEY, "UPLOAD_MAX_BYTES=2G", "DEBUG=yes", "PUBLIC_URL=https://v.example/",
-                        "DB_ENGINE=postgres", "EMAIL_USE_TLS=1", "SENDFILE_MODE=x-accel-redirect" };
+    const char *p[] = { KEY,
+                        "UPLOAD_MAX_BYTES=2G",
+                        "DEBUG=yes",
+                        "PUBLIC_URL=https://v.example/",
+                        "DB_ENGINE=postgres",
+                        "EMAIL_USE_TLS=1",
+                        "SENDFILE_MODE=x-accel-redirect" };
     char err[256] = "";
     struct config *cfg = load(p, 7, err);
     cr_assert_not_null(cfg, "%s", err);
@@ -100,7 +104,8 @@ Test(config, values_parse_sizes_bools_and_trailing_slashes)
 
 Test(config, origin_allowed_includes_public_url_origin)
 {
-    const char *p[] = { KEY, "PUBLIC_URL=http://127.0.0.1:8000/", "CORS_ALLOWED_ORIGINS=http://a:1" };
+    const char *p[] = { KEY, "PUBLIC_URL=http://127.0.0.1:8000/",
+                        "CORS_ALLOWED_ORIGINS=http://a:1" };
     char err[256] = "";
     struct config *cfg = load(p, 3, err);
     cr_assert_not_null(cfg, "%s", err);

@@ -30,7 +30,8 @@ Test(http, cookies_parse_first_wins_and_quotes_strip)
 
 Test(http, headers_are_case_insensitive_and_normalised)
 {
-    const char *h[] = { "X_Forwarded_For: 1.2.3.4", "Content-Type: Application/JSON; charset=utf-8" };
+    const char *h[] = { "X_Forwarded_For: 1.2.3.4",
+                        "Content-Type: Application/JSON; charset=utf-8" };
     struct http_request *r = req_with("/p?x=1", h, 2);
     char ct[64];
     cr_expect_str_eq(http_header(r, "x-forwarded-for"), "1.2.3.4");
@@ -117,8 +118,9 @@ Test(http, cookie_attributes_match_the_contract)
     cr_assert_eq(res.nheaders, 2);
     cr_expect_str_eq(res.headers[0].value,
                      "access_token=a.b.c; Max-Age=1800; Path=/; SameSite=Lax; HttpOnly");
-    cr_expect_str_eq(res.headers[1].value, "refresh_token=; expires=Thu, 01 Jan 1970 00:00:00 "
-                                           "GMT; Max-Age=0; Path=/; SameSite=Lax; HttpOnly; Secure");
+    cr_expect_str_eq(res.headers[1].value,
+                     "refresh_token=; expires=Thu, 01 Jan 1970 00:00:00 "
+                     "GMT; Max-Age=0; Path=/; SameSite=Lax; HttpOnly; Secure");
     http_response_free(&res);
 }
 
@@ -131,11 +133,16 @@ struct range_case {
 Test(http, ranges_are_served_per_rfc7233)
 {
     static const struct range_case cases[] = {
-        { NULL, 200, 0, 100 },           { "bytes=0-9", 206, 0, 10 },
-        { "bytes=90-", 206, 90, 10 },    { "bytes=-5", 206, 95, 5 },
-        { "bytes=50-500", 206, 50, 50 }, { "bytes=100-", 416, 0, 0 },
-        { "bytes=0-1,5-6", 200, 0, 100 }, { "items=0-1", 200, 0, 100 },
-        { "bytes=9-3", 200, 0, 100 },    { "bytes=-0", 416, 0, 0 },
+        { NULL, 200, 0, 100 },
+        { "bytes=0-9", 206, 0, 10 },
+        { "bytes=90-", 206, 90, 10 },
+        { "bytes=-5", 206, 95, 5 },
+        { "bytes=50-500", 206, 50, 50 },
+        { "bytes=100-", 416, 0, 0 },
+        { "bytes=0-1,5-6", 200, 0, 100 },
+        { "items=0-1", 200, 0, 100 },
+        { "bytes=9-3", 200, 0, 100 },
+        { "bytes=-0", 416, 0, 0 },
     };
     char path[] = "/tmp/vf-range-XXXXXX";
     int fd = mkstemp(path);
