@@ -77,6 +77,7 @@ void db_rows_free(struct db_rows *r);
  * PostgreSQL BEGIN): every transaction of ours writes.  Not nestable.
  * db_rollback() is safe to call when no transaction is open. */
 enum vf_err db_begin(struct db *db);
+/* On failure the transaction has been rolled back (nothing half-written stays). */
 enum vf_err db_commit(struct db *db);
 enum vf_err db_rollback(struct db *db);
 bool db_in_transaction(const struct db *db);
@@ -92,6 +93,11 @@ enum vf_err db_exec_script(struct db *db, const char *sql);
  * run from several hosts at once (PostgreSQL advisory lock; SQLite write lock).
  * `*applied` (may be NULL) gets the number applied. */
 enum vf_err db_migrate(struct db *db, const char *schema_dir, int *applied);
+/* Same, calling `on_applied` (may be NULL) after each migration this call committed
+ * (videoflixctl migrate prints them). */
+enum vf_err db_migrate_report(struct db *db, const char *schema_dir,
+                              void (*on_applied)(int version, const char *name, void *arg),
+                              void *arg, int *applied);
 
 /* Notifications: PostgreSQL LISTEN/NOTIFY; on SQLite listen/notify do nothing and
  * db_wait() just sleeps.  db_wait returns VF_OK when notified, VF_ERR_TIMEOUT otherwise. */

@@ -3,3 +3,18 @@ lib_libvideoflix_a_SOURCES += lib/db.c lib/db.h lib/db_impl.h lib/db_sqlite.c
 if HAVE_POSTGRESQL
 lib_libvideoflix_a_SOURCES += lib/db_pg.c
 endif
+lint_sources += lib/db.c lib/db_sqlite.c
+if HAVE_POSTGRESQL
+lint_sources += lib/db_pg.c
+endif
+
+# Migrations are installed with the rest of $(pkgdatadir) by the top Makefile.am
+# (EXTRA_DIST schema); tests/fixtures/schema holds test-only migrations.
+EXTRA_DIST += tests/fixtures/schema
+
+if HAVE_CRITERION
+check_PROGRAMS += tests/unit/test_db
+tests_unit_test_db_SOURCES = tests/unit/test_db.c
+tests_unit_test_db_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_db_LDADD = $(UNIT_LDADD)
+endif
