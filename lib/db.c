@@ -372,7 +372,7 @@ parse_migration_name(const char *file, struct migration *m)
     m->version = (int)v;
     memcpy(m->name, name, len - 4);
     m->name[len - 4] = '\0';
-    strcpy(m->file, file);
+    snprintf(m->file, sizeof(m->file), "%s", file);
     return true;
 }
 

@@ -83,7 +83,7 @@ map(struct db_pg *pg, const PGresult *res)
         db_set_errmsg(&pg->base, "%s", PQerrorMessage(pg->conn));
     if (state != NULL && strncmp(state, "23", 2) == 0)
         return VF_ERR_CONFLICT;
-    if (sqlstate_busy(state)) {
+    if (state != NULL && sqlstate_busy(state)) {
         if (strcmp(state, "57P01") == 0 || strncmp(state, "08", 2) == 0)
             mark_broken(pg);
         return VF_ERR_BUSY;
