@@ -1,6 +1,64 @@
-/* health.c -- handlers of the health resource. */
+/* health.c -- GET /api/health/ for load balancers and monitors (and a debug-only slow route). */
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "json.h"
 #include "route.h"
 
+#ifndef VF_VERSION
+#define VF_VERSION "unknown"
+#endif
+
+/* 200 {"status":"ok","database":"ok","version":...}, or 503 with Retry-After when the
+ * database does not answer a round trip. */
+static void
+health(struct app *app, struct http_request *req, struct http_response *res)
+{
+    (void)req;
+    bool up = app->db != NULL && db_ping(app->db) == VF_OK;
+    cJSON *o = cJSON_CreateObject();
+
+    if (o != NULL) {
+        cJSON_AddStringToObject(o, "status", up ? "ok" : "error");
+        cJSON_AddStringToObject(o, "database", up ? "ok" : "unavailable");
+        cJSON_AddStringToObject(o, "version", VF_VERSION);
+    }
+    json_reply(res, up ? 200 : 503, o);
+    if (!up)
+        http_header_set(res, "Retry-After", "5");
+}
+
+/* DEBUG only: sleep ?ms= (at most 10 s), then answer {"slept_ms":N,"pid":P}.  The tests use
+ * it to signal a worker in the middle of a request and to see which worker answered. */
+static void
+debug_sleep(struct app *app, struct http_request *req, struct http_response *res)
+{
+    char buf[16];
+    long ms = 0;
+
+    if (!app->cfg->debug) {
+        json_detail(res, 404, "Not found.");
+        return;
+    }
+    if (http_query(req, "ms", buf, sizeof(buf)) != NULL)
+        ms = strtol(buf, NULL, 10);
+    if (ms < 0 || ms > 10000)
+        ms = 0;
+    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+    while (nanosleep(&ts, &ts) != 0) {
+    }
+    cJSON *o = cJSON_CreateObject();
+    if (o != NULL) {
+        cJSON_AddNumberToObject(o, "slept_ms", (double)ms);
+        cJSON_AddNumberToObject(o, "pid", (double)getpid());
+    }
+    json_reply(res, 200, o);
+}
+
 const struct route health_routes[] = {
+    { HTTP_GET, "/api/health/", health, ROUTE_NO_STORE },
+    { HTTP_GET, "/api/health/debug/sleep/", debug_sleep, ROUTE_NO_STORE },
     { 0, NULL, NULL, 0 },
 };

@@ -1,0 +1,725 @@
+"""harness.py -- start a real Videoflix stack for integration tests.
+
+A Stack is: a fresh database (SQLite file or a new PostgreSQL database in the cluster
+script/test started), `videoflixctl migrate`, videoflix-fcgi on a unix socket, lighttpd
+or nginx in front of it on a free 127.0.0.1 port, an SMTP catcher (aiosmtpd writing a
+Maildir) and, with worker=True, videoflix-worker.  Everything lives in one temporary
+directory (logs included) and is stopped when the `with` block ends, even on failure.
+
+    import harness
+    for web, db in harness.matrix():
+        with harness.Stack(web=web, db=db) as st:
+            r = st.request('GET', '/api/health/')
+            assert r.status == 200, r.body
+
+Python 3 standard library only; run with /usr/bin/python3 (Debian's, which has aiosmtpd).
+
+Environment:
+  VF_BUILD_DIR       build tree with the binaries (default <repo>/build)
+  VF_MATRIX          web:db pairs, e.g. "nginx:postgres,lighttpd:sqlite"
+                     (default: lighttpd and nginx x sqlite, and postgres when available)
+  VF_TEST_PG_HOST    PostgreSQL host or socket directory (script/test sets these)
+  VF_TEST_PG_PORT, VF_TEST_PG_USER
+  VF_KEEP_TMP=1      keep each stack's temporary directory (logs, database, media)
+"""
+
+import atexit
+import ctypes
+import email
+import email.policy
+import http.client
+import http.cookies
+import json as jsonlib
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get('VF_BUILD_DIR') or REPO / 'build').resolve()
+PYTHON = '/usr/bin/python3'
+FRONTEND_ORIGIN = 'http://127.0.0.1:5500'
+
+FCGI_BIN = BUILD / 'fcgi' / 'videoflix-fcgi'
+CTL_BIN = BUILD / 'ctl' / 'videoflixctl'
+WORKER_BIN = BUILD / 'worker' / 'videoflix-worker'
+
+# Stacks currently running (the runner prints their logs when a test fails).
+open_stacks = []
+
+_SANITIZER_RE = re.compile(r'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |'
+                           r'SUMMARY: (Address|Undefined|Leak)Sanitizer')
+
+
+# ---------------------------------------------------------------------------------
+# helpers
+
+def pg_available():
+    """True when script/test (or the developer) pointed us at a PostgreSQL cluster."""
+    return bool(os.environ.get('VF_TEST_PG_HOST'))
+
+
+def matrix():
+    """The (web, db) combinations to test: VF_MATRIX, else every available one."""
+    spec = os.environ.get('VF_MATRIX', '').strip()
+    if spec:
+        pairs = []
+        for item in spec.split(','):
+            item = item.strip()
+            if not item:
+                continue
+            web, _, db = item.partition(':')
+            pairs.append((web or 'lighttpd', db or 'sqlite'))
+        return pairs
+    dbs = ['sqlite', 'postgres'] if pg_available() else ['sqlite']
+    return [(w, d) for w in ('lighttpd', 'nginx') for d in dbs]
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def _wait_port(port, timeout, proc=None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(('127.0.0.1', port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+_libc = None
+
+
+def _die_with_parent():
+    """preexec_fn: the child gets SIGTERM when the test process dies (even by SIGKILL)."""
+    global _libc
+    try:
+        if _libc is None:
+            _libc = ctypes.CDLL('libc.so.6', use_errno=True)
+        _libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _size_bytes(text):
+    m = re.fullmatch(r'\s*(\d+)\s*([kKmMgG]?)[bB]?\s*', str(text))
+    if not m:
+        raise ValueError('bad size: %r' % text)
+    return int(m.group(1)) * {'': 1, 'k': 1024, 'm': 1024 ** 2, 'g': 1024 ** 3}[m.group(2).lower()]
+
+
+def _world_traversable(path):
+    p = Path(path).resolve()
+    for part in [p] + list(p.parents):
+        try:
+            if not part.stat().st_mode & 0o001:
+                return False
+        except OSError:
+            return False
+    return True
+
+
+def render(template, values):
+    """Replace every @NAME@ in the template file; unknown placeholders are an error."""
+    text = Path(template).read_text()
+    for k, v in values.items():
+        text = text.replace('@%s@' % k, str(v))
+    left = re.findall(r'@[A-Z_]+@', text)
+    if left:
+        raise RuntimeError('%s: placeholders left unrendered: %s' % (template, sorted(set(left))))
+    return text
+
+
+# ---------------------------------------------------------------------------------
+# HTTP
+
+class Response:
+    """One HTTP response: status, reason, headers (case-insensitive; get_all), body bytes."""
+
+    def __init__(self, status, reason, headers, body):
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+
+    def json(self):
+        return jsonlib.loads(self.body.decode('utf-8'))
+
+    @property
+    def text(self):
+        return self.body.decode('utf-8', 'replace')
+
+    def __repr__(self):
+        return '<Response %d %r>' % (self.status, self.body[:200])
+
+
+def http_request(port, method, path, headers=None, json=None, body=None, timeout=60):
+    """One request on a fresh connection to 127.0.0.1:port."""
+    hdrs = dict(headers or {})
+    if json is not None:
+        body = jsonlib.dumps(json).encode('utf-8')
+        if not any(k.lower() == 'content-type' for k in hdrs):
+            hdrs['Content-Type'] = 'application/json'
+    if isinstance(body, str):
+        body = body.encode('utf-8')
+    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=hdrs)
+        r = conn.getresponse()
+        data = r.read()
+        return Response(r.status, r.reason, r.headers, data)
+    finally:
+        conn.close()
+
+
+class Client:
+    """A browser-like client: keeps cookies (Path=/ only, Max-Age/Expires honoured as
+    deletions) and sends Origin when given one."""
+
+    def __init__(self, stack, origin=None):
+        self.stack = stack
+        self.origin = origin
+        self.cookies = {}
+
+    def request(self, method, path, headers=None, json=None, body=None, timeout=60):
+        hdrs = dict(headers or {})
+        if self.origin and not any(k.lower() == 'origin' for k in hdrs):
+            hdrs['Origin'] = self.origin
+        if self.cookies and not any(k.lower() == 'cookie' for k in hdrs):
+            hdrs['Cookie'] = '; '.join('%s=%s' % kv for kv in self.cookies.items())
+        r = self.stack.request(method, path, headers=hdrs, json=json, body=body, timeout=timeout)
+        for line in r.headers.get_all('Set-Cookie') or []:
+            self._store(line)
+        return r
+
+    def _store(self, line):
+        c = http.cookies.SimpleCookie()
+        try:
+            c.load(line)
+        except http.cookies.CookieError:
+            return
+        for name, morsel in c.items():
+            expired = morsel['max-age'] not in ('', None) and int(morsel['max-age']) <= 0
+            if morsel['expires'] and ('1970' in morsel['expires']):
+                expired = True
+            if expired:
+                self.cookies.pop(name, None)
+            else:
+                self.cookies[name] = morsel.value
+
+    def get(self, path, **kw):
+        return self.request('GET', path, **kw)
+
+    def head(self, path, **kw):
+        return self.request('HEAD', path, **kw)
+
+    def post(self, path, **kw):
+        return self.request('POST', path, **kw)
+
+    def put(self, path, **kw):
+        return self.request('PUT', path, **kw)
+
+    def patch(self, path, **kw):
+        return self.request('PATCH', path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request('DELETE', path, **kw)
+
+    def options(self, path, **kw):
+        return self.request('OPTIONS', path, **kw)
+
+
+# ---------------------------------------------------------------------------------
+# the stack
+
+class Stack:
+    """A running Videoflix stack.  Use as a context manager (or start()/stop())."""
+
+    def __init__(self, web='lighttpd', db='sqlite', worker=False, env=None, workers=2):
+        if web not in ('lighttpd', 'nginx'):
+            raise ValueError('web must be lighttpd or nginx')
+        if db not in ('sqlite', 'postgres'):
+            raise ValueError('db must be sqlite or postgres')
+        self.web = web
+        self.db = db
+        self.want_worker = worker
+        self.extra_env = dict(env or {})
+        self.workers = workers
+        self.tmpdir = None
+        self.procs = {}       # name -> Popen
+        self.logs = {}        # name -> Path
+        self.failed = False
+        self.pg_dbname = None
+        self.fcgi_master_pid = None
+        self.worker_pid = None
+
+    def __repr__(self):
+        return '<Stack %s:%s %s>' % (self.web, self.db, self.tmpdir)
+
+    # -- lifecycle -------------------------------------------------------------
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.failed = True
+        self.stop()
+        return False
+
+    def start(self):
+        if self.db == 'postgres' and not pg_available():
+            raise unittest.SkipTest('PostgreSQL not available (VF_TEST_PG_HOST unset)')
+        for b in (FCGI_BIN, CTL_BIN):
+            if not b.exists():
+                raise RuntimeError('%s not built (VF_BUILD_DIR=%s)' % (b, BUILD))
+        self.tmpdir = Path(tempfile.mkdtemp(prefix='vf-%s-%s-' % (self.web, self.db)))
+        os.chmod(self.tmpdir, 0o755)  # nginx workers run as nobody when started as root
+        open_stacks.append(self)
+        try:
+            self._start()
+        except BaseException:
+            self.failed = True
+            self.stop()
+            raise
+
+    def _start(self):
+        t = self.tmpdir
+        self.media_root = t / 'media'
+        for d in ('media', 'media/thumbnails', 'media/uploads', 'media/hls', 'mail', 'run'):
+            (t / d).mkdir(mode=0o755, exist_ok=True)
+            os.chmod(t / d, 0o755)
+        self.maildir = t / 'mail'
+        self.socket_path = t / 'run' / 'fcgi.sock'
+        self.http_port = free_port()
+        self.smtp_port = free_port()
+        self.base_url = 'http://127.0.0.1:%d' % self.http_port
+        (t / 'empty.env').write_text('')
+
+        env = {
+            'PATH': os.environ.get('PATH', '/usr/bin:/bin'),
+            'HOME': str(t),
+            'LANG': 'C.UTF-8',
+            'TZ': 'UTC',
+            'VIDEOFLIX_ENV': str(t / 'empty.env'),
+            'VIDEOFLIX_DATA_DIR': str(REPO),
+            'SECRET_KEY': secrets.token_urlsafe(48),
+            'DEBUG': 'false',
+            'LOG_LEVEL': 'info',
+            'MEDIA_ROOT': str(self.media_root),
+            'PUBLIC_URL': self.base_url,
+            'FRONTEND_URL': FRONTEND_ORIGIN,
+            'CORS_ALLOWED_ORIGINS': 'http://127.0.0.1:5500,http://localhost:5500',
+            'EMAIL_HOST': '127.0.0.1',
+            'EMAIL_PORT': str(self.smtp_port),
+            'EMAIL_USE_TLS': 'false',
+            'EMAIL_USE_SSL': 'false',
+            'DEFAULT_FROM_EMAIL': 'Videoflix <noreply@videoflix.test>',
+            'FCGI_WORKERS': str(self.workers),
+            'UPLOAD_MAX_BYTES': str(256 * 1024 * 1024),
+        }
+        for k in ('ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS', 'GST_DEBUG',
+                  'GST_REGISTRY', 'GST_PLUGIN_PATH'):
+            if k in os.environ:
+                env[k] = os.environ[k]
+        if self.db == 'sqlite':
+            env.update({'DB_ENGINE': 'sqlite', 'DB_NAME': str(t / 'videoflix.sqlite3')})
+        else:
+            self.pg_dbname = 'vf_test_%s' % secrets.token_hex(6)
+            env.update({
+                'DB_ENGINE': 'postgres', 'DB_NAME': self.pg_dbname,
+                'DB_HOST': os.environ['VF_TEST_PG_HOST'],
+                'DB_PORT': os.environ.get('VF_TEST_PG_PORT', '5432'),
+                'DB_USER': os.environ.get('VF_TEST_PG_USER', 'postgres'),
+                'DB_PASSWORD': os.environ.get('VF_TEST_PG_PASSWORD', ''),
+            })
+        env.update({k: str(v) for k, v in self.extra_env.items()})
+        self.env = env
+
+        self.smtp_start()
+        if self.db == 'postgres':
+            self._psql('postgres', 'CREATE DATABASE "%s"' % self.pg_dbname)
+        r = self.ctl('migrate')
+        if r.returncode != 0:
+            raise RuntimeError('videoflixctl migrate failed (%d):\n%s%s'
+                               % (r.returncode, r.stdout, r.stderr))
+        self._start_fcgi()
+        self._start_web()
+        if self.want_worker and WORKER_BIN.exists():
+            p = self._spawn('worker', [str(WORKER_BIN)])
+            self.worker_pid = p.pid
+        self._wait_healthy()
+
+    def stop(self):
+        """Stop everything (worker, web server, FastCGI, SMTP), drop the database and
+        remove the temporary directory.  Raises AssertionError when a sanitizer
+        reported an error in any log (after cleaning up)."""
+        if self.tmpdir is None:
+            return
+        order = ['worker', 'web', 'fcgi', 'smtp']
+        for name in order + [n for n in self.procs if n not in order]:
+            self._terminate(name, timeout=20 if name == 'fcgi' else 10)
+        fcgi_status = getattr(self, 'fcgi_exit_status', None)
+        if self.pg_dbname is not None:
+            try:
+                self._psql('postgres', 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % self.pg_dbname)
+            except Exception as e:  # the cluster may already be gone
+                sys.stderr.write('harness: dropping %s: %s\n' % (self.pg_dbname, e))
+            self.pg_dbname = None
+        reports = self.sanitizer_reports()
+        if self.failed or reports:
+            self.dump_logs()
+        if self in open_stacks:
+            open_stacks.remove(self)
+        keep = os.environ.get('VF_KEEP_TMP') == '1'
+        if keep:
+            sys.stderr.write('harness: kept %s\n' % self.tmpdir)
+        else:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+        self.tmpdir = None
+        if reports:
+            raise AssertionError('sanitizer errors in %s' % ', '.join(reports))
+        if fcgi_status not in (None, 0) and not self.failed:
+            raise AssertionError('videoflix-fcgi exited with status %s on shutdown' % fcgi_status)
+
+    # -- processes --------------------------------------------------------------
+
+    def _spawn(self, name, argv, env=None, cwd=None):
+        log = self.tmpdir / ('%s.log' % name)
+        self.logs[name] = log
+        fp = open(log, 'ab')
+        try:
+            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=fp, stderr=subprocess.STDOUT,
+                                 env=env or self.env, cwd=str(cwd or self.tmpdir),
+                                 preexec_fn=_die_with_parent)
+        finally:
+            fp.close()
+        self.procs[name] = p
+        return p
+
+    def _terminate(self, name, timeout=10, sig=signal.SIGTERM):
+        p = self.procs.pop(name, None)
+        if p is None:
+            return None
+        if p.poll() is None:
+            try:
+                p.send_signal(sig)
+                p.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                sys.stderr.write('harness: %s did not stop in %ds, killing it\n' % (name, timeout))
+                p.kill()
+                p.wait()
+        if name == 'fcgi':
+            self.fcgi_exit_status = p.returncode
+        return p.returncode
+
+    def _start_fcgi(self):
+        argv = [str(FCGI_BIN), '-s', str(self.socket_path), '-M', '0666',
+                '-P', str(self.tmpdir / 'run' / 'fcgi.pid'), '-T', '15']
+        p = self._spawn('fcgi', argv)
+        self.fcgi_master_pid = p.pid
+        deadline = time.monotonic() + 15
+        while not self.socket_path.exists():
+            if p.poll() is not None:
+                raise RuntimeError('videoflix-fcgi exited with %s' % p.returncode)
+            if time.monotonic() > deadline:
+                raise RuntimeError('videoflix-fcgi did not create its socket')
+            time.sleep(0.05)
+
+    def _www_root(self):
+        www = REPO / 'www'
+        if www.is_dir() and (os.geteuid() != 0 or _world_traversable(www)):
+            return www
+        copy = self.tmpdir / 'www'
+        if www.is_dir():
+            shutil.copytree(www, copy, symlinks=True)
+            for root, dirs, files in os.walk(copy):
+                for d in dirs:
+                    os.chmod(os.path.join(root, d), 0o755)
+                for f in files:
+                    os.chmod(os.path.join(root, f), 0o644)
+        else:
+            copy.mkdir(exist_ok=True)
+        os.chmod(copy, 0o755)
+        return copy
+
+    def render_values(self):
+        upload = _size_bytes(self.env.get('UPLOAD_MAX_BYTES', 8 * 1024 ** 3))
+        return {
+            'BIND_ADDRESS': '127.0.0.1',
+            'HTTP_PORT': self.http_port,
+            'FCGI_SOCKET': self.socket_path,
+            'MEDIA_ROOT': self.media_root,
+            'WWW_ROOT': self._www_root(),
+            'UPLOAD_MAX_BYTES': upload,
+            'UPLOAD_MAX_KBYTES': max(1, (upload + 1023) // 1024),
+            'ERRORS_DIR': REPO / 'etc' / 'lighttpd' / 'errors',
+            'MEDIA_SIGNING_KEY': self.env.get('MEDIA_SIGNING_KEY', ''),
+        }
+
+    def _start_web(self):
+        values = self.render_values()
+        t = self.tmpdir
+        if self.web == 'lighttpd':
+            conf = t / 'lighttpd.conf'
+            conf.write_text(render(REPO / 'etc' / 'lighttpd' / 'videoflix.conf', values))
+            p = self._spawn('web', ['lighttpd', '-D', '-f', str(conf)])
+        else:
+            site = t / 'nginx-site.conf'
+            site.write_text(render(REPO / 'etc' / 'nginx' / 'videoflix.conf', values))
+            for d in ('nginx/body', 'nginx/fastcgi'):
+                (t / d).mkdir(parents=True, exist_ok=True)
+                os.chmod(t / d, 0o777)
+            os.chmod(t / 'nginx', 0o755)
+            conf = t / 'nginx.conf'
+            conf.write_text(
+                'worker_processes 1;\n'
+                'error_log stderr info;\n'
+                'pid %(t)s/run/nginx.pid;\n'
+                'events { worker_connections 512; }\n'
+                'http {\n'
+                '    include /etc/nginx/mime.types;\n'
+                '    default_type application/octet-stream;\n'
+                '    access_log %(t)s/nginx-access.log;\n'
+                '    client_body_temp_path %(t)s/nginx/body;\n'
+                '    fastcgi_temp_path %(t)s/nginx/fastcgi;\n'
+                '    include %(t)s/nginx-site.conf;\n'
+                '}\n' % {'t': t})
+            p = self._spawn('web', ['nginx', '-e', 'stderr', '-p', str(t), '-c', str(conf),
+                                    '-g', 'daemon off;'])
+        if not _wait_port(self.http_port, 15, p):
+            raise RuntimeError('%s did not start listening on %d' % (self.web, self.http_port))
+
+    def _wait_healthy(self, timeout=20):
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                last = self.request('GET', '/api/health/', timeout=5)
+                if last.status == 200:
+                    return
+            except OSError as e:
+                last = e
+            time.sleep(0.1)
+        raise RuntimeError('stack not healthy after %ds: %r' % (timeout, last))
+
+    # -- SMTP catcher -------------------------------------------------------------
+
+    def smtp_start(self):
+        """Start (or restart) the SMTP catcher on the stack's SMTP port."""
+        if 'smtp' in self.procs and self.procs['smtp'].poll() is None:
+            return
+        p = self._spawn('smtp', [PYTHON, '-m', 'aiosmtpd', '-n', '-l',
+                                 '127.0.0.1:%d' % self.smtp_port,
+                                 '-c', 'aiosmtpd.handlers.Mailbox', str(self.maildir)])
+        if not _wait_port(self.smtp_port, 15, p):
+            raise RuntimeError('SMTP catcher did not start')
+
+    def smtp_stop(self):
+        """Take the SMTP catcher down (connections to EMAIL_PORT are refused)."""
+        self._terminate('smtp', timeout=5)
+
+    def mails(self):
+        """Every message received so far, oldest first, as email.message.EmailMessage."""
+        files = []
+        for sub in ('new', 'cur'):
+            d = self.maildir / sub
+            if d.is_dir():
+                files.extend(d.iterdir())
+        files.sort(key=lambda f: (f.stat().st_mtime_ns, f.name))
+        return [email.message_from_bytes(f.read_bytes(), policy=email.policy.default)
+                for f in files]
+
+    def wait_mails(self, n, timeout=10):
+        """Wait until at least n messages arrived; returns them.  AssertionError on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            m = self.mails()
+            if len(m) >= n or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        if len(m) < n:
+            raise AssertionError('expected %d mails within %ss, got %d' % (n, timeout, len(m)))
+        return m
+
+    # -- HTTP --------------------------------------------------------------------
+
+    def request(self, method, path, headers=None, json=None, body=None, timeout=60):
+        """One request through the web server.  json= sends a JSON body."""
+        return http_request(self.http_port, method, path, headers=headers, json=json, body=body,
+                            timeout=timeout)
+
+    def client(self, origin=None):
+        """A cookie-keeping client; origin=None sends no Origin header."""
+        return Client(self, origin=origin)
+
+    # -- tools -------------------------------------------------------------------
+
+    def ctl(self, *args, input=None, env=None, timeout=120):
+        """Run videoflixctl with the stack's environment; returns CompletedProcess (text)."""
+        e = dict(self.env)
+        e.update(env or {})
+        return subprocess.run([str(CTL_BIN)] + [str(a) for a in args], input=input, env=e,
+                              cwd=str(self.tmpdir), capture_output=True, text=True,
+                              timeout=timeout)
+
+    def sql(self, query, params=()):
+        """Run one statement on the stack's database; returns a list of tuples.
+        Placeholders are '?' for both engines.  With PostgreSQL the values come back as
+        int (integers), None (NULL) or str."""
+        if self.db == 'sqlite':
+            con = sqlite3.connect(self.env['DB_NAME'], timeout=10)
+            try:
+                rows = con.execute(query, tuple(params)).fetchall()
+                con.commit()
+                return rows
+            finally:
+                con.close()
+        return self._psql(self.pg_dbname, _pg_inline(query, params), rows=True)
+
+    def _psql(self, dbname, query, rows=False):
+        null = '\x02NULL\x02'
+        argv = ['psql', '-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-F', '\x1f', '-R', '\x1e',
+                '-P', 'null=' + null,
+                '-h', os.environ['VF_TEST_PG_HOST'], '-p', os.environ.get('VF_TEST_PG_PORT', '5432'),
+                '-U', os.environ.get('VF_TEST_PG_USER', 'postgres'), '-d', dbname, '-c', query]
+        env = dict(os.environ)
+        if os.environ.get('VF_TEST_PG_PASSWORD'):
+            env['PGPASSWORD'] = os.environ['VF_TEST_PG_PASSWORD']
+        r = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60)
+        if r.returncode != 0:
+            raise RuntimeError('psql: %s' % r.stderr.strip())
+        if not rows:
+            return []
+        out = []
+        for rec in r.stdout.rstrip('\n').split('\x1e'):
+            rec = rec.strip('\n')
+            if rec == '':
+                continue
+            vals = []
+            for v in rec.split('\x1f'):
+                if v == null:
+                    vals.append(None)
+                elif re.fullmatch(r'-?\d+', v):
+                    vals.append(int(v))
+                else:
+                    vals.append(v)
+            out.append(tuple(vals))
+        return out
+
+    def fcgi_worker_pids(self):
+        """Pids of the FastCGI master's live children (its workers)."""
+        try:
+            text = Path('/proc/%d/task/%d/children' % (self.fcgi_master_pid,
+                                                       self.fcgi_master_pid)).read_text()
+        except OSError:
+            return []
+        pids = []
+        for p in text.split():
+            try:
+                state = Path('/proc/%s/stat' % p).read_text().rsplit(')', 1)[1].split()[0]
+            except OSError:
+                continue
+            if state != 'Z':
+                pids.append(int(p))
+        return sorted(pids)
+
+    def wait_for(self, predicate, timeout=10, interval=0.05, what='condition'):
+        """Poll predicate() until it returns a true value; returns it.  AssertionError on timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            v = predicate()
+            if v:
+                return v
+            if time.monotonic() > deadline:
+                raise AssertionError('timed out after %ss waiting for %s' % (timeout, what))
+            time.sleep(interval)
+
+    def restart_fcgi(self):
+        """Stop videoflix-fcgi gracefully and start it again (same socket)."""
+        self._terminate('fcgi', timeout=20)
+        self._start_fcgi()
+
+    # -- logs --------------------------------------------------------------------
+
+    def log_text(self, name):
+        p = self.logs.get(name)
+        try:
+            return p.read_text(errors='replace') if p else ''
+        except OSError:
+            return ''
+
+    def sanitizer_reports(self):
+        """Names of the logs in which ASan/UBSan/LSan reported something."""
+        return [n for n in self.logs if _SANITIZER_RE.search(self.log_text(n))]
+
+    def dump_logs(self, tail=80, out=None):
+        """Print the last lines of every log of this stack."""
+        out = out or sys.stdout
+        out.write('\n----- logs of %r -----\n' % self)
+        for name in sorted(self.logs):
+            lines = self.log_text(name).splitlines()
+            out.write('--- %s.log (%d lines%s) ---\n'
+                      % (name, len(lines), ', last %d' % tail if len(lines) > tail else ''))
+            for line in lines[-tail:]:
+                out.write(line + '\n')
+        out.write('----- end of logs -----\n')
+        out.flush()
+
+
+def _pg_inline(query, params):
+    """Inline '?' parameters as PostgreSQL literals (test helper only)."""
+    params = list(params)
+    out, i = [], 0
+    for part in re.split(r"('(?:[^']|'')*')", query):
+        if part.startswith("'"):
+            out.append(part)
+            continue
+        pieces = part.split('?')
+        out.append(pieces[0])
+        for piece in pieces[1:]:
+            if i >= len(params):
+                raise ValueError('not enough parameters for %r' % query)
+            v = params[i]
+            i += 1
+            if v is None:
+                lit = 'NULL'
+            elif isinstance(v, bool):
+                lit = '1' if v else '0'
+            elif isinstance(v, (int, float)):
+                lit = repr(v)
+            elif isinstance(v, bytes):
+                lit = "'\\x%s'::bytea" % v.hex()
+            else:
+                lit = "'%s'" % str(v).replace("'", "''")
+            out.append(lit + piece)
+    if i != len(params):
+        raise ValueError('too many parameters for %r' % query)
+    return ''.join(out)
+
+
+@atexit.register
+def _stop_all():
+    for st in list(open_stacks):
+        try:
+            st.stop()
+        except Exception:
+            pass
