@@ -7,8 +7,8 @@
 #include "json.h"
 #include "route.h"
 
-#ifndef VF_VERSION
-#define VF_VERSION "unknown"
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
 #endif
 
 /* 200 {"status":"ok","database":"ok","version":...}, or 503 with Retry-After when the
@@ -23,7 +23,7 @@ health(struct app *app, struct http_request *req, struct http_response *res)
     if (o != NULL) {
         cJSON_AddStringToObject(o, "status", up ? "ok" : "error");
         cJSON_AddStringToObject(o, "database", up ? "ok" : "unavailable");
-        cJSON_AddStringToObject(o, "version", VF_VERSION);
+        cJSON_AddStringToObject(o, "version", PACKAGE_VERSION);
     }
     json_reply(res, up ? 200 : 503, o);
     if (!up)

@@ -15,8 +15,8 @@
 #include "log.h"
 #include "master.h"
 
-#ifndef VF_VERSION
-#define VF_VERSION "unknown"
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "unknown"
 #endif
 
 #define SD_LISTEN_FDS_START 3
@@ -214,7 +214,7 @@ main(int argc, char **argv)
             opts.graceful_timeout = (int)v;
             break;
         case 'h': fputs(usage, stdout); return 0;
-        case 'V': puts("videoflix-fcgi " VF_VERSION); return 0;
+        case 'V': puts("videoflix-fcgi " PACKAGE_VERSION); return 0;
         default: fputs(usage, stderr); return MASTER_EXIT_CONFIG;
         }
     }
