@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,11 +41,18 @@ static const char usage[] =
     "Signals: TERM/INT stop gracefully, HUP reloads the configuration and replaces the\n"
     "workers, a worker exits after FCGI_MAX_REQUESTS requests and is replaced.\n";
 
+static int fail_config(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Print "videoflix-fcgi: <message>" on stderr; returns -1 (no socket). */
 static int
-fail_config(const char *fmt, const char *arg)
+fail_config(const char *fmt, ...)
 {
+    va_list ap;
+
     fprintf(stderr, "videoflix-fcgi: ");
-    fprintf(stderr, fmt, arg);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fputc('\n', stderr);
     return -1;
 }
