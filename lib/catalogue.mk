@@ -1,3 +1,15 @@
 ## lib/catalogue.mk -- the catalogue area: library modules, handlers and tests.
 lib_libvideoflix_a_SOURCES += lib/video.c lib/video.h
 lint_sources += lib/video.c
+lib_libvideoflix_a_SOURCES += lib/mediafile.c lib/mediafile.h lib/urlsig.c lib/urlsig.h
+lint_sources += lib/mediafile.c lib/urlsig.c
+
+if HAVE_CRITERION
+check_PROGRAMS += tests/unit/test_mediafile tests/unit/test_urlsig
+tests_unit_test_mediafile_SOURCES = tests/unit/test_mediafile.c
+tests_unit_test_mediafile_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_mediafile_LDADD = $(UNIT_LDADD)
+tests_unit_test_urlsig_SOURCES = tests/unit/test_urlsig.c
+tests_unit_test_urlsig_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_urlsig_LDADD = $(UNIT_LDADD)
+endif
