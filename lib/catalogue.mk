@@ -13,3 +13,5 @@ tests_unit_test_urlsig_SOURCES = tests/unit/test_urlsig.c
 tests_unit_test_urlsig_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_urlsig_LDADD = $(UNIT_LDADD)
 endif
+lib_libvideoflix_a_SOURCES += lib/catalogue.c lib/catalogue.h
+lint_sources += lib/catalogue.c fcgi/catalogue.c
