@@ -41,8 +41,8 @@ render_item(const struct catalogue_item *it, const char *public_url)
               add_str(o, "created_at", iso) && add_str(o, "title", it->title) &&
               add_str(o, "description", it->description);
     if (ok && it->has_thumbnail) {
-        int n = snprintf(url, sizeof(url), "%s/media/thumbnails/%" PRId64 ".jpg", public_url,
-                         it->id);
+        int n =
+            snprintf(url, sizeof(url), "%s/media/thumbnails/%" PRId64 ".jpg", public_url, it->id);
         ok = n > 0 && (size_t)n < sizeof(url) && add_str(o, "thumbnail_url", url);
     } else if (ok) {
         ok = cJSON_AddNullToObject(o, "thumbnail_url") != NULL;
@@ -56,8 +56,7 @@ render_item(const struct catalogue_item *it, const char *public_url)
 }
 
 char *
-catalogue_render(const struct catalogue_item *items, size_t n, const char *public_url,
-                 size_t *len)
+catalogue_render(const struct catalogue_item *items, size_t n, const char *public_url, size_t *len)
 {
     cJSON *arr = cJSON_CreateArray();
     if (!arr)
@@ -168,8 +167,7 @@ refresh(struct catalogue *c, struct db *db, int64_t version)
 }
 
 enum vf_err
-catalogue_get(struct catalogue *c, struct db *db, const char **body, size_t *len,
-              const char **etag)
+catalogue_get(struct catalogue *c, struct db *db, const char **body, size_t *len, const char **etag)
 {
     int64_t version = 0;
     /* Version first, then the list: the cached body is never older than its version. */

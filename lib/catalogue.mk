@@ -15,3 +15,10 @@ tests_unit_test_urlsig_LDADD = $(UNIT_LDADD)
 endif
 lib_libvideoflix_a_SOURCES += lib/catalogue.c lib/catalogue.h
 lint_sources += lib/catalogue.c fcgi/catalogue.c
+
+if HAVE_CRITERION
+check_PROGRAMS += tests/unit/test_catalogue
+tests_unit_test_catalogue_SOURCES = tests/unit/test_catalogue.c
+tests_unit_test_catalogue_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_catalogue_LDADD = $(UNIT_LDADD)
+endif

@@ -1,0 +1,259 @@
+/* test_catalogue.c -- the video list: JSON format, ordering, cache and ETag; the videos table. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "catalogue.h"
+#include "clock.h"
+#include "db.h"
+#include "log.h"
+#include "video.h"
+
+Test(catalogue_render, keys_in_contract_order_and_formats)
+{
+    const struct catalogue_item items[] = {
+        { 7, 1751636000123456, "Big \"Buck\"", "A rabbit\nline two", "Drama", true },
+        { 3, 0, "Ümlaut ☃", "", "", false },
+    };
+    size_t len = 0;
+    char *s = catalogue_render(items, 2, "http://127.0.0.1:8000", &len);
+    cr_assert_not_null(s);
+    cr_expect_str_eq(
+        s, "[{\"id\":7,\"created_at\":\"2025-07-04T13:33:20.123456Z\",\"title\":\"Big "
+           "\\\"Buck\\\"\",\"description\":\"A rabbit\\nline two\",\"thumbnail_url\":"
+           "\"http://127.0.0.1:8000/media/thumbnails/7.jpg\",\"category\":\"Drama\"},"
+           "{\"id\":3,\"created_at\":\"1970-01-01T00:00:00.000000Z\",\"title\":\"Ümlaut ☃\","
+           "\"description\":\"\",\"thumbnail_url\":null,\"category\":\"\"}]");
+    cr_expect_eq(len, strlen(s));
+    free(s);
+}
+
+Test(catalogue_render, empty_list_is_an_empty_array)
+{
+    size_t len = 0;
+    char *s = catalogue_render(NULL, 0, "http://x", &len);
+    cr_assert_not_null(s);
+    cr_expect_str_eq(s, "[]");
+    free(s);
+}
+
+Test(catalogue_render, large_ids_stay_integers)
+{
+    const struct catalogue_item it = { 3000000000LL, 1, "t", "d", "c", false };
+    char *s = catalogue_render(&it, 1, "", NULL);
+    cr_assert_not_null(s);
+    cr_expect(strncmp(s, "[{\"id\":3000000000,", 17) == 0, "%s", s);
+    free(s);
+}
+
+Test(catalogue_etag, if_none_match_forms)
+{
+    static const struct {
+        const char *inm;
+        bool match;
+    } cases[] = {
+        { "\"v1-2-abc\"", true },
+        { "W/\"v1-2-abc\"", true },
+        { "\"x\", \"v1-2-abc\"", true },
+        { "\"x\",W/\"v1-2-abc\" ", true },
+        { "*", true },
+        { "\"v1-2-ab\"", false },
+        { "\"v1-2-abcd\"", false },
+        { "v1-2-abc", false },
+        { "", false },
+        { "\"v1-2-abc", false },
+        { NULL, false },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        cr_expect_eq(catalogue_etag_match(cases[i].inm, "\"v1-2-abc\""), cases[i].match, "%s",
+                     cases[i].inm ? cases[i].inm : "(null)");
+}
+
+/* ---- against a real SQLite database migrated with the shipped schema ---- */
+
+static char dir[64], path[128];
+static struct config cfg;
+static struct db *db;
+
+static void
+db_setup(void)
+{
+    static char empty[] = "";
+    log_init("test_catalogue", CONFIG_LOG_ERROR);
+    strcpy(dir, "/tmp/vf-test-catalogue-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/test.sqlite3", dir);
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.db_engine = CONFIG_DB_SQLITE;
+    cfg.db_name = path;
+    cfg.db_busy_timeout_ms = 5000;
+    cfg.db_user = cfg.db_password = cfg.db_host = cfg.data_dir = cfg.media_root = empty;
+    cr_assert_eq(db_open(&cfg, &db), VF_OK);
+    cr_assert_eq(db_migrate(db, VF_SRCDIR "/schema", NULL), VF_OK);
+}
+
+static void
+db_teardown(void)
+{
+    db_close(db);
+    db = NULL;
+    clock_set_us(0);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        cr_log_warn("could not remove %s", dir);
+}
+
+TestSuite(catalogue_db, .init = db_setup, .fini = db_teardown);
+
+static int64_t
+ready_video(const char *title, int64_t created_us, bool thumb)
+{
+    int64_t id = 0;
+    clock_set_us(created_us);
+    cr_assert_eq(video_create(db, title, "desc", "Drama", "uploads/x.mp4", &id), VF_OK);
+    struct video_rendition r[2] = { { 720, 1280, 2800000, 2500000, "avc1.64001f,mp4a.40.2" },
+                                    { 480, 854, 1400000, 1200000, "avc1.64001e,mp4a.40.2" } };
+    cr_assert_eq(video_set_ready(db, id, 12.345, 1280, 720, r, 2, thumb), VF_OK);
+    return id;
+}
+
+Test(catalogue_db, list_is_ready_only_newest_first_ties_higher_id_first)
+{
+    int64_t a = ready_video("a", 1000000, true);
+    int64_t b = ready_video("b", 3000000, false);
+    int64_t c = ready_video("c", 3000000, false); /* same instant as b */
+    int64_t hidden = 0;
+    cr_assert_eq(video_create(db, "uploaded only", "", "Drama", "uploads/y.mp4", &hidden), VF_OK);
+    int64_t failed = ready_video("failed", 5000000, false);
+    cr_assert_eq(video_set_failed(db, failed, "bad input"), VF_OK);
+
+    struct catalogue *cat = catalogue_new("http://h", "/tmp");
+    const char *body, *etag;
+    size_t len;
+    cr_assert_eq(catalogue_get(cat, db, &body, &len, &etag), VF_OK);
+    char want[64];
+    const char *p = body;
+    int64_t order[] = { c, b, a };
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(want, sizeof(want), "{\"id\":%lld,", (long long)order[i]);
+        const char *q = strstr(p, want);
+        cr_assert_not_null(q, "id %lld not in order in %s", (long long)order[i], body);
+        p = q + 1;
+    }
+    cr_expect_null(strstr(body, "uploaded only"));
+    cr_expect_null(strstr(body, "\"failed\""));
+    cr_expect_not_null(strstr(body, "\"thumbnail_url\":\"http://h/media/thumbnails/"));
+    cr_expect_eq(strncmp(etag, "\"v", 2), 0, "%s", etag);
+    catalogue_free(cat);
+}
+
+Test(catalogue_db, cache_serves_until_the_version_changes)
+{
+    ready_video("first", 1000000, false);
+    struct catalogue *cat = catalogue_new("http://h", "/tmp");
+    const char *body, *etag;
+    size_t len;
+    char etag1[80];
+    cr_assert_eq(catalogue_get(cat, db, &body, &len, &etag), VF_OK);
+    strcpy(etag1, etag);
+    const char *body1 = body;
+    cr_assert_eq(catalogue_get(cat, db, &body, &len, &etag), VF_OK);
+    cr_expect_eq(body, body1, "unchanged catalogue re-rendered");
+    cr_expect_str_eq(etag, etag1);
+
+    /* Every kind of write moves the version and so the ETag. */
+    int64_t v0 = 0, v1 = 0;
+    cr_assert_eq(video_catalogue_version(db, &v0), VF_OK);
+    int64_t id = ready_video("second", 2000000, false);
+    cr_assert_eq(video_catalogue_version(db, &v1), VF_OK);
+    cr_expect_gt(v1, v0);
+    cr_assert_eq(catalogue_get(cat, db, &body, &len, &etag), VF_OK);
+    cr_expect_not_null(strstr(body, "second"));
+    cr_expect_str_neq(etag, etag1);
+    strcpy(etag1, etag);
+
+    cr_assert_eq(video_update_meta(db, id, "renamed", NULL, NULL), VF_OK);
+    cr_assert_eq(catalogue_get(cat, db, &body, &len, &etag), VF_OK);
+    cr_expect_not_null(strstr(body, "renamed"));
+    cr_expect_not_null(strstr(body, "\"description\":\"desc\""));
+    cr_expect_str_neq(etag, etag1);
+    strcpy(etag1, etag);
+
+    cr_assert_eq(video_delete(db, id), VF_OK);
+    cr_assert_eq(catalogue_get(cat, db, &body, &len, &etag), VF_OK);
+    cr_expect_null(strstr(body, "renamed"));
+    cr_expect_str_neq(etag, etag1);
+    catalogue_free(cat);
+}
+
+Test(catalogue_db, video_round_trip_with_renditions_ascending)
+{
+    int64_t id = ready_video("t", 42, true);
+    struct video *v = NULL;
+    cr_assert_eq(video_get(db, id, &v), VF_OK);
+    cr_expect_str_eq(v->title, "t");
+    cr_expect_str_eq(v->category, "Drama");
+    cr_expect_str_eq(v->source_path, "uploads/x.mp4");
+    cr_expect_eq(v->state, VIDEO_READY);
+    cr_expect_eq(v->created_at, 42);
+    cr_expect(v->duration > 12.34 && v->duration < 12.35);
+    cr_expect_eq(v->width, 1280);
+    cr_expect(v->has_thumbnail);
+    cr_assert_eq(v->nrenditions, 2);
+    cr_expect_eq(v->renditions[0].height, 480);
+    cr_expect_eq(v->renditions[1].height, 720);
+    cr_expect_eq(v->renditions[1].avg_bandwidth, 2500000);
+    cr_expect_str_eq(v->renditions[1].codecs, "avc1.64001f,mp4a.40.2");
+    video_free(v);
+
+    /* A re-transcode replaces the renditions. */
+    struct video_rendition one = { 480, 854, 1, 1, "avc1" };
+    cr_assert_eq(video_set_processing(db, id), VF_OK);
+    cr_assert_eq(video_set_ready(db, id, 1, 854, 480, &one, 1, false), VF_OK);
+    cr_assert_eq(video_get(db, id, &v), VF_OK);
+    cr_expect_eq(v->nrenditions, 1);
+    cr_expect_not(v->has_thumbnail);
+    video_free(v);
+
+    struct video **all = NULL;
+    size_t n = 0;
+    cr_assert_eq(video_list_all(db, &all, &n), VF_OK);
+    cr_assert_eq(n, 1);
+    cr_expect_eq(all[0]->nrenditions, 1);
+    video_list_free(all, n);
+}
+
+Test(catalogue_db, invalid_input_and_missing_rows)
+{
+    int64_t id = 0;
+    struct video *v = NULL;
+    cr_expect_eq(video_create(db, "", "d", "c", "s", &id), VF_ERR_INVALID);
+    cr_expect_eq(video_create(db, "t", "d", "", "s", &id), VF_ERR_INVALID);
+    cr_expect_eq(video_create(db, "t", "d", NULL, "s", &id), VF_ERR_INVALID);
+    cr_expect_eq(video_get(db, 999, &v), VF_ERR_NOTFOUND);
+    cr_expect_null(v);
+    cr_expect_eq(video_set_processing(db, 999), VF_ERR_NOTFOUND);
+    cr_expect_eq(video_set_failed(db, 999, "x"), VF_ERR_NOTFOUND);
+    cr_expect_eq(video_set_ready(db, 999, 1, 1, 1, NULL, 0, false), VF_ERR_NOTFOUND);
+    cr_expect_eq(video_update_meta(db, 999, "t", NULL, NULL), VF_ERR_NOTFOUND);
+    cr_expect_eq(video_delete(db, 999), VF_ERR_NOTFOUND);
+    cr_assert_eq(video_create(db, "t", NULL, "c", NULL, &id), VF_OK);
+    cr_expect_eq(video_update_meta(db, id, "", NULL, NULL), VF_ERR_INVALID);
+    cr_expect_eq(video_update_meta(db, id, NULL, NULL, ""), VF_ERR_INVALID);
+    struct video_rendition four[4] = { 0 };
+    cr_expect_eq(video_set_ready(db, id, 1, 1, 1, four, 4, false), VF_ERR_INVALID);
+    cr_expect_eq(video_set_ready(db, id, -1, 1, 1, NULL, 0, false), VF_ERR_INVALID);
+    /* A failed set_ready leaves nothing half-written. */
+    struct video_rendition bad[2] = { { 480, 854, 1, 1, "a" }, { 480, 854, 1, 1, "dup" } };
+    cr_expect_eq(video_set_ready(db, id, 1, 1, 1, bad, 2, false), VF_ERR_CONFLICT);
+    cr_assert_eq(video_get(db, id, &v), VF_OK);
+    cr_expect_eq(v->state, VIDEO_UPLOADED);
+    cr_expect_eq(v->nrenditions, 0);
+    video_free(v);
+    cr_expect_str_eq(video_state_name(VIDEO_PROCESSING), "processing");
+    cr_expect_eq(video_state_parse("ready"), VIDEO_READY);
+    cr_expect_eq(video_state_parse("bogus"), -1);
+}
