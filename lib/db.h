@@ -12,7 +12,9 @@
 
 /*
  * A connection.  One per process, opened after fork; never shared between processes
- * or threads.  Handlers never build SQL: they name a statement of the table in
+ * or threads.  A child forked while the parent holds one must neither use nor
+ * db_close() the inherited handle (for PostgreSQL, closing it would end the parent's
+ * session): leave it alone and let exit() or exec() drop it.  Handlers never build SQL: they name a statement of the table in
  * stmt.h (lib/sql/ *.def holds both dialects side by side) and bind parameters.
  *
  * Conventions for every schema: timestamps are BIGINT microseconds since the epoch

@@ -16,7 +16,7 @@
 #include "log.h"
 
 #define PG_CONNECT_TIMEOUT "5" /* seconds; libpq's connect_timeout */
-#define PG_MAX_PARAMS      32
+#define PG_MAX_PARAMS      64
 #define PG_MAX_CHANNELS    8
 
 struct db_pg {
@@ -245,6 +245,17 @@ pg_close(struct db *db)
     free(pg);
 }
 
+/* Drop prepared `id` on this connection (it is prepared again on next use). */
+static void
+forget(struct db_pg *pg, enum stmt_id id)
+{
+    char sql[192];
+
+    pg->prepared[id] = false;
+    snprintf(sql, sizeof(sql), "DEALLOCATE \"%s\"", stmt_table[id].name);
+    PQclear(PQexec(pg->conn, sql));
+}
+
 /* Prepare `id` on this connection once, and learn how many parameters it takes. */
 static enum vf_err
 prepare(struct db_pg *pg, enum stmt_id id)
@@ -270,12 +281,8 @@ prepare(struct db_pg *pg, enum stmt_id id)
         pg->prepared[id] = true;
     }
     PQclear(res);
-    if (e != VF_OK) {
-        /* Leave no half-known statement behind: a later Parse under the name would fail. */
-        char sql2[192];
-        snprintf(sql2, sizeof(sql2), "DEALLOCATE \"%s\"", name);
-        PQclear(PQexec(pg->conn, sql2));
-    }
+    if (e != VF_OK) /* leave no half-known statement: a later Parse of the name would fail */
+        forget(pg, id);
     return e;
 }
 
@@ -287,13 +294,8 @@ run_prepared(struct db_pg *pg, enum stmt_id id, const struct db_param *p, size_t
     char nums[PG_MAX_PARAMS][24];
 
     *out = NULL;
-    enum vf_err e = ensure(pg);
-    if (e == VF_OK)
-        e = prepare(pg, id);
-    if (e != VF_OK)
-        return e;
-    if (np > PG_MAX_PARAMS || (size_t)pg->nparams[id] != np) {
-        db_set_errmsg(&pg->base, "statement takes %d parameters, %zu given", pg->nparams[id], np);
+    if (np > PG_MAX_PARAMS) {
+        db_set_errmsg(&pg->base, "%zu parameters, at most %d", np, PG_MAX_PARAMS);
         return VF_ERR_INTERNAL;
     }
     for (size_t i = 0; i < np; i++) {
@@ -310,15 +312,36 @@ run_prepared(struct db_pg *pg, enum stmt_id id, const struct db_param *p, size_t
             break;
         }
     }
-    PGresult *res =
-        PQexecPrepared(pg->conn, stmt_table[id].name, (int)np, np ? vals : NULL, NULL, NULL, 0);
-    if (res == NULL || !ok_status(res)) {
+    for (int attempt = 0;; attempt++) {
+        enum vf_err e = ensure(pg);
+        if (e == VF_OK)
+            e = prepare(pg, id);
+        if (e != VF_OK)
+            return e;
+        if ((size_t)pg->nparams[id] != np) {
+            db_set_errmsg(&pg->base, "statement takes %d parameters, %zu given", pg->nparams[id],
+                          np);
+            return VF_ERR_INTERNAL;
+        }
+        PGresult *res =
+            PQexecPrepared(pg->conn, stmt_table[id].name, (int)np, np ? vals : NULL, NULL, NULL, 0);
+        if (res != NULL && ok_status(res)) {
+            *out = res;
+            return VF_OK;
+        }
+        const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        bool stale = state != NULL && strcmp(state, "0A000") == 0;
         e = map(pg, res);
         PQclear(res);
-        return e;
+        if (!stale)
+            return e;
+        /* "cached plan must not change result type": a migration changed a table under
+         * our prepared statement.  Prepare it afresh; retry at once outside a
+         * transaction, else the caller's retry (BUSY) will. */
+        forget(pg, id);
+        if (pg->in_tx || attempt > 0)
+            return VF_ERR_BUSY;
     }
-    *out = res;
-    return VF_OK;
 }
 
 static enum vf_err

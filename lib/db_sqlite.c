@@ -241,13 +241,16 @@ sqlite_query(struct db *db, enum stmt_id id, const struct db_param *p, size_t np
 
     if (e != VF_OK)
         return e;
+    /* Columns counted after the first step: a schema change re-prepares the statement
+     * inside sqlite3_step() and may change them ("SELECT *"). */
+    rc = sqlite3_step(st);
     size_t ncols = (size_t)sqlite3_column_count(st);
     struct db_rows *r = db_rows_alloc(ncols);
     if (r == NULL) {
         done(st);
         return VF_ERR_NOMEM;
     }
-    while (e == VF_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    for (; e == VF_OK && rc == SQLITE_ROW; rc = sqlite3_step(st)) {
         char **row = db_rows_addrow(r);
         if (row == NULL) {
             e = VF_ERR_NOMEM;

@@ -674,3 +674,20 @@ DB_CASE(sqlite_pragmas_and_missing_directory)
     cr_assert_eq(db_open(&cfg, &db), VF_ERR_CONFIG);
     db_close(NULL); /* NULL-safe */
 }
+
+DB_CASE(schema_change_under_a_cached_statement_is_picked_up)
+{
+    migrate_fixtures(fx);
+    struct db *other = open2(fx, 5000);
+    struct db_rows *r = NULL;
+    int64_t id = insert(fx, "star", 1, NULL);
+    cr_assert_eq(db_query(fx->db, STMT_TEST_GET_STAR, DB_ARGS(DB_INT(id)), &r), VF_OK);
+    cr_assert_eq(db_rows_cols(r), 4);
+    db_rows_free(r);
+    /* another process migrates: the result type of the cached statement changes */
+    cr_assert_eq(db_exec_script(other, "ALTER TABLE vf_test ADD COLUMN extra TEXT"), VF_OK);
+    cr_assert_eq(db_query(fx->db, STMT_TEST_GET_STAR, DB_ARGS(DB_INT(id)), &r), VF_OK);
+    cr_assert_eq(db_rows_cols(r), 5);
+    db_rows_free(r);
+    db_close(other);
+}
