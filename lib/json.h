@@ -25,6 +25,9 @@ bool json_errors_add(cJSON **errs, const char *field, const char *msg);
 void json_errors_reply(struct http_response *res, cJSON *errs);
 
 /* String member or NULL when absent/not a string.  Borrowed. */
+/* libjansson (loaded by libjwt) exports json_string(): an executable defining the same
+ * symbol interposes it and libjwt crashes.  Keep the short name, link another one. */
+#define json_string vf_json_string
 const char *json_string(const cJSON *obj, const char *key);
 
 #endif
