@@ -1,1 +1,31 @@
 ## lib/accounts.mk -- the accounts area: library modules, handlers and tests.
+
+lib_libvideoflix_a_SOURCES += \
+	lib/password.c lib/password.h \
+	lib/token.c lib/token.h \
+	lib/linktoken.c lib/linktoken.h
+
+lint_sources += lib/password.c lib/token.c lib/linktoken.c
+
+EXTRA_DIST += tests/unit/fixtures/django-hashes.txt tests/unit/fixtures/django-hashes.py
+accountsdatadir = $(pkgdatadir)/data
+dist_accountsdata_DATA = data/common-passwords.txt
+
+if HAVE_CRITERION
+check_PROGRAMS += tests/unit/test_password tests/unit/test_policy tests/unit/test_token \
+	tests/unit/test_linktoken
+TESTS += tests/unit/test_password tests/unit/test_policy tests/unit/test_token \
+	tests/unit/test_linktoken
+tests_unit_test_password_SOURCES = tests/unit/test_password.c
+tests_unit_test_password_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_password_LDADD = $(UNIT_LDADD)
+tests_unit_test_policy_SOURCES = tests/unit/test_policy.c
+tests_unit_test_policy_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_policy_LDADD = $(UNIT_LDADD)
+tests_unit_test_token_SOURCES = tests/unit/test_token.c
+tests_unit_test_token_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_token_LDADD = $(UNIT_LDADD)
+tests_unit_test_linktoken_SOURCES = tests/unit/test_linktoken.c
+tests_unit_test_linktoken_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_linktoken_LDADD = $(UNIT_LDADD)
+endif
