@@ -14,8 +14,6 @@ dist_accountsdata_DATA = data/common-passwords.txt
 if HAVE_CRITERION
 check_PROGRAMS += tests/unit/test_password tests/unit/test_policy tests/unit/test_token \
 	tests/unit/test_linktoken
-TESTS += tests/unit/test_password tests/unit/test_policy tests/unit/test_token \
-	tests/unit/test_linktoken
 tests_unit_test_password_SOURCES = tests/unit/test_password.c
 tests_unit_test_password_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_password_LDADD = $(UNIT_LDADD)
