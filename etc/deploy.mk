@@ -115,6 +115,13 @@ uninstall-local:
 	  test -d "$$d" && find "$$d" -depth -type d -empty -exec rmdir {} \; ; true; \
 	done
 
+# The installation directories, for tests (tests/integration/test_deploy.py).
+print-dirs:
+	@echo prefix=$(prefix); echo sbindir=$(sbindir); echo pkgdatadir=$(pkgdatadir); \
+	echo vfconfdir=$(vfconfdir); echo mandir=$(mandir); \
+	echo systemdsystemunitdir=$(systemdsystemunitdir); echo sysusersdir=$(sysusersdir)
+.PHONY: print-dirs
+
 EXTRA_DIST += $(vf_rendered:=.in) etc/nginx etc/lighttpd etc/docker Dockerfile .dockerignore \
 	docker-compose.yml
 
