@@ -92,6 +92,9 @@ struct config {
     int mail_concurrency;        /* MAIL_CONCURRENCY (default 2) */
     int job_lease_seconds;       /* JOB_LEASE_SECONDS (default 60) */
     int job_max_attempts;        /* JOB_MAX_ATTEMPTS (default 5) */
+    int job_retry_delay;         /* JOB_RETRY_DELAY first retry backoff (default 10) */
+    int job_retry_max_delay;     /* JOB_RETRY_MAX_DELAY backoff cap (default 3600) */
+    int worker_shutdown_grace;   /* WORKER_SHUTDOWN_GRACE SIGTERM wait for children (default 30) */
     int hls_segment_seconds;     /* HLS_SEGMENT_SECONDS (default 4) */
     int transcode_timeout;       /* TRANSCODE_TIMEOUT wall clock (default 7200) */
     int transcode_stall_timeout; /* TRANSCODE_STALL_TIMEOUT no-progress watchdog (default 120) */
