@@ -1,6 +1,146 @@
-/* jobs.c -- videoflixctl commands of the jobs area. */
+/* jobs.c -- videoflixctl commands of the jobs area: inspect and retry jobs, send a test mail. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
 #include "ctl.h"
+#include "job.h"
+#include "mail.h"
+
+static int
+parse_id(const char *s, int64_t *id)
+{
+    char *end = NULL;
+    long long v = strtoll(s, &end, 10);
+    if (end == s || *end != '\0' || v <= 0)
+        return -1;
+    *id = v;
+    return 0;
+}
+
+static int
+jobs_list(struct ctl_ctx *ctx, int state, int limit)
+{
+    struct job_info *v = NULL;
+    size_t n = 0;
+    enum vf_err err = job_list(ctx->app.db, state, limit, &v, &n);
+    if (err != VF_OK) {
+        fprintf(stderr, "videoflixctl: jobs: %s\n", vf_strerror(err));
+        return 1;
+    }
+    printf("%-8s %-10s %-8s %-8s %-8s %-20s %s\n", "ID", "KIND", "STATE", "ATTEMPTS", "PROGRESS",
+           "UPDATED", "ERROR");
+    for (size_t i = 0; i < n; i++) {
+        char when[28], att[24];
+        clock_format_iso(v[i].updated_at, when);
+        when[19] = '\0'; /* seconds are enough here */
+        int maxa = v[i].max_attempts > 0 ? v[i].max_attempts : ctx->app.cfg->job_max_attempts;
+        snprintf(att, sizeof(att), "%d/%d", v[i].attempts, maxa);
+        printf("%-8lld %-10s %-8s %-8s %3d%%     %-20s %s\n", (long long)v[i].id, v[i].kind,
+               job_state_name(v[i].state), att, v[i].progress, when,
+               v[i].last_error != NULL ? v[i].last_error : "");
+    }
+    job_info_free(v, n);
+    return 0;
+}
+
+static int
+cmd_jobs(struct ctl_ctx *ctx, int argc, char **argv)
+{
+    if (argc == 3 && strcmp(argv[1], "retry") == 0) {
+        int64_t id;
+        if (parse_id(argv[2], &id) != 0) {
+            fprintf(stderr, "usage: videoflixctl jobs retry ID\n");
+            return 2;
+        }
+        enum vf_err err = job_retry(ctx->app.db, id);
+        if (err == VF_ERR_NOTFOUND) {
+            fprintf(stderr, "videoflixctl: no job %lld\n", (long long)id);
+            return 1;
+        }
+        if (err == VF_ERR_CONFLICT) {
+            fprintf(stderr, "videoflixctl: job %lld is running or done; only failed or queued "
+                            "jobs can be retried\n", (long long)id);
+            return 1;
+        }
+        if (err != VF_OK) {
+            fprintf(stderr, "videoflixctl: jobs retry: %s\n", vf_strerror(err));
+            return 1;
+        }
+        printf("job %lld queued again\n", (long long)id);
+        return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "enqueue") == 0) {
+        /* jobs enqueue KIND JSON [COUNT]: operations and tests. */
+        long count = argc >= 5 ? strtol(argv[4], NULL, 10) : 1;
+        if (argc < 4 || argc > 5 || count < 1 || count > 1000000) {
+            fprintf(stderr, "usage: videoflixctl jobs enqueue KIND JSON [COUNT]\n");
+            return 2;
+        }
+        enum vf_err err = db_begin(ctx->app.db);
+        for (long i = 0; err == VF_OK && i < count; i++)
+            err = job_enqueue(ctx->app.db, argv[2], argv[3], 0, 0, NULL);
+        if (err == VF_OK)
+            err = db_commit(ctx->app.db);
+        if (err != VF_OK) {
+            db_rollback(ctx->app.db);
+            fprintf(stderr, "videoflixctl: jobs enqueue: %s\n", vf_strerror(err));
+            return 1;
+        }
+        printf("%ld job(s) queued\n", count);
+        return 0;
+    }
+    int state = -1, limit = 50;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--state") == 0 && i + 1 < argc) {
+            if ((state = job_state_parse(argv[++i])) < 0) {
+                fprintf(stderr, "videoflixctl: state is queued, running, done or failed\n");
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
+            limit = atoi(argv[++i]);
+        } else {
+            fprintf(stderr, "usage: videoflixctl jobs [--state S] [--limit N] | jobs retry ID\n");
+            return 2;
+        }
+    }
+    return jobs_list(ctx, state, limit);
+}
+
+static int
+cmd_sendtestmail(struct ctl_ctx *ctx, int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: videoflixctl sendtestmail ADDRESS\n");
+        return 2;
+    }
+    char *payload = mail_test_payload(argv[1]);
+    if (payload == NULL) {
+        fprintf(stderr, "videoflixctl: not a usable email address\n");
+        return 2;
+    }
+    char err[512], *message = NULL, *to = NULL;
+    enum vf_err rc = mail_render(ctx->app.cfg, payload, 0, &message, &to, err, sizeof(err));
+    free(payload);
+    if (rc == VF_OK)
+        rc = mail_send(ctx->app.cfg, to, message, err, sizeof(err));
+    free(message);
+    free(to);
+    if (rc != VF_OK) {
+        fprintf(stderr, "videoflixctl: sendtestmail: %s (%s)\n", err,
+                rc == VF_ERR_PERMFAIL ? "rejected" : "temporary failure");
+        return 1;
+    }
+    printf("sent a test mail to %s via %s:%d (%s)\n", argv[1], ctx->app.cfg->email_host,
+           ctx->app.cfg->email_port, err);
+    return 0;
+}
 
 const struct ctl_cmd ctl_job_cmds[] = {
+    { "jobs", "jobs [--state S] [--limit N] | jobs retry ID",
+      "list jobs with state, attempts, progress and error; retry a failed job", 1, cmd_jobs },
+    { "sendtestmail", "sendtestmail ADDRESS",
+      "send a test email now through the configured SMTP server", 0, cmd_sendtestmail },
     { NULL, NULL, NULL, 0, NULL },
 };

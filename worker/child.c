@@ -1,0 +1,208 @@
+/* child.c -- videoflix-worker: fork discipline for job children and their report pipe. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "worker.h"
+
+#define CHILD_OUT_FD 3
+
+static void
+set_limit(int resource, long mib_or_s, long scale)
+{
+    if (mib_or_s <= 0)
+        return;
+    struct rlimit rl = { .rlim_cur = (rlim_t)mib_or_s * (rlim_t)scale,
+                         .rlim_max = (rlim_t)mib_or_s * (rlim_t)scale };
+    setrlimit(resource, &rl);
+}
+
+/* Close every descriptor from `from` up: the database connection, the self-pipe and
+ * other children's pipes must not live on in the child.  Closing (not PQfinish or
+ * sqlite3_close) leaves the parent's connection untouched. */
+static void
+close_from(int from)
+{
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, (unsigned)from, ~0U, 0) == 0)
+        return;
+#endif
+    long max = sysconf(_SC_OPEN_MAX);
+    for (long fd = from; fd < (max > 0 ? max : 1024); fd++)
+        close((int)fd);
+}
+
+/* In the child: never returns. */
+static void __attribute__((noreturn))
+child_main(struct slot *s, const struct config *cfg, int wfd, pid_t parent)
+{
+    setpgid(0, 0);
+    /* Die with the worker; if it already died, give up at once. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(JOB_EXIT_TEMPFAIL);
+
+    /* Default signal dispositions, nothing blocked (the parent's flags mean nothing here). */
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+
+    if (wfd != CHILD_OUT_FD) {
+        if (dup2(wfd, CHILD_OUT_FD) < 0)
+            _exit(JOB_EXIT_TEMPFAIL);
+    } else {
+        fcntl(wfd, F_SETFD, 0);
+    }
+    close_from(CHILD_OUT_FD + 1);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0 && devnull != 0) {
+        dup2(devnull, 0);
+        close(devnull);
+    }
+
+    const struct worker_kind *wk = s->wk;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long wall = wk->wall_timeout != NULL ? wk->wall_timeout(cfg) : 0;
+    long cpu = wk->cpu_s > 0 ? wk->cpu_s : wall * (cores > 0 ? cores : 1);
+    set_limit(RLIMIT_CPU, cpu, 1);
+    set_limit(RLIMIT_AS, wk->as_mib, 1024L * 1024);
+    set_limit(RLIMIT_FSIZE, wk->fsize_mib, 1024L * 1024);
+    struct rlimit nocore = { 0, 0 };
+    setrlimit(RLIMIT_CORE, &nocore);
+
+    char v[32];
+    snprintf(v, sizeof(v), "%lld", (long long)s->job->id);
+    setenv("VF_JOB_ID", v, 1);
+    snprintf(v, sizeof(v), "%d", s->job->attempts);
+    setenv("VF_JOB_ATTEMPT", v, 1);
+
+    int rc = wk->kind->run(cfg, s->job->payload, CHILD_OUT_FD);
+    _exit(rc);
+}
+
+enum vf_err
+slot_spawn(struct slot *s, const struct config *cfg)
+{
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        log_error("worker: pipe: %s", strerror(errno));
+        return VF_ERR_IO;
+    }
+    pid_t parent = getpid();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        log_error("worker: fork: %s", strerror(errno));
+        close(p[0]);
+        close(p[1]);
+        return VF_ERR_IO;
+    }
+    if (pid == 0) {
+        close(p[0]);
+        child_main(s, cfg, p[1], parent);
+    }
+    setpgid(pid, pid); /* also in the child: whichever runs first wins, no race */
+    close(p[1]);
+    fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
+    s->pid = pid;
+    s->pgid = pid;
+    s->fd = p[0];
+    int64_t now = clock_now_us();
+    s->started_us = s->last_progress_us = s->stored_progress_us = now;
+    s->progress = s->stored_progress = 0;
+    return VF_OK;
+}
+
+/* One complete line from the child. */
+static void
+handle_line(struct slot *s, char *line)
+{
+    if (strncmp(line, "progress ", 9) == 0) {
+        char *end = NULL;
+        long v = strtol(line + 9, &end, 10);
+        if (end != line + 9 && v >= 0 && v <= 100) {
+            s->progress = (int)v;
+            s->last_progress_us = clock_now_us();
+        }
+    } else if (strncmp(line, "result ", 7) == 0) {
+        free(s->result);
+        s->result = strdup(line + 7);
+    } else if (strncmp(line, "error ", 6) == 0) {
+        snprintf(s->error, sizeof(s->error), "%s", line + 6);
+    } else {
+        log_debug("job %lld: ignoring report line from the child", (long long)s->job->id);
+    }
+}
+
+bool
+slot_read(struct slot *s)
+{
+    if (s->fd < 0)
+        return true;
+    for (;;) {
+        char buf[4096];
+        ssize_t n = read(s->fd, buf, sizeof(buf));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return false;
+        if (n <= 0) {
+            if (s->linelen > 0 && !s->line_overflow) {
+                s->line[s->linelen] = '\0';
+                handle_line(s, s->line);
+            }
+            close(s->fd);
+            s->fd = -1;
+            return true;
+        }
+        for (ssize_t i = 0; i < n; i++) {
+            if (buf[i] == '\n') {
+                s->line[s->linelen] = '\0';
+                if (!s->line_overflow)
+                    handle_line(s, s->line);
+                s->linelen = 0;
+                s->line_overflow = false;
+            } else if (s->linelen + 1 < sizeof(s->line)) {
+                s->line[s->linelen++] = buf[i];
+            } else {
+                s->line_overflow = true; /* an over-long line is dropped whole */
+            }
+        }
+    }
+}
+
+void
+slot_kill(struct slot *s, const char *reason, bool permanent)
+{
+    if (s->pid > 0 && s->kill_reason == NULL) {
+        s->kill_reason = reason;
+        s->kill_permanent = permanent;
+    }
+    if (s->pgid > 0)
+        kill(-s->pgid, SIGKILL);
+    if (s->pid > 0)
+        kill(s->pid, SIGKILL);
+}
+
+void
+slot_clear(struct slot *s)
+{
+    if (s->fd >= 0)
+        close(s->fd);
+    job_free(s->job);
+    free(s->result);
+    memset(s, 0, sizeof(*s));
+    s->fd = -1;
+}

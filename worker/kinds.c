@@ -1,0 +1,81 @@
+/* kinds.c -- videoflix-worker: the job kinds it runs and the limits of their children. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mail.h"
+#include "worker.h"
+
+/*
+ * The transcoder's kind lives in gst-pipelines/transcode_job.c and is linked in by
+ * gst-pipelines/gst.mk (worker_videoflix_worker_LDADD).  It is referenced weakly so
+ * the worker also builds and runs (mail only) without it.
+ */
+extern const struct job_kind job_kind_transcode __attribute__((weak));
+
+static int
+mail_wall(const struct config *cfg)
+{
+    /* libESMTP applies EMAIL_TIMEOUT per step; this is the backstop for the whole run. */
+    return cfg->email_timeout * 6 + 10;
+}
+
+static int
+transcode_wall(const struct config *cfg)
+{
+    return cfg->transcode_timeout;
+}
+
+static int
+transcode_stall(const struct config *cfg)
+{
+    return cfg->transcode_stall_timeout;
+}
+
+static int
+test_wall(const struct config *cfg)
+{
+    (void)cfg;
+    return 120;
+}
+
+static struct worker_kind kinds[8];
+static size_t nkinds;
+
+static void
+add(const struct job_kind *k, int (*wall)(const struct config *),
+    int (*stall)(const struct config *), bool perm, long cpu_s, long as_mib, long fsize_mib)
+{
+    if (k == NULL || nkinds >= sizeof(kinds) / sizeof(kinds[0]))
+        return;
+    kinds[nkinds++] = (struct worker_kind){ k, wall, stall, perm, cpu_s, as_mib, fsize_mib };
+}
+
+const struct worker_kind *
+worker_kinds(size_t *n)
+{
+    if (nkinds == 0) {
+        /* Mail: a small SMTP client.  CPU 60 s, 1 GiB address space, no files. */
+        add(&job_kind_mail, mail_wall, NULL, false, 60, 1024, 1);
+        /* Transcode: GStreamer with x264 threads; timeouts mean a poison input. */
+        if (&job_kind_transcode != NULL)
+            add(&job_kind_transcode, transcode_wall, transcode_stall, true, 0, 16384, 65536);
+        const char *t = getenv("VF_TEST_JOB_KINDS");
+        if (t != NULL && strcmp(t, "1") == 0) {
+            add(&worker_test_noop, test_wall, NULL, false, 60, 1024, 16);
+            add(&worker_test_fail, test_wall, NULL, false, 60, 1024, 16);
+        }
+    }
+    *n = nkinds;
+    return kinds;
+}
+
+const struct worker_kind *
+worker_kind_find(const char *name)
+{
+    size_t n;
+    const struct worker_kind *k = worker_kinds(&n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(k[i].kind->name, name) == 0)
+            return &k[i];
+    return NULL;
+}

@@ -1,0 +1,83 @@
+/* worker.h -- videoflix-worker internals: job kinds with limits, child slots, housekeeping hooks. */
+#ifndef VF_WORKER_H
+#define VF_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "app.h"
+#include "job.h"
+#include "jobkind.h"
+
+/* How the worker runs one kind: the kind itself plus the child's limits. */
+struct worker_kind {
+    const struct job_kind *kind;
+    /* Wall-clock limit of one run and no-progress limit (0 = none), seconds. */
+    int (*wall_timeout)(const struct config *cfg);
+    int (*stall_timeout)(const struct config *cfg);
+    bool timeout_permanent; /* a run killed by a timeout fails for good (poison input) */
+    /* Child rlimits: CPU seconds (0 = wall_timeout * cores), address space and file
+     * size in MiB (0 = unlimited). */
+    long cpu_s, as_mib, fsize_mib;
+};
+
+/* The kinds this worker runs (the test kinds only when VF_TEST_JOB_KINDS=1).  Borrowed. */
+const struct worker_kind *worker_kinds(size_t *n);
+const struct worker_kind *worker_kind_find(const char *name);
+
+/* Test kinds (worker/testkinds.c), enabled by VF_TEST_JOB_KINDS=1:
+ *   noop  {"log": "/path", "tag": "x", "sleep_ms": N}  appends "x <pid>\n" to log, sleeps, ok
+ *   fail  {"code": 65|75|..., "reason": "..."}          exits with code after an error line */
+extern const struct job_kind worker_test_noop;
+extern const struct job_kind worker_test_fail;
+
+/*
+ * Periodic housekeeping in the parent (it has the database): expired token
+ * revocations, rate-limit rows, old done jobs.  Each hook gets the current time and
+ * returns VF_OK or an error (logged, the next run tries again).  Areas add their
+ * hook to the table in worker/prune.c.  Hooks run every PRUNE_INTERVAL seconds in
+ * every worker, so they must be idempotent (plain DELETE ... WHERE expired).
+ */
+struct worker_prune_hook {
+    const char *name;
+    enum vf_err (*run)(struct app *app, int64_t now_us);
+};
+extern const struct worker_prune_hook worker_prune_hooks[]; /* ends with { NULL, NULL } */
+#define WORKER_PRUNE_INTERVAL_S 300
+
+/* Run every prune hook once (logs failures). */
+void worker_prune_run(struct app *app);
+
+/* A running child and its job. */
+struct slot {
+    struct job *job;
+    const struct worker_kind *wk;
+    pid_t pid;     /* 0 once reaped */
+    pid_t pgid;    /* the child's process group (= its first pid) */
+    int fd;        /* read end of the report pipe, -1 once closed */
+    int wstatus;   /* from waitpid */
+    char line[16384];
+    size_t linelen;
+    bool line_overflow;
+    char *result;        /* "result" line, owned */
+    char error[512];     /* last "error" line */
+    int progress, stored_progress;
+    int64_t started_us, last_progress_us, stored_progress_us, next_renew_us;
+    const char *kill_reason; /* set when the parent killed it */
+    bool kill_permanent;
+    bool lease_lost;      /* someone else owns the job now: record nothing */
+    bool handback;        /* shutdown: give the job back instead of failing it */
+};
+
+/* Fork a child for `s->job` (own process group, no DB handle, rlimits, death signal)
+ * and fill pid/fd.  Returns VF_OK or VF_ERR_IO. */
+enum vf_err slot_spawn(struct slot *s, const struct config *cfg);
+/* Read what the child wrote (non-blocking); handles progress lines.  Returns true at EOF. */
+bool slot_read(struct slot *s);
+/* Kill the child's whole process group with SIGKILL. */
+void slot_kill(struct slot *s, const char *reason, bool permanent);
+/* Free the slot's memory (the job too) and reset it. */
+void slot_clear(struct slot *s);
+
+#endif
