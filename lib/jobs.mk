@@ -3,6 +3,9 @@
 lib_libvideoflix_a_SOURCES += lib/job.c lib/job.h lib/jobkind.c lib/jobkind.h \
 	lib/mail.c lib/mail.h lib/mailtls.c lib/mailtls.h
 lint_sources += lib/job.c lib/jobkind.c lib/mail.c lib/mailtls.c
+# mail.c (STARTTLS context) and mailtls.c (SMTPS relay) use libssl directly.
+AM_CFLAGS += $(SSL_CFLAGS)
+VF_LIBS += $(SSL_LIBS)
 
 # videoflix-worker.  The transcoder appends its job kind (gst-pipelines/gst.mk):
 #   worker_videoflix_worker_LDADD += <objects or library with job_kind_transcode> $(GST_LIBS)
