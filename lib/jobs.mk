@@ -8,14 +8,15 @@ AM_CFLAGS += $(SSL_CFLAGS)
 VF_LIBS += $(SSL_LIBS)
 
 # videoflix-worker.  The transcoder appends its job kind (gst-pipelines/gst.mk):
-#   worker_videoflix_worker_LDADD += <objects or library with job_kind_transcode> $(GST_LIBS)
-# worker/kinds.c references job_kind_transcode weakly; the -u below makes the linker
-# pull it out of a static library when one provides it.
+#   worker_videoflix_worker_LDADD += <library with job_kind_transcode> $(GST_LIBS)
+#   worker_videoflix_worker_LDFLAGS += -Wl,-u,job_kind_transcode
+# worker/kinds.c references job_kind_transcode weakly (the worker runs mail without
+# it); a weak reference does not pull a member out of a static library, hence -u.
 sbin_PROGRAMS += worker/videoflix-worker
 worker_videoflix_worker_SOURCES = worker/main.c worker/worker.h worker/child.c worker/kinds.c \
 	worker/testkinds.c worker/prune.c
 worker_videoflix_worker_LDADD = $(VF_LIBS)
-worker_videoflix_worker_LDFLAGS = -Wl,-u,job_kind_transcode
+worker_videoflix_worker_LDFLAGS =
 lint_sources += worker/main.c worker/child.c worker/kinds.c worker/testkinds.c worker/prune.c
 
 # Claim throughput benchmark (bench/jobs-claim; not a test).
