@@ -3,7 +3,7 @@ lib_libvideoflix_a_SOURCES += lib/db.c lib/db.h lib/db_impl.h lib/db_sqlite.c
 if HAVE_POSTGRESQL
 lib_libvideoflix_a_SOURCES += lib/db_pg.c
 endif
-lint_sources += lib/db.c lib/db_sqlite.c
+lint_sources += lib/db.c lib/db_sqlite.c bench/db_bench.c
 if HAVE_POSTGRESQL
 lint_sources += lib/db_pg.c
 endif
@@ -18,3 +18,8 @@ tests_unit_test_db_SOURCES = tests/unit/test_db.c
 tests_unit_test_db_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_db_LDADD = $(UNIT_LDADD)
 endif
+
+# On demand only (make bench/db_bench): latency of the database layer.
+EXTRA_PROGRAMS = bench/db_bench
+bench_db_bench_SOURCES = bench/db_bench.c
+CLEANFILES += bench/db_bench
