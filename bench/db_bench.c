@@ -95,9 +95,9 @@ main(int argc, char **argv)
     char err[512], dir[4096];
     struct config *cfg = NULL;
     struct db *db = NULL;
-    int n = argc > 1 ? atoi(argv[1]) : 5000;
+    long n = argc > 1 ? strtol(argv[1], NULL, 10) : 5000;
 
-    if (n <= 0) {
+    if (n <= 0 || n > 100000000) {
         fprintf(stderr, "usage: db_bench [N]\n");
         return 2;
     }
@@ -112,8 +112,8 @@ main(int argc, char **argv)
         config_free(cfg);
         return 1;
     }
-    printf("engine: %s, N=%d\n", cfg->db_engine == CONFIG_DB_POSTGRES ? "postgres" : "sqlite", n);
-    int rc = bench(db, n);
+    printf("engine: %s, N=%ld\n", cfg->db_engine == CONFIG_DB_POSTGRES ? "postgres" : "sqlite", n);
+    int rc = bench(db, (int)n);
     if (rc != 0)
         fprintf(stderr, "db_bench: failed: %s\n", db_errmsg(db));
     db_close(db);
