@@ -1,4 +1,4 @@
-/* health.c -- GET /api/health/ for load balancers and monitors (and a debug-only slow route). */
+/* health.c -- GET /api/health/ for load balancers and monitors (and debug-only test routes). */
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,8 +57,25 @@ debug_sleep(struct app *app, struct http_request *req, struct http_response *res
     json_reply(res, 200, o);
 }
 
+/* DEBUG only: echo the JSON body ({"json": <body or null>}); exercises the dispatcher's
+ * body limits (413), content type (415) and JSON parsing (400) end to end. */
+static void
+debug_echo(struct app *app, struct http_request *req, struct http_response *res)
+{
+    if (!app->cfg->debug) {
+        json_detail(res, 404, "Not found.");
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    if (o != NULL)
+        cJSON_AddItemToObject(o, "json", req->json ? cJSON_Duplicate(req->json, 1)
+                                                   : cJSON_CreateNull());
+    json_reply(res, 200, o);
+}
+
 const struct route health_routes[] = {
     { HTTP_GET, "/api/health/", health, ROUTE_NO_STORE },
     { HTTP_GET, "/api/health/debug/sleep/", debug_sleep, ROUTE_NO_STORE },
+    { HTTP_POST, "/api/health/debug/echo/", debug_echo, ROUTE_JSON | ROUTE_NO_STORE },
     { 0, NULL, NULL, 0 },
 };

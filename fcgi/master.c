@@ -63,7 +63,7 @@ on_signal(int sig)
     else if (sig == SIGHUP)
         got_hup = 1;
     else
-        got_stop++;
+        got_stop = 1;
     if (wake_pipe[1] >= 0) {
         ssize_t r = write(wake_pipe[1], "", 1); /* a full pipe is fine: a wake-up is pending */
         (void)r;
@@ -203,7 +203,7 @@ reap(struct master *m)
         if (WIFEXITED(status)) {
             int code = WEXITSTATUS(status);
             if (code == 0) {
-                log_info("worker %d exited%s", (int)pid, expected ? "" : " (recycled)");
+                log_info("worker %d exited", (int)pid);
             } else if (code == MASTER_EXIT_CONFIG) {
                 log_error("worker %d exited with a fatal configuration error: not respawning",
                           (int)pid);
@@ -297,9 +297,6 @@ master_run(struct config **cfg, int listen_fd, const struct master_opts *opts)
             log_info("stopping: waiting up to %d s for in-flight requests",
                      opts->graceful_timeout);
             signal_all(&m, SIGTERM, true);
-        } else if (got_stop > 1 && m.stopping && !m.killed) {
-            /* A second Ctrl-C: do not wait any longer. */
-            m.stop_deadline = t;
         }
         if (m.fatal && !m.stopping) {
             m.stopping = true;
