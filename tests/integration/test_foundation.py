@@ -151,7 +151,7 @@ class ContractBase:
         return body
 
     def test_unknown_route_is_404_json(self):
-        for path in ('/api/nothing/', '/api/', '/api/health/x/', '/api/%2e%2e/etc/passwd'):
+        for path in ('/api/nothing/', '/api/', '/api/health/x/', '/api/x/%2e%2e/nothing/'):
             with self.subTest(path=path):
                 body = self.assertJsonError(self.st.request('GET', path), 404)
                 self.assertEqual(body, {'detail': 'Not found.'})
