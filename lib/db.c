@@ -148,6 +148,18 @@ db_query(struct db *db, enum stmt_id id, const struct db_param *p, size_t np, st
 }
 
 enum vf_err
+db_prepare(struct db *db, enum stmt_id id, int *nparams)
+{
+    enum vf_err rc = check_args(db, id, NULL, 0);
+
+    *nparams = 0;
+    if (rc != VF_OK)
+        return rc;
+    db->errmsg[0] = '\0';
+    return failed(db, stmt_table[id].name, db->ops->prepare(db, id, nparams));
+}
+
+enum vf_err
 db_query_int(struct db *db, enum stmt_id id, const struct db_param *p, size_t np, int64_t *out)
 {
     struct db_rows *r = NULL;

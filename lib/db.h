@@ -14,8 +14,9 @@
  * A connection.  One per process, opened after fork; never shared between processes
  * or threads.  A child forked while the parent holds one must neither use nor
  * db_close() the inherited handle (for PostgreSQL, closing it would end the parent's
- * session): leave it alone and let exit() or exec() drop it.  Handlers never build SQL: they name a statement of the table in
- * stmt.h (lib/sql/ *.def holds both dialects side by side) and bind parameters.
+ * session): leave it alone and let exit() or exec() drop it.  Handlers never build SQL: they name a
+ * statement of the table in stmt.h (lib/sql/ *.def holds both dialects side by side) and bind
+ * parameters.
  *
  * Conventions for every schema: timestamps are BIGINT microseconds since the epoch
  * (passed in from clock_now_us(), never the database's clock), booleans are INTEGER
@@ -61,6 +62,9 @@ enum vf_err db_exec(struct db *db, enum stmt_id id, const struct db_param *p, si
  * db_rows_free(); *out is NULL on error. */
 enum vf_err db_query(struct db *db, enum stmt_id id, const struct db_param *p, size_t np,
                      struct db_rows **out);
+/* Prepare (and cache) statement `id` without running it: checks its text against the
+ * schema.  `*nparams` gets the number of parameters it takes.  For tests and checks. */
+enum vf_err db_prepare(struct db *db, enum stmt_id id, int *nparams);
 /* First column of the first row as an integer; VF_ERR_NOTFOUND when there is no row. */
 enum vf_err db_query_int(struct db *db, enum stmt_id id, const struct db_param *p, size_t np,
                          int64_t *out);

@@ -15,6 +15,7 @@ struct db_ops {
     const char *name;
     enum vf_err (*open)(const struct config *cfg, struct db **out, char *err, size_t errlen);
     void (*close)(struct db *db);
+    enum vf_err (*prepare)(struct db *db, enum stmt_id id, int *nparams);
     enum vf_err (*exec)(struct db *db, enum stmt_id id, const struct db_param *p, size_t np,
                         int64_t *changes);
     enum vf_err (*query)(struct db *db, enum stmt_id id, const struct db_param *p, size_t np,

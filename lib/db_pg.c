@@ -345,6 +345,18 @@ run_prepared(struct db_pg *pg, enum stmt_id id, const struct db_param *p, size_t
 }
 
 static enum vf_err
+pg_prepare(struct db *db, enum stmt_id id, int *nparams)
+{
+    struct db_pg *pg = P(db);
+    enum vf_err e = ensure(pg);
+
+    if (e == VF_OK)
+        e = prepare(pg, id);
+    *nparams = e == VF_OK ? pg->nparams[id] : 0;
+    return e;
+}
+
+static enum vf_err
 pg_exec(struct db *db, enum stmt_id id, const struct db_param *p, size_t np, int64_t *changes)
 {
     PGresult *res = NULL;
@@ -601,6 +613,7 @@ const struct db_ops db_pg_ops = {
     .name = "PostgreSQL",
     .open = pg_open,
     .close = pg_close,
+    .prepare = pg_prepare,
     .exec = pg_exec,
     .query = pg_query,
     .begin = pg_begin,

@@ -153,26 +153,48 @@ sqlite_close(struct db *db)
     free(s);
 }
 
-/* The cached statement for `id`, prepared on first use, with `p` bound. */
+/* The cached statement for `id`, prepared on first use. */
+static enum vf_err
+cached(struct db_sqlite *s, enum stmt_id id, sqlite3_stmt **out)
+{
+    const char *sql = stmt_table[id].sqlite, *tail = NULL;
+    sqlite3_stmt *st = s->stmts[id];
+
+    *out = st;
+    if (st != NULL)
+        return VF_OK;
+    if (sql == NULL || sql[0] == '\0') {
+        db_set_errmsg(&s->base, "no SQLite text");
+        return VF_ERR_INTERNAL;
+    }
+    int rc = sqlite3_prepare_v3(s->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, &tail);
+    if (rc != SQLITE_OK)
+        return map(s, rc);
+    while (tail != NULL && (*tail == ' ' || *tail == '\n' || *tail == '\t' || *tail == ';'))
+        tail++;
+    if (st == NULL || (tail != NULL && *tail != '\0')) {
+        /* empty text, or a second statement that would silently never run */
+        sqlite3_finalize(st);
+        db_set_errmsg(&s->base, "not exactly one statement");
+        return VF_ERR_INTERNAL;
+    }
+    s->stmts[id] = st;
+    *out = st;
+    return VF_OK;
+}
+
+/* The cached statement for `id` with `p` bound. */
 static enum vf_err
 prepare(struct db_sqlite *s, enum stmt_id id, const struct db_param *p, size_t np,
         sqlite3_stmt **out)
 {
-    sqlite3_stmt *st = s->stmts[id];
+    sqlite3_stmt *st = NULL;
     int rc;
+    enum vf_err e = cached(s, id, &st);
 
     *out = NULL;
-    if (st == NULL) {
-        const char *sql = stmt_table[id].sqlite;
-        if (sql == NULL || sql[0] == '\0') {
-            db_set_errmsg(&s->base, "no SQLite text");
-            return VF_ERR_INTERNAL;
-        }
-        rc = sqlite3_prepare_v3(s->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
-        if (rc != SQLITE_OK)
-            return map(s, rc);
-        s->stmts[id] = st;
-    }
+    if (e != VF_OK)
+        return e;
     if ((size_t)sqlite3_bind_parameter_count(st) != np) {
         db_set_errmsg(&s->base, "statement takes %d parameters, %zu given",
                       sqlite3_bind_parameter_count(st), np);
@@ -194,7 +216,7 @@ prepare(struct db_sqlite *s, enum stmt_id id, const struct db_param *p, size_t n
             break;
         }
         if (rc != SQLITE_OK) {
-            enum vf_err e = map(s, rc);
+            e = map(s, rc);
             sqlite3_clear_bindings(st);
             return e;
         }
@@ -209,6 +231,16 @@ done(sqlite3_stmt *st)
 {
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+}
+
+static enum vf_err
+sqlite_prepare(struct db *db, enum stmt_id id, int *nparams)
+{
+    sqlite3_stmt *st = NULL;
+    enum vf_err e = cached(S(db), id, &st);
+
+    *nparams = e == VF_OK ? sqlite3_bind_parameter_count(st) : 0;
+    return e;
 }
 
 static enum vf_err
@@ -381,6 +413,7 @@ const struct db_ops db_sqlite_ops = {
     .name = "SQLite",
     .open = sqlite_open,
     .close = sqlite_close,
+    .prepare = sqlite_prepare,
     .exec = sqlite_exec,
     .query = sqlite_query,
     .begin = sqlite_begin,

@@ -435,11 +435,25 @@ DB_CASE(migrate_twice_is_idempotent)
     db_rows_free(r);
 }
 
-DB_CASE(real_schema_migrates_and_settings_work)
+static bool
+test_only(enum stmt_id id)
+{
+    return strncmp(stmt_table[id].name, "STMT_TEST_", 10) == 0;
+}
+
+DB_CASE(real_schema_migrates_and_every_statement_prepares)
 {
     int applied = -1;
     cr_assert_eq(db_migrate(fx->db, SCHEMA, &applied), VF_OK);
     cr_assert_geq(applied, 1);
+    /* Every area's SQL is checked against every area's schema, in this dialect. */
+    for (int id = 0; id < STMT__MAX; id++) {
+        int np = -1;
+        if (test_only((enum stmt_id)id))
+            continue;
+        cr_expect_eq(db_prepare(fx->db, (enum stmt_id)id, &np), VF_OK, "%s: %s",
+                     stmt_table[id].name, db_errmsg(fx->db));
+    }
     cr_assert_eq(db_migrate(fx->db, SCHEMA, &applied), VF_OK);
     cr_assert_eq(applied, 0);
     cr_assert_eq(
@@ -690,4 +704,36 @@ DB_CASE(schema_change_under_a_cached_statement_is_picked_up)
     cr_assert_eq(db_rows_cols(r), 5);
     db_rows_free(r);
     db_close(other);
+}
+
+/* The two texts of each statement take the same number of parameters (a ?3 that is
+ * $2 in the other dialect would bind the wrong values on one engine only). */
+Test(dialects, parameter_counts_agree, .init = init_pg, .fini = fx_fini)
+{
+    if (FX.skip != NULL)
+        cr_skip_test("%s", FX.skip);
+    struct config cfg = FX.cfg;
+    char dir[] = "/tmp/vf-test-dialects-XXXXXX", path[96];
+    struct db *lite = NULL;
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/d.sqlite3", dir);
+    cfg.db_engine = CONFIG_DB_SQLITE;
+    cfg.db_name = path;
+    cr_assert_eq(db_open(&cfg, &lite), VF_OK);
+    cr_assert_eq(db_migrate(lite, SCHEMA, NULL), VF_OK);
+    cr_assert_eq(db_migrate(FX.db, SCHEMA, NULL), VF_OK);
+    for (int id = 0; id < STMT__MAX; id++) {
+        int a = -1, b = -2;
+        if (test_only((enum stmt_id)id))
+            continue;
+        if (db_prepare(lite, (enum stmt_id)id, &a) != VF_OK ||
+            db_prepare(FX.db, (enum stmt_id)id, &b) != VF_OK)
+            continue; /* reported by real_schema_migrates_and_every_statement_prepares */
+        cr_expect_eq(a, b, "%s: SQLite takes %d parameters, PostgreSQL %d", stmt_table[id].name, a,
+                     b);
+    }
+    db_close(lite);
+    char cmd[96];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
 }
