@@ -1,4 +1,5 @@
 /* test_mail.c -- rendering of the activation and password-reset mails (MIME, links, Message-ID). */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,7 @@ qp_decode(char *s)
     for (char *p = s; *p != '\0'; p++) {
         if (p[0] == '=' && p[1] == '\r' && p[2] == '\n') {
             p += 2;
-        } else if (p[0] == '=' && p[1] != '\0' && p[2] != '\0') {
+        } else if (p[0] == '=' && isxdigit((unsigned char)p[1]) && isxdigit((unsigned char)p[2])) {
             char hex[3] = { p[1], p[2], 0 };
             *out++ = (char)strtol(hex, NULL, 16);
             p += 2;
