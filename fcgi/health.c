@@ -68,8 +68,8 @@ debug_echo(struct app *app, struct http_request *req, struct http_response *res)
     }
     cJSON *o = cJSON_CreateObject();
     if (o != NULL)
-        cJSON_AddItemToObject(o, "json", req->json ? cJSON_Duplicate(req->json, 1)
-                                                   : cJSON_CreateNull());
+        cJSON_AddItemToObject(o, "json",
+                              req->json ? cJSON_Duplicate(req->json, 1) : cJSON_CreateNull());
     json_reply(res, 200, o);
 }
 

@@ -185,14 +185,17 @@ main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     const char *sock = NULL, *pidfile = NULL;
-    struct master_opts opts = { .graceful_timeout = 30, .crash_threshold = 10,
+    struct master_opts opts = { .graceful_timeout = 30,
+                                .crash_threshold = 10,
                                 .crash_interval = 10 };
     long mode = 0660, backlog = 1024, v;
     int c;
 
     while ((c = getopt_long(argc, argv, "s:M:b:n:e:P:T:hV", longopts, NULL)) != -1) {
         switch (c) {
-        case 's': sock = optarg; break;
+        case 's':
+            sock = optarg;
+            break;
         case 'M':
             if (!parse_int(optarg, 8, 0, 0777, &mode)) {
                 fprintf(stderr, "videoflix-fcgi: bad --socket-mode: %s\n", optarg);
@@ -212,8 +215,12 @@ main(int argc, char **argv)
             }
             opts.workers = (int)v;
             break;
-        case 'e': opts.env_path = optarg; break;
-        case 'P': pidfile = optarg; break;
+        case 'e':
+            opts.env_path = optarg;
+            break;
+        case 'P':
+            pidfile = optarg;
+            break;
         case 'T':
             if (!parse_int(optarg, 10, 0, 86400, &v)) {
                 fprintf(stderr, "videoflix-fcgi: bad --graceful-timeout: %s\n", optarg);
@@ -221,9 +228,15 @@ main(int argc, char **argv)
             }
             opts.graceful_timeout = (int)v;
             break;
-        case 'h': fputs(usage, stdout); return 0;
-        case 'V': puts("videoflix-fcgi " PACKAGE_VERSION); return 0;
-        default: fputs(usage, stderr); return MASTER_EXIT_CONFIG;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        case 'V':
+            puts("videoflix-fcgi " PACKAGE_VERSION);
+            return 0;
+        default:
+            fputs(usage, stderr);
+            return MASTER_EXIT_CONFIG;
         }
     }
     if (optind != argc) {

@@ -258,8 +258,8 @@ reload(struct master *m)
             kill(m->slots[i].pid, SIGTERM);
         }
     }
-    log_info("reloaded: %d fresh workers (generation %u), retiring the previous ones",
-             m->nworkers, m->gen);
+    log_info("reloaded: %d fresh workers (generation %u), retiring the previous ones", m->nworkers,
+             m->gen);
 }
 
 int
@@ -294,8 +294,7 @@ master_run(struct config **cfg, int listen_fd, const struct master_opts *opts)
         if (got_stop && !m.stopping) {
             m.stopping = true;
             m.stop_deadline = t + (int64_t)opts->graceful_timeout * 1000;
-            log_info("stopping: waiting up to %d s for in-flight requests",
-                     opts->graceful_timeout);
+            log_info("stopping: waiting up to %d s for in-flight requests", opts->graceful_timeout);
             signal_all(&m, SIGTERM, true);
         }
         if (m.fatal && !m.stopping) {

@@ -9,11 +9,11 @@
 #define MASTER_EXIT_CONFIG 2
 
 struct master_opts {
-    const char *env_path;   /* .env reloaded on SIGHUP (NULL: $VIDEOFLIX_ENV or ./.env) */
-    int workers;            /* 0: cfg->fcgi_workers */
-    int graceful_timeout;   /* seconds between SIGTERM and SIGKILL on shutdown */
-    int crash_threshold;    /* abnormal exits within crash_interval that pause respawning */
-    int crash_interval;     /* seconds */
+    const char *env_path; /* .env reloaded on SIGHUP (NULL: $VIDEOFLIX_ENV or ./.env) */
+    int workers;          /* 0: cfg->fcgi_workers */
+    int graceful_timeout; /* seconds between SIGTERM and SIGKILL on shutdown */
+    int crash_threshold;  /* abnormal exits within crash_interval that pause respawning */
+    int crash_interval;   /* seconds */
 };
 
 /*

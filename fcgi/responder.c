@@ -1,4 +1,5 @@
-/* responder.c -- one FastCGI worker: FastCGI records in, the HTTP model through the router, bytes out. */
+/* responder.c -- one FastCGI worker: FastCGI records in, the HTTP model through the router, bytes
+ * out. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -22,8 +23,8 @@
 #include "responder.h"
 #include "route.h"
 
-#define IO_CHUNK         65536
-#define DB_RETRY_US      1000000 /* reconnect attempts at most once a second */
+#define IO_CHUNK          65536
+#define DB_RETRY_US       1000000 /* reconnect attempts at most once a second */
 #define MAX_ACCEPT_ERRORS 100
 
 /*
@@ -90,8 +91,8 @@ request_target(char **envp)
     const char *info = FCGX_GetParam("PATH_INFO", envp);
     const char *qs = FCGX_GetParam("QUERY_STRING", envp);
     char *t = NULL;
-    if (asprintf(&t, "%s%s%s%s", script ? script : "", info ? info : "",
-                 qs && *qs ? "?" : "", qs && *qs ? qs : "") < 0)
+    if (asprintf(&t, "%s%s%s%s", script ? script : "", info ? info : "", qs && *qs ? "?" : "",
+                 qs && *qs ? qs : "") < 0)
         return NULL;
     if (*t == '\0') {
         free(t);

@@ -1,4 +1,5 @@
-/* responder.h -- one FastCGI worker: FastCGI records in, the HTTP model through the router, bytes out. */
+/* responder.h -- one FastCGI worker: FastCGI records in, the HTTP model through the router, bytes
+ * out. */
 #ifndef VF_RESPONDER_H
 #define VF_RESPONDER_H
 
