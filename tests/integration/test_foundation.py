@@ -33,7 +33,7 @@ def raw_request(port, head, body=b'', timeout=10):
     try:
         s.sendall(head.encode('ascii') + body)
         data = b''
-        while True:
+        while not _complete(data):
             try:
                 chunk = s.recv(65536)
             except (ConnectionResetError, socket.timeout):
@@ -62,6 +62,19 @@ def raw_request(port, head, body=b'', timeout=10):
     elif 'content-length' in headers:
         payload = payload[:int(headers['content-length'])]
     return status, headers, payload
+
+
+def _complete(data):
+    """True once a response with a Content-Length has fully arrived (servers may linger
+    before closing a connection whose request body they refused)."""
+    head, sep, body = data.partition(b'\r\n\r\n')
+    if not sep:
+        return False
+    for line in head.split(b'\r\n')[1:]:
+        k, _, v = line.partition(b':')
+        if k.strip().lower() == b'content-length':
+            return len(body) >= int(v.strip())
+    return False
 
 
 def syscall_of(pid):
