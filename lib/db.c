@@ -491,6 +491,13 @@ apply_one(struct db *db, const char *dir, const struct migration *m, bool *done)
         rc = db_exec_script(db, sql);
         if (rc != VF_OK)
             log_error("db migrate: %s failed", path);
+        if (rc == VF_OK && !db_in_transaction(db)) {
+            /* Its changes are committed but unrecorded: the author must fix the file. */
+            log_error("db migrate: %s ended the migration's transaction: a migration must "
+                      "not contain BEGIN, COMMIT or ROLLBACK",
+                      path);
+            rc = VF_ERR_CONFIG;
+        }
         if (rc == VF_OK)
             rc = db_exec(db, STMT_MIGRATION_RECORD,
                          DB_ARGS(DB_INT(m->version), DB_TEXT(m->name), DB_INT(clock_now_us())),

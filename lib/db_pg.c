@@ -411,7 +411,10 @@ static bool
 pg_in_transaction(const struct db *db)
 {
     const struct db_pg *pg = (const struct db_pg *)db;
-    return pg->in_tx || pg->tx_lost;
+    if (pg->tx_lost)
+        return true;
+    /* A script may have ended our transaction behind our back (a COMMIT in it). */
+    return pg->in_tx && PQtransactionStatus(pg->conn) != PQTRANS_IDLE;
 }
 
 static enum vf_err
@@ -502,7 +505,11 @@ pg_exec_script(struct db *db, const char *sql)
 
     /* Simple query protocol: several statements, run in the caller's transaction if
      * one is open, else in one implicit transaction. */
-    return e == VF_OK ? simple(pg, sql, NULL) : e;
+    if (e == VF_OK)
+        e = simple(pg, sql, NULL);
+    if (PQtransactionStatus(pg->conn) == PQTRANS_IDLE)
+        pg->in_tx = false; /* the script ended it (or none was open) */
+    return e;
 }
 
 static enum vf_err

@@ -509,6 +509,19 @@ DB_CASE(failed_migration_is_not_recorded_and_leaves_nothing)
     cr_assert_eq(applied, 1);
     cr_assert_eq(count(fx->db), 1);
 
+    /* a migration that commits by itself is refused and not recorded */
+    snprintf(f, sizeof(f), "%s/003_commits.sql", sub);
+    fp = fopen(f, "w");
+    fputs("CREATE TABLE vf_t3 (id INTEGER);\nCOMMIT;\n", fp);
+    fclose(fp);
+    cr_assert_eq(db_migrate(fx->db, dir, &applied), VF_ERR_CONFIG);
+    cr_assert_eq(applied, 0);
+    cr_assert_not(db_in_transaction(fx->db));
+    cr_assert_eq(db_query(fx->db, STMT_MIGRATION_LIST, DB_NOARGS, &r), VF_OK);
+    cr_assert_eq(db_rows_count(r), 2);
+    db_rows_free(r);
+    unlink(f);
+
     /* a missing directory is an error naming it, not a crash */
     cr_assert_eq(db_migrate(fx->db, "/nonexistent/vf-schema", &applied), VF_ERR_IO);
     cr_assert_eq(applied, 0);
