@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "transcode.h"
+#include "../gst-pipelines/transcode.h"
 
 static volatile sig_atomic_t stop_flag;
 
@@ -75,11 +75,9 @@ cmd_transcode_file(struct ctl_ctx *ctx, int argc, char **argv)
             if (*end != '\0' || t < 0 || t > 128)
                 return usage();
             threads = (int)t;
-        } else if (argv[i][0] == '-') {
-            return usage();
-        } else if (in == NULL) {
+        } else if (argv[i][0] != '-' && in == NULL) {
             in = argv[i];
-        } else if (out == NULL) {
+        } else if (argv[i][0] != '-' && out == NULL) {
             out = argv[i];
         } else {
             return usage();

@@ -18,7 +18,6 @@ gst_pipelines_libvftranscode_a_CFLAGS = $(AM_CFLAGS) $(GST_CFLAGS)
 VF_TRANSCODE_LIBS = gst-pipelines/libvftranscode.a $(VF_LIBS) $(GST_LIBS)
 
 # videoflixctl transcode-file (ctl/transcode.c) runs the pipeline without the database.
-ctl_videoflixctl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/gst-pipelines
 ctl_videoflixctl_LDADD = $(VF_TRANSCODE_LIBS)
 
 lint_sources += gst-pipelines/ladder.c gst-pipelines/playlist.c gst-pipelines/probe.c \
@@ -34,4 +33,5 @@ tests_unit_test_playlist_SOURCES = tests/unit/test_playlist.c gst-pipelines/play
 tests_unit_test_playlist_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/gst-pipelines
 tests_unit_test_playlist_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_playlist_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_ladder tests/unit/test_playlist
 endif

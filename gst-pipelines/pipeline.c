@@ -1,4 +1,5 @@
-/* pipeline.c -- decode once, tee, encode the HLS ladder with x264 into hlssink2, grab a thumbnail. */
+/* pipeline.c -- decode once, tee, encode the HLS ladder with x264 into hlssink2, grab a thumbnail.
+ */
 #include "pipeline.h"
 
 #include <errno.h>
@@ -6,6 +7,7 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,9 +20,9 @@
  * (and constants of ladder.c); file names are set as properties, never spliced into a description.
  *
  *   filesrc ! decodebin ─ video ─> VIDEO_HEAD ─> tee ─┬─> RENDITION_BRANCH ─> hlssink2.video (480p)
- *                      │                               ├─> RENDITION_BRANCH ─> hlssink2.video (720p)
- *                      │                               └─> RENDITION_BRANCH ─> hlssink2.video (1080p)
- *                      └ audio ─> AUDIO_HEAD ─> tee ───┬─> queue ─> hlssink2.audio (each rendition)
+ *                      │                               ├─> RENDITION_BRANCH ─> hlssink2.video
+ * (720p) │                               └─> RENDITION_BRANCH ─> hlssink2.video (1080p) └ audio ─>
+ * AUDIO_HEAD ─> tee ───┬─> queue ─> hlssink2.audio (each rendition)
  *
  * The thumbnail is copied from the decoded stream by a pad probe on VIDEO_HEAD's output.
  */
@@ -60,17 +62,17 @@ struct run {
     GstElement *pipe;
     GstElement *vhead, *ahead;
     GstElement *branch[LADDER_MAX];
-    GMutex lock;             /* guards the thumbnail fields and `segment` */
-    GstSegment segment;      /* of the decoded video stream */
-    GstSample *thumb;        /* deep copy of the chosen frame */
-    bool thumb_final;        /* the frame at or after thumb_at was taken */
-    GstClockTime thumb_at;   /* stream time */
-    _Atomic int64_t pos_ns;  /* stream time of the latest decoded frame */
-    _Atomic int link_error;  /* a decoded stream could not be linked */
+    GMutex lock;            /* guards the thumbnail fields and `segment` */
+    GstSegment segment;     /* of the decoded video stream */
+    GstSample *thumb;       /* deep copy of the chosen frame */
+    bool thumb_final;       /* the frame at or after thumb_at was taken */
+    GstClockTime thumb_at;  /* stream time */
+    _Atomic int64_t pos_ns; /* stream time of the latest decoded frame */
+    _Atomic int link_error; /* a decoded stream could not be linked */
 };
 
-static void
-say(char *reason, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *reason, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 say(char *reason, size_t len, const char *fmt, ...)
@@ -262,9 +264,8 @@ build(struct run *r, char *reason, size_t len)
     for (size_t i = 0; i < o->nr; i++) {
         const struct rendition *rd = &o->r[i];
         GstElement *b = parse_bin(RENDITION_BRANCH, reason, len, ncpu > 1 ? 2 : 1, rd->width,
-                                  rd->height, (int)o->preset, rd->rung->crf,
-                                  rd->rung->maxrate_kbps, VBV_MS, gop, o->x264_threads,
-                                  rd->rung->profile);
+                                  rd->height, (int)o->preset, rd->rung->crf, rd->rung->maxrate_kbps,
+                                  VBV_MS, gop, o->x264_threads, rd->rung->profile);
         if (b == NULL)
             return VF_ERR_INTERNAL;
         gst_bin_add(GST_BIN(r->pipe), b);
@@ -286,8 +287,8 @@ build(struct run *r, char *reason, size_t len)
             GstElement *q = make(r->pipe, "queue", reason, len);
             if (q == NULL)
                 return VF_ERR_INTERNAL;
-            g_object_set(q, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time",
-                         (guint64)0, NULL);
+            g_object_set(q, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time", (guint64)0,
+                         NULL);
             if (!gst_element_link(atee, q) || !gst_element_link_pads(q, "src", sink, "audio")) {
                 say(reason, len, "cannot link audio of rendition %s", rd->name);
                 return VF_ERR_INTERNAL;
@@ -355,14 +356,19 @@ codecs_of(GstElement *branch, bool audio, char *buf, size_t len)
         pc = "4d40";
     else if (strcmp(profile, "constrained-baseline") == 0 || strcmp(profile, "baseline") == 0)
         pc = "42e0";
-    int major = 4, minor = 0;
-    if (sscanf(level, "%d.%d", &major, &minor) < 1)
-        major = 4;
-    if (strcmp(level, "1b") == 0) {
-        major = 1;
+    /* "3.1" -> 31, "4" -> 40, "1b" -> 11 */
+    char *end = NULL;
+    long major = strtol(level, &end, 10), minor = 0;
+    if (end != NULL && *end == '.')
+        minor = strtol(end + 1, NULL, 10);
+    else if (end != NULL && *end == 'b')
         minor = 1;
+    if (major < 1 || major > 6 || minor < 0 || minor > 9) {
+        major = 4;
+        minor = 0;
     }
-    snprintf(buf, len, "avc1.%s%02x%s", pc, major * 10 + minor, audio ? ",mp4a.40.2" : "");
+    snprintf(buf, len, "avc1.%s%02lx%s", pc, (unsigned long)(major * 10 + minor),
+             audio ? ",mp4a.40.2" : "");
     if (caps != NULL)
         gst_caps_unref(caps);
 }
@@ -374,9 +380,9 @@ write_thumbnail(struct run *r)
     if (r->thumb == NULL)
         return false;
     const struct rendition *rd = &r->o->r[0];
-    GstCaps *jpeg = gst_caps_new_simple("image/jpeg", "width", G_TYPE_INT, rd->width, "height",
-                                        G_TYPE_INT, rd->height, "pixel-aspect-ratio",
-                                        GST_TYPE_FRACTION, 1, 1, NULL);
+    GstCaps *jpeg =
+        gst_caps_new_simple("image/jpeg", "width", G_TYPE_INT, rd->width, "height", G_TYPE_INT,
+                            rd->height, "pixel-aspect-ratio", GST_TYPE_FRACTION, 1, 1, NULL);
     GError *gerr = NULL;
     GstSample *out = gst_video_convert_sample(r->thumb, jpeg, 10 * GST_SECOND, &gerr);
     gst_caps_unref(jpeg);
@@ -453,8 +459,8 @@ pipeline_run(const struct pipeline_opts *o, struct pipeline_output *out, char *r
     int last_pct = -1;
     double dur_ns = o->probe->duration * 1e9;
     while (err == VF_OK) {
-        GstMessage *m = gst_bus_timed_pop_filtered(bus, 200 * GST_MSECOND,
-                                                   GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
+        GstMessage *m =
+            gst_bus_timed_pop_filtered(bus, 200 * GST_MSECOND, GST_MESSAGE_ERROR | GST_MESSAGE_EOS);
         if (m != NULL) {
             bool eos = GST_MESSAGE_TYPE(m) == GST_MESSAGE_EOS;
             if (!eos)
@@ -468,9 +474,10 @@ pipeline_run(const struct pipeline_opts *o, struct pipeline_output *out, char *r
         int64_t pos = atomic_load(&r.pos_ns);
         int le = atomic_load(&r.link_error);
         if (le != 0) {
-            say(reason, len, "%s", le == 2   ? "not a usable video: the video stream cannot be decoded"
-                                   : le == 3 ? "the audio stream cannot be decoded"
-                                             : "cannot link a decoded stream");
+            say(reason, len, "%s",
+                le == 2   ? "not a usable video: the video stream cannot be decoded"
+                : le == 3 ? "the audio stream cannot be decoded"
+                          : "cannot link a decoded stream");
             err = VF_ERR_MEDIATYPE;
         } else if (o->stop != NULL && *o->stop) {
             say(reason, len, "stopped by a signal");
@@ -483,8 +490,7 @@ pipeline_run(const struct pipeline_opts *o, struct pipeline_output *out, char *r
             last_move = now;
         } else if (o->stall_timeout_s > 0 &&
                    now - last_move > (gint64)o->stall_timeout_s * G_USEC_PER_SEC) {
-            say(reason, len, "no progress for %d s (TRANSCODE_STALL_TIMEOUT)",
-                o->stall_timeout_s);
+            say(reason, len, "no progress for %d s (TRANSCODE_STALL_TIMEOUT)", o->stall_timeout_s);
             err = VF_ERR_TIMEOUT;
         }
         int pct = dur_ns > 0 ? (int)((double)pos * 100.0 / dur_ns) : 0;

@@ -1,4 +1,5 @@
-/* pipeline.h -- the one GStreamer pipeline that turns a source into the HLS ladder and a thumbnail. */
+/* pipeline.h -- the one GStreamer pipeline that turns a source into the HLS ladder and a thumbnail.
+ */
 #ifndef VF_PIPELINE_H
 #define VF_PIPELINE_H
 
@@ -21,8 +22,8 @@ enum pipeline_preset {
 };
 
 struct pipeline_opts {
-    const char *input;              /* source file (borrowed) */
-    const char *outdir;             /* existing directory: <name>/index.m3u8 + NNN.ts, thumbnail.jpg */
+    const char *input;  /* source file (borrowed) */
+    const char *outdir; /* existing directory: <name>/index.m3u8 + NNN.ts, thumbnail.jpg */
     const struct probe_info *probe; /* from probe_discover() on the same file */
     const struct rendition *r;      /* ladder_plan() result */
     size_t nr;

@@ -107,7 +107,7 @@ playlist_load(const char *path, struct playlist **out, char *reason, size_t len)
             }
             pending = d;
         } else if (strncmp(line, "#EXT-X-TARGETDURATION:", 22) == 0) {
-            pl->target_duration = atoi(line + 22);
+            pl->target_duration = (int)strtol(line + 22, NULL, 10);
         } else if (strcmp(line, "#EXT-X-ENDLIST") == 0) {
             pl->endlist = true;
         } else if (strcmp(line, "#EXT-X-PLAYLIST-TYPE:VOD") == 0) {
@@ -201,8 +201,7 @@ struct sbuf {
     bool oom;
 };
 
-static void __attribute__((format(printf, 2, 3)))
-sbuf_printf(struct sbuf *b, const char *fmt, ...)
+static void __attribute__((format(printf, 2, 3))) sbuf_printf(struct sbuf *b, const char *fmt, ...)
 {
     if (b->oom)
         return;
@@ -238,9 +237,10 @@ playlist_write_vod(const struct playlist *pl, const char *path)
         if (lround(pl->seg[i].duration) > target)
             target = lround(pl->seg[i].duration);
     struct sbuf b = { 0 };
-    sbuf_printf(&b, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:VOD\n"
-                    "#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-TARGETDURATION:%ld\n"
-                    "#EXT-X-MEDIA-SEQUENCE:0\n",
+    sbuf_printf(&b,
+                "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:VOD\n"
+                "#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-TARGETDURATION:%ld\n"
+                "#EXT-X-MEDIA-SEQUENCE:0\n",
                 target);
     for (size_t i = 0; i < pl->n; i++)
         sbuf_printf(&b, "#EXTINF:%.6f,\n%s\n", pl->seg[i].duration, pl->seg[i].uri);

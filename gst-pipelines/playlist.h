@@ -40,9 +40,9 @@ double playlist_duration(const struct playlist *pl);
 enum vf_err playlist_write_vod(const struct playlist *pl, const char *path);
 
 struct playlist_stats {
-    int64_t peak_bps;  /* highest segment bit rate (BANDWIDTH) */
-    int64_t avg_bps;   /* total bits / total duration (AVERAGE-BANDWIDTH) */
-    uint64_t bytes;    /* total size of the segments */
+    int64_t peak_bps; /* highest segment bit rate (BANDWIDTH) */
+    int64_t avg_bps;  /* total bits / total duration (AVERAGE-BANDWIDTH) */
+    uint64_t bytes;   /* total size of the segments */
 };
 
 /*

@@ -23,8 +23,8 @@
 #define PROBE_MAX_DURATION (24.0 * 3600.0)
 #define PROBE_MAX_FPS      300.0
 
-static void
-say(char *reason, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *reason, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 say(char *reason, size_t len, const char *fmt, ...)
@@ -118,8 +118,8 @@ probe_discover(const char *path, int timeout_s, struct probe_info *out, char *re
     }
 
     GError *gerr = NULL;
-    GstDiscoverer *d = gst_discoverer_new((GstClockTime)(timeout_s > 0 ? timeout_s : 30) * GST_SECOND,
-                                          &gerr);
+    GstDiscoverer *d =
+        gst_discoverer_new((GstClockTime)(timeout_s > 0 ? timeout_s : 30) * GST_SECOND, &gerr);
     if (d == NULL) {
         say(reason, len, "discoverer: %s", gerr ? gerr->message : "cannot create");
         g_clear_error(&gerr);
@@ -175,8 +175,7 @@ now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void __attribute__((noreturn))
-child(const char *path, int timeout_s, int wfd)
+static void __attribute__((noreturn)) child(const char *path, int timeout_s, int wfd)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     setpgid(0, 0);
@@ -232,6 +231,7 @@ probe_file(const char *path, int timeout_s, struct probe_info *out, char *reason
     setpgid(pid, pid); /* also done by the child; whichever runs first wins the race */
 
     struct probe_wire w;
+    memset(&w, 0, sizeof(w));
     size_t got = 0;
     int64_t deadline = now_ms() + (int64_t)(timeout_s + 2) * 1000;
     enum vf_err err = VF_OK;
@@ -272,8 +272,7 @@ probe_file(const char *path, int timeout_s, struct probe_info *out, char *reason
     }
     if (err != VF_OK) {
         if (WIFSIGNALED(status))
-            say(reason, len, "the probe crashed (signal %d): not a usable video",
-                WTERMSIG(status));
+            say(reason, len, "the probe crashed (signal %d): not a usable video", WTERMSIG(status));
         else
             say(reason, len, "the probe failed (exit %d)", WEXITSTATUS(status));
         /* A decoder that crashes on the file makes it unusable, not the server broken. */

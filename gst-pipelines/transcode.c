@@ -1,4 +1,5 @@
-/* transcode.c -- probe, run the pipeline, fix up and validate the playlists, write the master playlist. */
+/* transcode.c -- probe, run the pipeline, fix up and validate the playlists, write the master
+ * playlist. */
 #include "transcode.h"
 
 #include <errno.h>
@@ -14,8 +15,8 @@
 #include <cjson/cJSON.h>
 #include <gst/gst.h>
 
-static void
-say(char *reason, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void say(char *reason, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 say(char *reason, size_t len, const char *fmt, ...)
@@ -71,7 +72,7 @@ finish_rendition(const struct transcode_params *p, struct transcode_result *res,
         say(reason, len, "%s: %.2f s of output for %.2f s of source (damaged or truncated input)",
             rd->name, playlist_duration(pl), res->probe.duration);
         err = VF_ERR_MEDIATYPE;
-    } else if ((err = playlist_measure(pl, dir, &res->stats[i], why, sizeof(why))) != VF_OK) {
+    } else if (playlist_measure(pl, dir, &res->stats[i], why, sizeof(why)) != VF_OK) {
         say(reason, len, "%s: %s", rd->name, why);
         err = VF_ERR_MEDIATYPE;
     } else if ((err = playlist_write_vod(pl, path)) != VF_OK) {
@@ -144,7 +145,7 @@ transcode_run(const struct transcode_params *p, struct transcode_result *res, ch
     }
     char master[4200];
     snprintf(master, sizeof(master), "%s/master.m3u8", p->outdir);
-    if ((err = playlist_write_master(master, v, res->nr)) != VF_OK) {
+    if (playlist_write_master(master, v, res->nr) != VF_OK) {
         say(reason, len, "cannot write master.m3u8: %s", strerror(errno));
         return VF_ERR_IO;
     }

@@ -1,4 +1,5 @@
-/* transcode.h -- one source file to a validated HLS ladder + master playlist + thumbnail in a directory. */
+/* transcode.h -- one source file to a validated HLS ladder + master playlist + thumbnail in a
+ * directory. */
 #ifndef VF_TRANSCODE_H
 #define VF_TRANSCODE_H
 
@@ -37,14 +38,14 @@ struct transcode_result {
 
 /*
  * Probes p->input, runs the one pipeline into p->outdir, turns every playlist into a complete VOD
- * playlist, validates (each playlist parses, every segment exists, each rendition's duration is within
- * 1 s of the source) and writes outdir/master.m3u8.  Initialises GStreamer in the calling process, so
- * call it only in a child (or a one-shot tool).  Returns VF_OK or the pipeline_run() codes (a source
- * that fails probing or validation is VF_ERR_MEDIATYPE); `reason` gets one line.  The caller removes
- * outdir on failure.
+ * playlist, validates (each playlist parses, every segment exists, each rendition's duration is
+ * within 1 s of the source) and writes outdir/master.m3u8.  Initialises GStreamer in the calling
+ * process, so call it only in a child (or a one-shot tool).  Returns VF_OK or the pipeline_run()
+ * codes (a source that fails probing or validation is VF_ERR_MEDIATYPE); `reason` gets one line.
+ * The caller removes outdir on failure.
  */
-enum vf_err transcode_run(const struct transcode_params *p, struct transcode_result *res, char *reason,
-                          size_t len);
+enum vf_err transcode_run(const struct transcode_params *p, struct transcode_result *res,
+                          char *reason, size_t len);
 
 /* The result as JSON text (malloc'd, caller frees); `staging` (may be NULL) is added as "staging".
  * NULL when out of memory. */
