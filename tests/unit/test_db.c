@@ -750,3 +750,50 @@ Test(dialects, parameter_counts_agree, .init = init_pg, .fini = fx_fini)
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     cr_assert_eq(system(cmd), 0);
 }
+
+DB_CASE(concurrent_writers_lose_nothing)
+{
+    enum { NPROC = 4, NTX = 150 };
+    pid_t pids[NPROC];
+
+    migrate_fixtures(fx);
+    for (int i = 0; i < NPROC; i++) {
+        pids[i] = fork();
+        cr_assert_geq(pids[i], 0);
+        if (pids[i] == 0) {
+            struct db *db = NULL;
+            char name[32];
+            if (db_open(&fx->cfg, &db) != VF_OK)
+                _exit(1);
+            for (int t = 0; t < NTX; t++) {
+                int64_t id = 0;
+                snprintf(name, sizeof(name), "w%d-%d", i, t);
+                enum vf_err rc = db_begin(db);
+                if (rc == VF_OK)
+                    rc = db_query_int(db, STMT_TEST_INSERT,
+                                      DB_ARGS(DB_TEXT(name), DB_INT(t), DB_NULLV), &id);
+                if (rc == VF_OK)
+                    rc = db_exec(db, STMT_TEST_INCR, DB_ARGS(DB_TEXT("seed")), NULL);
+                if (rc == VF_OK)
+                    rc = db_commit(db);
+                if (rc != VF_OK) {
+                    db_rollback(db);
+                    _exit(2);
+                }
+            }
+            db_close(db);
+            _exit(0);
+        }
+    }
+    for (int i = 0; i < NPROC; i++) {
+        int st = 0;
+        cr_assert_eq(waitpid(pids[i], &st, 0), pids[i]);
+        cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "writer %d failed (status %d)", i,
+                  WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+    }
+    cr_assert_eq(count(fx->db), 1 + NPROC * NTX);
+    struct db_rows *r = NULL;
+    cr_assert_eq(db_query(fx->db, STMT_TEST_BY_NAME, DB_ARGS(DB_TEXT("seed")), &r), VF_OK);
+    cr_assert_eq(db_rows_int(r, 0, 2), 1 + NPROC * NTX, "no lost update");
+    db_rows_free(r);
+}
