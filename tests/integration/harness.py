@@ -472,13 +472,21 @@ class Stack:
             'UPLOAD_MAX_BYTES': upload,
             'UPLOAD_MAX_KBYTES': max(1, (upload + 1023) // 1024),
             'ERRORS_DIR': REPO / 'etc' / 'lighttpd' / 'errors',
-            'MEDIA_SIGNING_KEY': self.env.get('MEDIA_SIGNING_KEY', ''),
+            # Without signing in the application the web server still needs a key: one
+            # nobody knows, so no signature is ever accepted (catalogue).
+            'MEDIA_SIGNING_KEY': self.env.get('MEDIA_SIGNING_KEY') or secrets.token_urlsafe(32),
+            'CORS_ALLOWED_ORIGINS': self.env.get('CORS_ALLOWED_ORIGINS', ''),
+            'CORS_ORIGIN_REGEX': '^(%s)$' % '|'.join(
+                re.escape(o) for o in self.env.get('CORS_ALLOWED_ORIGINS', '').split(',') if o),
+            'HLS_SIGN_LUA': self.tmpdir / 'videoflix-hls.lua',
         }
 
     def _start_web(self):
         values = self.render_values()
         t = self.tmpdir
         if self.web == 'lighttpd':
+            (t / 'videoflix-hls.lua').write_text(
+                render(REPO / 'etc' / 'lighttpd' / 'videoflix-hls.lua', values))
             conf = t / 'lighttpd.conf'
             conf.write_text(render(REPO / 'etc' / 'lighttpd' / 'videoflix.conf', values))
             p = self._spawn('web', ['lighttpd', '-D', '-f', str(conf)])
