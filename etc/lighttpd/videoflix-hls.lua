@@ -1,9 +1,10 @@
 -- videoflix-hls.lua -- lighttpd mod_magnet: serve validly signed HLS segments without the
 -- application (lighttpd 1.4.68+ has no mod_secdownload; this is its replacement for us).
 --
--- A template like videoflix.conf: replace @MEDIA_SIGNING_KEY@ (the application's
--- MEDIA_SIGNING_KEY; at least 32 characters, or nothing is ever accepted) and
--- @CORS_ALLOWED_ORIGINS@ (the application's comma-separated CORS_ALLOWED_ORIGINS).
+-- A template like videoflix.conf: replace the two placeholders below with the
+-- application's MEDIA_SIGNING_KEY (at least 32 characters, or nothing is ever accepted)
+-- and its comma-separated CORS_ALLOWED_ORIGINS.  mod_magnet must come before
+-- mod_fastcgi in server.modules (both act at the same stage).
 --
 -- The playlist the application returns lists "000.ts?e=<expiry>&s=<signature>" where
 --     signature = lower-hex HMAC-SHA256(key, "<expiry>|<uri>|<client address>")
@@ -62,16 +63,24 @@ if not c.secret_eq(want, s) then
 end
 
 r.req_attr["uri.path"] = internal .. id .. "/" .. res .. "/" .. seg
+-- Headers are set here: conditionals on the original URL (/api/) stay in force after the
+-- rewrite, so the configuration cannot be relied on for them.
+local h = r.resp_header
+h["Content-Type"] = "video/MP2T"
+h["Cache-Control"] = "private, max-age=86400, immutable"
+h["X-Content-Type-Options"] = "nosniff"
+h["X-Frame-Options"] = "DENY"
+h["Referrer-Policy"] = "same-origin"
 
 local origin = r.req_header["Origin"]
 if origin then
     for o in origins_csv:gmatch("[^,%s]+") do
         if o == origin then
-            r.resp_header["Access-Control-Allow-Origin"] = origin
-            r.resp_header["Access-Control-Allow-Credentials"] = "true"
+            h["Access-Control-Allow-Origin"] = origin
+            h["Access-Control-Allow-Credentials"] = "true"
             break
         end
     end
 end
-r.resp_header["Vary"] = "Origin"
+h["Vary"] = "Origin"
 return 0
