@@ -78,9 +78,10 @@ cmd_jobs(struct ctl_ctx *ctx, int argc, char **argv)
             fprintf(stderr, "usage: videoflixctl jobs enqueue KIND JSON [COUNT]\n");
             return 2;
         }
+        int64_t id = 0;
         enum vf_err err = db_begin(ctx->app.db);
         for (long i = 0; err == VF_OK && i < count; i++)
-            err = job_enqueue(ctx->app.db, argv[2], argv[3], 0, 0, NULL);
+            err = job_enqueue(ctx->app.db, argv[2], argv[3], 0, 0, &id);
         if (err == VF_OK)
             err = db_commit(ctx->app.db);
         if (err != VF_OK) {
@@ -88,7 +89,10 @@ cmd_jobs(struct ctl_ctx *ctx, int argc, char **argv)
             fprintf(stderr, "videoflixctl: jobs enqueue: %s\n", vf_strerror(err));
             return 1;
         }
-        printf("%ld job(s) queued\n", count);
+        if (count == 1)
+            printf("job %lld queued\n", (long long)id);
+        else
+            printf("%ld jobs queued, the last is %lld\n", count, (long long)id);
         return 0;
     }
     int state = -1, limit = 50;

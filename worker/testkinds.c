@@ -41,8 +41,10 @@ noop_run(const struct config *cfg, const char *payload, int out_fd)
     int rc = JOB_EXIT_OK;
     if (cJSON_IsString(log)) {
         char line[256];
+        const char *id = getenv("VF_JOB_ID");
         int n = snprintf(line, sizeof(line), "%s %ld\n",
-                         cJSON_IsString(tag) ? tag->valuestring : "-", (long)getpid());
+                         cJSON_IsString(tag) ? tag->valuestring : (id != NULL ? id : "-"),
+                         (long)getpid());
         int fd = open(log->valuestring, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
         if (fd < 0 || write(fd, line, (size_t)n) != n) {
             job_report_error(out_fd, "cannot append to the test log");

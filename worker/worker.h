@@ -27,7 +27,8 @@ const struct worker_kind *worker_kinds(size_t *n);
 const struct worker_kind *worker_kind_find(const char *name);
 
 /* Test kinds (worker/testkinds.c), enabled by VF_TEST_JOB_KINDS=1:
- *   noop  {"log": "/path", "tag": "x", "sleep_ms": N}  appends "x <pid>\n" to log, sleeps, ok
+ *   noop  {"log": "/path", "tag": "x", "sleep_ms": N}  appends "<tag or job id> <pid>\n" to
+ *         log, sleeps with progress lines, succeeds
  *   fail  {"code": 65|75|..., "reason": "..."}          exits with code after an error line */
 extern const struct job_kind worker_test_noop;
 extern const struct job_kind worker_test_fail;

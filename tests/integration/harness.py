@@ -304,7 +304,8 @@ class Stack:
     def _start(self):
         t = self.tmpdir
         self.media_root = t / 'media'
-        for d in ('media', 'media/thumbnails', 'media/uploads', 'media/hls', 'mail', 'run'):
+        for d in ('media', 'media/thumbnails', 'media/uploads', 'media/hls', 'mail', 'mail/tmp',
+                  'mail/new', 'mail/cur', 'run'):
             (t / d).mkdir(mode=0o755, exist_ok=True)
             os.chmod(t / d, 0o755)
         self.maildir = t / 'mail'
