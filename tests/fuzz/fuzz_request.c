@@ -141,7 +141,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char *nl = memchr(p, '\n', (size_t)(buf + size - p));
         if (nl == NULL) {
             lines[nlines++] = p;
-            p = buf + size;
             break;
         }
         *nl = '\0';

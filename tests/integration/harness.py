@@ -21,6 +21,7 @@ Environment:
   VF_TEST_PG_HOST    PostgreSQL host or socket directory (script/test sets these)
   VF_TEST_PG_PORT, VF_TEST_PG_USER
   VF_KEEP_TMP=1      keep each stack's temporary directory (logs, database, media)
+  VF_SANITIZED=1     the build uses ASan/UBSan (harness.SANITIZED)
 """
 
 import atexit
@@ -48,6 +49,10 @@ REPO = Path(__file__).resolve().parents[2]
 BUILD = Path(os.environ.get('VF_BUILD_DIR') or REPO / 'build').resolve()
 PYTHON = '/usr/bin/python3'
 FRONTEND_ORIGIN = 'http://127.0.0.1:5500'
+
+# True when the binaries are built with ASan/UBSan (script/test's second pass): skip checks
+# that sanitizers invalidate (e.g. strings embedded in binaries, timing).
+SANITIZED = os.environ.get('VF_SANITIZED') == '1'
 
 FCGI_BIN = BUILD / 'fcgi' / 'videoflix-fcgi'
 CTL_BIN = BUILD / 'ctl' / 'videoflixctl'
