@@ -266,7 +266,7 @@ class Topology:
             'events { worker_connections 512; }\n'
             'http {\n'
             '    include /etc/nginx/mime.types;\n'
-            '    log_format up "$upstream_addr $status $request";\n'
+            '    log_format up "$status|$upstream_addr|$request";\n'
             '    access_log %(t)s/nginx-upstream.log up;\n'
             '    client_body_temp_path %(t)s/nginx/body;\n'
             '    fastcgi_temp_path %(t)s/nginx/fastcgi;\n'
@@ -402,13 +402,18 @@ class MultiHostTest(unittest.TestCase):
         c = harness.Client(self, origin=None)
         return c
 
-    def upstreams(self):
-        """Upstream addresses nginx used so far (from its access log), in order."""
-        try:
-            text = (self.topo.tmp / 'nginx-upstream.log').read_text()
-        except OSError:
-            return []
-        return [l.split()[0] for l in text.splitlines() if l]
+    def upstreams(self, tag, count):
+        """The upstream addresses nginx used for the `count` requests whose URI contains
+        `tag` (from its access log; the line is written just after the response)."""
+        def read():
+            try:
+                text = (self.topo.tmp / 'nginx-upstream.log').read_text()
+            except OSError:
+                return []
+            rows = [l.split('|', 2) for l in text.splitlines() if l.count('|') >= 2]
+            return [r[1] for r in rows if tag in r[2]]
+        self.wait_for(lambda: len(read()) >= count, 5, 'the access log')
+        return read()
 
     def wait_for(self, predicate, timeout, what):
         deadline = time.monotonic() + timeout
@@ -427,7 +432,7 @@ class MultiHostTest(unittest.TestCase):
             "INSERT INTO jobs (kind, payload, run_after, created_at, updated_at) "
             "VALUES ('noop', '%s', %d, %d, %d) RETURNING id" % (payload.replace("'", "''"),
                                                                  now, now, now), db='videoflix')
-        self.topo.psql("NOTIFY jobs", db='videoflix')
+        self.topo.psql("NOTIFY videoflix_jobs", db="videoflix")  # as job_enqueue does
         return int(rows[0][0])
 
     def job(self, job_id):
@@ -453,17 +458,18 @@ class MultiHostTest(unittest.TestCase):
     # -- tests --------------------------------------------------------------------
 
     def test_1_requests_are_balanced_over_both_app_hosts(self):
-        n0 = len(self.upstreams())
         for _ in range(20):
-            r = self.request('GET', '/api/health/')
+            r = self.request('GET', '/api/health/?t1')
             self.assertEqual(r.status, 200, r.body)
-        used = self.upstreams()[n0:]
+        used = self.upstreams('?t1', 20)
         self.assertEqual(len(used), 20)
         for h in ('app1', 'app2'):
             self.assertIn('%s:%d' % (self.topo.ip(h), FCGI_PORT), used)
 
     def test_2_jobs_run_on_both_worker_hosts_exactly_once(self):
-        ids = [self.enqueue_noop('t2-%d' % i, 300) for i in range(12)]
+        # more jobs than one worker runs at once (noop concurrency 4), each long enough
+        # for the other worker to claim its share
+        ids = [self.enqueue_noop('t2-%d' % i, 1000) for i in range(12)]
         self.wait_for(lambda: all(self.job(i)[0] == 'done' for i in ids), 60, 'jobs done')
         tags = self.noop_tags('wk1') + self.noop_tags('wk2')
         mine = sorted(t for t in tags if t.startswith('t2-'))
@@ -492,12 +498,12 @@ class MultiHostTest(unittest.TestCase):
     def test_4_killing_an_app_host_loses_no_request(self):
         self.topo.kill_host('app1')
         try:
-            n0 = len(self.upstreams())
             for _ in range(10):
-                r = self.request('GET', '/api/health/')
+                r = self.request('GET', '/api/health/?t4')
                 self.assertEqual(r.status, 200, r.body)
             # the survivor answered every request; the dead host was at most tried
-            answered = [u.split(', ')[-1] for u in self.upstreams()[n0:]]
+            answered = [u.split(', ')[-1] for u in self.upstreams('?t4', 10)]
+            self.assertEqual(len(answered), 10)
             self.assertEqual(set(answered), {'%s:%d' % (self.topo.ip('app2'), FCGI_PORT)})
         finally:
             self.restore('app1')
@@ -518,13 +524,12 @@ class MultiHostTest(unittest.TestCase):
         self.assertIsNotNone(m, mail)
         r = c.get('/api/activate/%s/%s/' % (m.group(1), m.group(2)))
         self.assertEqual(r.status, 200, r.body)
-        n0 = len(self.upstreams())
         r = c.post('/api/login/', json={'email': email, 'password': password})
         self.assertEqual(r.status, 200, r.body)
         for _ in range(6):  # the cookie is accepted by whichever host answers
-            r = c.get('/api/video/')
+            r = c.get('/api/video/?t5')
             self.assertEqual(r.status, 200, r.body)
-        used = set(self.upstreams()[n0:])
+        used = set(self.upstreams('?t5', 6))
         self.assertEqual(len(used), 2, used)
 
     def mail_to(self, addr):
