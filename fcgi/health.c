@@ -73,9 +73,23 @@ debug_echo(struct app *app, struct http_request *req, struct http_response *res)
     json_reply(res, 200, o);
 }
 
+/* DEBUG only: the worker dies on the spot (SIGABRT), as a crashing handler would.  The
+ * tests use it to drive the master's crash-loop guard. */
+static void
+debug_crash(struct app *app, struct http_request *req, struct http_response *res)
+{
+    (void)req;
+    if (!app->cfg->debug) {
+        json_detail(res, 404, "Not found.");
+        return;
+    }
+    abort();
+}
+
 const struct route health_routes[] = {
     { HTTP_GET, "/api/health/", health, ROUTE_NO_STORE },
     { HTTP_GET, "/api/health/debug/sleep/", debug_sleep, ROUTE_NO_STORE },
     { HTTP_POST, "/api/health/debug/echo/", debug_echo, ROUTE_JSON | ROUTE_NO_STORE },
+    { HTTP_GET, "/api/health/debug/crash/", debug_crash, ROUTE_NO_STORE },
     { 0, NULL, NULL, 0 },
 };

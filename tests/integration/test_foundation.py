@@ -401,6 +401,24 @@ class Supervision(unittest.TestCase):
         self.assertEqual(self.st.request('GET', '/api/health/').status, 200)
 
 
+class CrashLoop(unittest.TestCase):
+    def test_crash_loop_pauses_respawning_then_recovers(self):
+        with harness.Stack(web='nginx', db=first_db(), workers=2, env={'DEBUG': 'true'}) as st:
+            crashes = 12
+            for _ in range(crashes):
+                r = st.request('GET', '/api/health/debug/crash/', timeout=30)
+                self.assertIn(r.status, (502, 503), r.body)
+                self.assertIn('detail', r.json())
+            st.wait_for(lambda: 'crash loop' in st.log_text('fcgi'), timeout=5,
+                        what='the crash-loop guard')
+            # Requests queue on the socket during the pause, then are served.
+            r = st.request('GET', '/api/health/', timeout=30)
+            self.assertEqual(r.status, 200, r.body)
+            log = st.log_text('fcgi')
+            self.assertEqual(log.count('killed by signal 6'), crashes, log)
+            self.assertEqual(len(st.fcgi_worker_pids()), 2)
+
+
 class Recycling(unittest.TestCase):
     def test_worker_is_replaced_after_fcgi_max_requests(self):
         with harness.Stack(web='lighttpd', db=first_db(), workers=1,
