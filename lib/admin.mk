@@ -1,1 +1,30 @@
 ## lib/admin.mk -- the admin area: library modules, handlers and tests.
+
+# Streaming multipart/form-data parser.
+lib_libvideoflix_a_SOURCES += lib/multipart.c lib/multipart.h
+lint_sources += lib/multipart.c fcgi/admin.c ctl/video.c
+
+if HAVE_CRITERION
+check_PROGRAMS += tests/unit/test_multipart
+tests_unit_test_multipart_SOURCES = tests/unit/test_multipart.c
+tests_unit_test_multipart_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_multipart_LDADD = $(UNIT_LDADD)
+endif
+
+# The multipart fuzz target.  make check replays its seed corpus with a plain
+# driver (no arguments: the corpus in the source tree); ./configure
+# --enable-fuzzing CC=clang builds the libFuzzer binary:
+#   tests/fuzz/fuzz_multipart -max_total_time=300 $(srcdir)/tests/fuzz/corpus/multipart
+check_PROGRAMS += tests/fuzz/fuzz_multipart_replay
+tests_fuzz_fuzz_multipart_replay_SOURCES = tests/fuzz/fuzz_multipart.c
+tests_fuzz_fuzz_multipart_replay_LDADD = $(VF_LIBS)
+TESTS += tests/fuzz/fuzz_multipart_replay
+EXTRA_DIST += tests/fuzz/corpus/multipart
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_multipart
+tests_fuzz_fuzz_multipart_SOURCES = tests/fuzz/fuzz_multipart.c
+tests_fuzz_fuzz_multipart_CPPFLAGS = $(AM_CPPFLAGS) -DVF_LIBFUZZER
+tests_fuzz_fuzz_multipart_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_multipart_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_multipart_LDADD = $(VF_LIBS)
+endif
