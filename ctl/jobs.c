@@ -60,8 +60,10 @@ cmd_jobs(struct ctl_ctx *ctx, int argc, char **argv)
             return 1;
         }
         if (err == VF_ERR_CONFLICT) {
-            fprintf(stderr, "videoflixctl: job %lld is running or done; only failed or queued "
-                            "jobs can be retried\n", (long long)id);
+            fprintf(stderr,
+                    "videoflixctl: job %lld is running or done; only failed or queued "
+                    "jobs can be retried\n",
+                    (long long)id);
             return 1;
         }
         if (err != VF_OK) {
@@ -103,7 +105,7 @@ cmd_jobs(struct ctl_ctx *ctx, int argc, char **argv)
                 return 2;
             }
         } else if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc) {
-            limit = atoi(argv[++i]);
+            limit = (int)strtol(argv[++i], NULL, 10);
         } else {
             fprintf(stderr, "usage: videoflixctl jobs [--state S] [--limit N] | jobs retry ID\n");
             return 2;

@@ -107,7 +107,8 @@ job_from_row(const struct db_rows *r, const char *owner, struct job **out)
         return VF_ERR_NOMEM;
     }
     job->id = db_rows_int(r, 0, 0);
-    snprintf(job->kind, sizeof(job->kind), "%s", db_rows_text(r, 0, 1) ? db_rows_text(r, 0, 1) : "");
+    snprintf(job->kind, sizeof(job->kind), "%s",
+             db_rows_text(r, 0, 1) ? db_rows_text(r, 0, 1) : "");
     snprintf(job->owner, sizeof(job->owner), "%s", owner);
     job->attempts = (int)db_rows_int(r, 0, 3);
     job->max_attempts = (int)db_rows_int(r, 0, 4);
@@ -200,8 +201,7 @@ job_fence(struct db *db, const struct job *job)
 enum vf_err
 job_complete(struct db *db, const struct job *job, const char *result)
 {
-    return fenced(db, STMT_JOB_COMPLETE, job,
-                  DB_ARGS(result != NULL ? DB_TEXT(result) : DB_NULLV));
+    return fenced(db, STMT_JOB_COMPLETE, job, DB_ARGS(result != NULL ? DB_TEXT(result) : DB_NULLV));
 }
 
 /* One line, at most REASON_MAX bytes, control characters replaced; caller frees. */
@@ -234,11 +234,11 @@ job_fail(struct db *db, const struct job *job, const char *reason, bool permanen
         retry_at_us = now;
     int maxa = job->max_attempts > 0 ? job->max_attempts : 1;
     struct db_rows *r = NULL;
-    enum vf_err err = db_query(
-        db, STMT_JOB_FAIL,
-        DB_ARGS(DB_INT(job->id), DB_TEXT(job->owner), DB_INT(job->attempts), DB_INT(now),
-                DB_INT(permanent ? 1 : 0), DB_INT(maxa), DB_INT(retry_at_us), DB_TEXT(why)),
-        &r);
+    enum vf_err err = db_query(db, STMT_JOB_FAIL,
+                               DB_ARGS(DB_INT(job->id), DB_TEXT(job->owner), DB_INT(job->attempts),
+                                       DB_INT(now), DB_INT(permanent ? 1 : 0), DB_INT(maxa),
+                                       DB_INT(retry_at_us), DB_TEXT(why)),
+                               &r);
     free(why);
     if (err == VF_OK && db_rows_count(r) == 0)
         err = VF_ERR_STALE;
@@ -291,8 +291,8 @@ job_sweep(struct db *db, int default_max_attempts, job_sweep_cb cb, void *arg, i
     if (own && (err = db_begin(db)) != VF_OK)
         return err;
     struct db_rows *r = NULL;
-    err = db_query(db, STMT_JOB_SWEEP, DB_ARGS(DB_INT(clock_now_us()), DB_INT(default_max_attempts)),
-                   &r);
+    err = db_query(db, STMT_JOB_SWEEP,
+                   DB_ARGS(DB_INT(clock_now_us()), DB_INT(default_max_attempts)), &r);
     for (size_t i = 0; err == VF_OK && i < db_rows_count(r); i++) {
         const char *st = db_rows_text(r, i, 3);
         if (st != NULL && strcmp(st, "failed") == 0) {

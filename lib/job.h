@@ -21,8 +21,8 @@
  * Time is clock_now_us() throughout.
  */
 
-#define JOB_KIND_MAX  32
-#define JOB_OWNER_MAX 96
+#define JOB_KIND_MAX       32
+#define JOB_OWNER_MAX      96
 #define JOB_NOTIFY_CHANNEL "videoflix_jobs"
 
 enum job_state { JOB_QUEUED = 0, JOB_RUNNING, JOB_DONE, JOB_FAILED };
@@ -32,8 +32,8 @@ struct job {
     int64_t id;
     char kind[JOB_KIND_MAX];
     char owner[JOB_OWNER_MAX];
-    char *payload; /* JSON text, never NULL */
-    int attempts;  /* including this one (1 on the first run) */
+    char *payload;    /* JSON text, never NULL */
+    int attempts;     /* including this one (1 on the first run) */
     int max_attempts; /* as stored; 0 = the configured default (the claimer fills it in) */
 };
 
@@ -44,7 +44,7 @@ struct job_info {
     enum job_state state;
     int attempts, max_attempts, progress;
     int64_t run_after, created_at, updated_at, lease_expires;
-    char *last_error; /* NULL when none */
+    char *last_error;  /* NULL when none */
     char *lease_owner; /* NULL when not running */
 };
 
@@ -114,8 +114,9 @@ typedef void (*job_sweep_cb)(void *arg, int64_t id, const char *kind, const char
 
 /*
  * Re-queue running jobs whose lease expired (their worker died): runnable at once,
- * or failed when their attempts are used up (max_attempts 0 = default_max_attempts) (then `cb`, which may be NULL, is called
- * for each inside the same transaction).  *requeued and *failed (may be NULL) get counts.
+ * or failed when their attempts are used up (max_attempts 0 = default_max_attempts) (then `cb`,
+ * which may be NULL, is called for each inside the same transaction).  *requeued and *failed (may
+ * be NULL) get counts.
  */
 enum vf_err job_sweep(struct db *db, int default_max_attempts, job_sweep_cb cb, void *arg,
                       int *requeued, int *failed);

@@ -27,18 +27,17 @@ write_all(int fd, const char *buf, size_t len)
 static int
 write_line(int fd, const char *word, const char *text)
 {
-    size_t wl = strlen(word), tl = strlen(text);
-    char *line = malloc(wl + tl + 3);
+    size_t wl = strlen(word), tl = strlen(text), len = wl + tl + 2;
+    char *line = malloc(len + 1);
     if (line == NULL)
         return -1;
-    memcpy(line, word, wl);
-    line[wl] = ' ';
-    for (size_t i = 0; i < tl; i++) {
-        unsigned char c = (unsigned char)text[i];
-        line[wl + 1 + i] = (c < 0x20 || c == 0x7f) ? ' ' : (char)c;
+    snprintf(line, len + 1, "%s %s\n", word, text);
+    for (size_t i = wl + 1; i < wl + 1 + tl; i++) {
+        unsigned char c = (unsigned char)line[i];
+        if (c < 0x20 || c == 0x7f)
+            line[i] = ' ';
     }
-    line[wl + 1 + tl] = '\n';
-    int rc = write_all(fd, line, wl + tl + 2);
+    int rc = write_all(fd, line, len);
     free(line);
     return rc;
 }

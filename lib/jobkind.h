@@ -19,15 +19,16 @@
  * they must not call db_begin/db_commit themselves.
  */
 struct job_kind {
-    const char *name;                              /* "mail", "transcode", "prune" */
-    int (*concurrency)(const struct config *cfg);  /* max children of this kind at once */
+    const char *name;                             /* "mail", "transcode", "prune" */
+    int (*concurrency)(const struct config *cfg); /* max children of this kind at once */
     /* In the forked child (no DB handle, own process group, rlimits set by the worker).
      * Write progress lines "progress <0-100>\n" and at most one "result <json>\n" line to out_fd.
-     * Return 0 = success, 75 (EX_TEMPFAIL) = retry with backoff, 65 (EX_DATAERR) = permanent failure;
-     * write "error <one-line reason>\n" before failing. */
+     * Return 0 = success, 75 (EX_TEMPFAIL) = retry with backoff, 65 (EX_DATAERR) = permanent
+     * failure; write "error <one-line reason>\n" before failing. */
     int (*run)(const struct config *cfg, const char *payload, int out_fd);
     /* In the parent after run() returned 0: publish the result (DB writes, renames).  Fenced by the
-     * caller: it is only called while the job's lease is still ours.  VF_ERR_* = treat as failure. */
+     * caller: it is only called while the job's lease is still ours.  VF_ERR_* = treat as failure.
+     */
     enum vf_err (*finish)(struct app *app, int64_t job_id, const char *payload, const char *result,
                           char *err, size_t errlen);
     /* In the parent when the job failed for good (after max attempts or a permanent error). */
@@ -35,8 +36,8 @@ struct job_kind {
     /* In the parent when the job is claimed (e.g. mark the video "processing"); may be NULL. */
     void (*started)(struct app *app, int64_t job_id, const char *payload);
 };
-extern const struct job_kind job_kind_mail;       /* jobs: lib/mail.c */
-extern const struct job_kind job_kind_transcode;  /* transcoder: gst-pipelines/transcode_job.c */
+extern const struct job_kind job_kind_mail;      /* jobs: lib/mail.c */
+extern const struct job_kind job_kind_transcode; /* transcoder: gst-pipelines/transcode_job.c */
 
 /* Exit codes of run() (sysexits.h values). */
 #define JOB_EXIT_OK       0

@@ -26,9 +26,9 @@
 #include "log.h"
 #include "mailtls.h"
 
-#define TEMPLATE_MAX   (64 * 1024)
-#define FIELD_MAX      512
-#define EMAIL_MAX      254
+#define TEMPLATE_MAX (64 * 1024)
+#define FIELD_MAX    512
+#define EMAIL_MAX    254
 
 /* The templates a payload may name, with their subjects and link paths. */
 static const struct mail_template {
@@ -188,12 +188,23 @@ html_escape(struct buf *b, const char *s)
 {
     for (; *s != '\0'; s++) {
         switch (*s) {
-        case '&': buf_str(b, "&amp;"); break;
-        case '<': buf_str(b, "&lt;"); break;
-        case '>': buf_str(b, "&gt;"); break;
-        case '"': buf_str(b, "&quot;"); break;
-        case '\'': buf_str(b, "&#39;"); break;
-        default: buf_char(b, *s);
+        case '&':
+            buf_str(b, "&amp;");
+            break;
+        case '<':
+            buf_str(b, "&lt;");
+            break;
+        case '>':
+            buf_str(b, "&gt;");
+            break;
+        case '"':
+            buf_str(b, "&quot;");
+            break;
+        case '\'':
+            buf_str(b, "&#39;");
+            break;
+        default:
+            buf_char(b, *s);
         }
     }
 }
@@ -292,8 +303,10 @@ qp_encode(struct buf *b, const char *s)
             col = 0;
             continue;
         }
-        bool trailing_ws = (*p == ' ' || *p == '\t') && (p[1] == '\n' || p[1] == '\r' || p[1] == '\0');
-        bool literal = (*p >= 33 && *p <= 126 && *p != '=') || ((*p == ' ' || *p == '\t') && !trailing_ws);
+        bool trailing_ws =
+            (*p == ' ' || *p == '\t') && (p[1] == '\n' || p[1] == '\r' || p[1] == '\0');
+        bool literal =
+            (*p >= 33 && *p <= 126 && *p != '=') || ((*p == ' ' || *p == '\t') && !trailing_ws);
         /* A leading '.' is escaped too, so no line is ever taken for SMTP's end of data. */
         if (col == 0 && *p == '.')
             literal = false;
@@ -491,19 +504,19 @@ mail_render(const struct config *cfg, const char *payload, int64_t job_id, char 
     buf_str(&m, "\r\n--=_vf_");
     buf_str(&m, tag);
     buf_str(&m, "--\r\n");
-    if ((*message = buf_take(&m)) == NULL || (*to_out = strdup(to)) == NULL) {
+    *message = buf_take(&m);
+    m.s = NULL; /* owned by *message now (or freed by buf_take) */
+    if (*message == NULL || (*to_out = strdup(to)) == NULL) {
         free(*message);
         *message = NULL;
         rc = VF_ERR_NOMEM;
         goto out;
     }
-    m.s = NULL;
     rc = VF_OK;
 out:
     if (rc == VF_ERR_NOMEM)
         snprintf(err, errlen, "out of memory");
-    if (rc != VF_OK && m.s != NULL)
-        free(m.s);
+    free(m.s);
     cJSON_Delete(j);
     free(txt_tpl);
     free(html_tpl);
@@ -568,8 +581,7 @@ classify(int code)
 }
 
 enum vf_err
-mail_send(const struct config *cfg, const char *to, const char *message, char *err,
-          size_t errlen)
+mail_send(const struct config *cfg, const char *to, const char *message, char *err, size_t errlen)
 {
     char from_addr[256], server[512];
     enum vf_err rc = VF_ERR_TEMPFAIL;

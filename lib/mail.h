@@ -12,8 +12,8 @@
 
 enum mail_kind { MAIL_ACTIVATION, MAIL_PASSWORD_RESET };
 
-/* Queue one email as a "mail" job in the caller's transaction; never talks to SMTP.  The worker renders
- * data/templates/<kind>.{txt,html} with links built from FRONTEND_URL:
+/* Queue one email as a "mail" job in the caller's transaction; never talks to SMTP.  The worker
+ * renders data/templates/<kind>.{txt,html} with links built from FRONTEND_URL:
  * {FRONTEND_URL}/pages/auth/activate.html?uid=<uidb64>&token=<token> and
  * {FRONTEND_URL}/pages/auth/confirm_password.html?uid=<uidb64>&token=<token>.
  * VF_ERR_INVALID for an address or value with control characters or over-long ones. */

@@ -19,9 +19,9 @@
 struct mailtls {
     SSL_CTX *ctx;
     SSL *ssl;
-    int server_fd;  /* TCP connection to the SMTP server (TLS) */
-    int listen_fd;  /* 127.0.0.1:port for libESMTP */
-    int stop[2];    /* pipe: a byte tells the relay thread to finish */
+    int server_fd; /* TCP connection to the SMTP server (TLS) */
+    int listen_fd; /* 127.0.0.1:port for libESMTP */
+    int stop[2];   /* pipe: a byte tells the relay thread to finish */
     int port;
     int timeout_ms;
     pthread_t thread;
@@ -98,7 +98,8 @@ static void *
 relay(void *arg)
 {
     struct mailtls *t = arg;
-    struct pollfd a[2] = { { .fd = t->listen_fd, .events = POLLIN }, { .fd = t->stop[0], .events = POLLIN } };
+    struct pollfd a[2] = { { .fd = t->listen_fd, .events = POLLIN },
+                           { .fd = t->stop[0], .events = POLLIN } };
     if (poll(a, 2, t->timeout_ms) <= 0 || !(a[0].revents & POLLIN))
         return NULL;
     int plain = accept4(t->listen_fd, NULL, NULL, SOCK_CLOEXEC);

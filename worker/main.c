@@ -16,10 +16,10 @@
 #include "log.h"
 #include "worker.h"
 
-#define POLL_MS        250 /* SQLite and busy workers look for new jobs this often */
-#define IDLE_WAIT_MS   500 /* PostgreSQL: wait for NOTIFY this long when idle */
-#define RECORD_TRIES   5
-#define MAX_SLOTS      256
+#define POLL_MS      250 /* SQLite and busy workers look for new jobs this often */
+#define IDLE_WAIT_MS 500 /* PostgreSQL: wait for NOTIFY this long when idle */
+#define RECORD_TRIES 5
+#define MAX_SLOTS    256
 
 static volatile sig_atomic_t got_term;
 static int selfpipe[2] = { -1, -1 };
@@ -135,12 +135,11 @@ record_fail(struct worker *w, struct slot *s, const char *reason, bool permanent
             err = db_commit(w->app.db);
         if (err == VF_OK) {
             if (st == JOB_FAILED)
-                log_warn("job %lld (%s) failed for good after attempt %d: %s",
-                         (long long)job->id, job->kind, job->attempts, reason);
+                log_warn("job %lld (%s) failed for good after attempt %d: %s", (long long)job->id,
+                         job->kind, job->attempts, reason);
             else
-                log_info("job %lld (%s) attempt %d failed, retry in %.1f s: %s",
-                         (long long)job->id, job->kind, job->attempts, (double)delay / 1e6,
-                         reason);
+                log_info("job %lld (%s) attempt %d failed, retry in %.1f s: %s", (long long)job->id,
+                         job->kind, job->attempts, (double)delay / 1e6, reason);
             return;
         }
         db_rollback(w->app.db);
@@ -170,8 +169,7 @@ record_done(struct worker *w, struct slot *s)
         if (err == VF_OK)
             err = job_fence(w->app.db, job);
         if (err == VF_OK && s->wk->kind->finish != NULL)
-            herr = s->wk->kind->finish(&w->app, job->id, job->payload, s->result, why,
-                                       sizeof(why));
+            herr = s->wk->kind->finish(&w->app, job->id, job->payload, s->result, why, sizeof(why));
         if (err == VF_OK && herr != VF_OK) {
             db_rollback(w->app.db);
             char reason[600];
@@ -212,8 +210,8 @@ complete(struct worker *w, struct slot *s)
     char reason[700];
     int st = s->wstatus;
     if (s->lease_lost) {
-        log_warn("job %lld (%s): lease lost while running; child stopped",
-                 (long long)s->job->id, s->job->kind);
+        log_warn("job %lld (%s): lease lost while running; child stopped", (long long)s->job->id,
+                 s->job->kind);
     } else if (s->handback) {
         enum vf_err err = job_release(w->app.db, s->job, "handed back by a stopping worker");
         log_info("job %lld (%s) handed back: %s", (long long)s->job->id, s->job->kind,
@@ -325,13 +323,16 @@ claim_some(struct worker *w)
         if (s == NULL)
             return started;
         char kinds[512] = "";
+        size_t klen = 0;
         for (size_t k = 0; k < w->nkinds; k++) {
             const struct worker_kind *wk = &w->kinds[k];
-            if (running_of(w, wk) < wk->kind->concurrency(w->cfg) &&
-                strlen(kinds) + strlen(wk->kind->name) + 2 < sizeof(kinds)) {
-                if (kinds[0] != '\0')
-                    strcat(kinds, ",");
-                strcat(kinds, wk->kind->name);
+            if (running_of(w, wk) < wk->kind->concurrency(w->cfg)) {
+                int n = snprintf(kinds + klen, sizeof(kinds) - klen, "%s%s", klen ? "," : "",
+                                 wk->kind->name);
+                if (n > 0 && (size_t)n < sizeof(kinds) - klen)
+                    klen += (size_t)n;
+                else
+                    kinds[klen] = '\0';
             }
         }
         if (kinds[0] == '\0')
@@ -380,7 +381,8 @@ housekeeping(struct worker *w)
 {
     int64_t now = clock_now_us();
     if (w->need_relisten) {
-        if (db_ping(w->app.db) == VF_OK && (!w->pg || db_listen(w->app.db, JOB_NOTIFY_CHANNEL) == VF_OK))
+        if (db_ping(w->app.db) == VF_OK &&
+            (!w->pg || db_listen(w->app.db, JOB_NOTIFY_CHANNEL) == VF_OK))
             w->need_relisten = false;
     }
     if (now >= w->next_sweep) {
@@ -517,8 +519,8 @@ main(int argc, char **argv)
     {
         char names[256] = "";
         for (size_t k = 0; k < w.nkinds; k++)
-            snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s(%d)",
-                     k ? " " : "", w.kinds[k].kind->name, w.kinds[k].kind->concurrency(cfg));
+            snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s(%d)", k ? " " : "",
+                     w.kinds[k].kind->name, w.kinds[k].kind->concurrency(cfg));
         log_info("worker %s started: kinds %s, lease %d s", w.owner, names, w.lease_s);
     }
 

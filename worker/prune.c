@@ -1,4 +1,5 @@
-/* prune.c -- videoflix-worker: periodic housekeeping hooks (old jobs, expired rows of other areas). */
+/* prune.c -- videoflix-worker: periodic housekeeping hooks (old jobs, expired rows of other areas).
+ */
 #include "clock.h"
 #include "log.h"
 #include "worker.h"

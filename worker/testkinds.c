@@ -1,4 +1,5 @@
-/* testkinds.c -- videoflix-worker: trivial job kinds for the durability tests (VF_TEST_JOB_KINDS=1). */
+/* testkinds.c -- videoflix-worker: trivial job kinds for the durability tests
+ * (VF_TEST_JOB_KINDS=1). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -16,8 +17,8 @@ test_concurrency(const struct config *cfg)
 {
     (void)cfg;
     const char *c = getenv("VF_TEST_JOB_CONCURRENCY");
-    int n = c != NULL ? atoi(c) : 4;
-    return n > 0 ? n : 4;
+    long n = c != NULL ? strtol(c, NULL, 10) : 4;
+    return n > 0 && n <= 64 ? (int)n : 4;
 }
 
 static void

@@ -1,4 +1,5 @@
-/* worker.h -- videoflix-worker internals: job kinds with limits, child slots, housekeeping hooks. */
+/* worker.h -- videoflix-worker internals: job kinds with limits, child slots, housekeeping hooks.
+ */
 #ifndef VF_WORKER_H
 #define VF_WORKER_H
 
@@ -54,21 +55,21 @@ void worker_prune_run(struct app *app);
 struct slot {
     struct job *job;
     const struct worker_kind *wk;
-    pid_t pid;     /* 0 once reaped */
-    pid_t pgid;    /* the child's process group (= its first pid) */
-    int fd;        /* read end of the report pipe, -1 once closed */
-    int wstatus;   /* from waitpid */
+    pid_t pid;   /* 0 once reaped */
+    pid_t pgid;  /* the child's process group (= its first pid) */
+    int fd;      /* read end of the report pipe, -1 once closed */
+    int wstatus; /* from waitpid */
     char line[16384];
     size_t linelen;
     bool line_overflow;
-    char *result;        /* "result" line, owned */
-    char error[512];     /* last "error" line */
+    char *result;    /* "result" line, owned */
+    char error[512]; /* last "error" line */
     int progress, stored_progress;
     int64_t started_us, last_progress_us, stored_progress_us, next_renew_us;
     const char *kill_reason; /* set when the parent killed it */
     bool kill_permanent;
-    bool lease_lost;      /* someone else owns the job now: record nothing */
-    bool handback;        /* shutdown: give the job back instead of failing it */
+    bool lease_lost; /* someone else owns the job now: record nothing */
+    bool handback;   /* shutdown: give the job back instead of failing it */
 };
 
 /* Fork a child for `s->job` (own process group, no DB handle, rlimits, death signal)

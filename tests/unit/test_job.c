@@ -1,4 +1,5 @@
-/* test_job.c -- the job queue's state machine, fencing, backoff and sweep on SQLite and PostgreSQL. */
+/* test_job.c -- the job queue's state machine, fencing, backoff and sweep on SQLite and PostgreSQL.
+ */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -221,8 +222,8 @@ JOB_CASE(claim_takes_oldest_runnable_job_of_the_requested_kinds)
     struct job *b = claim(fx, "w", "mail");
     cr_expect_eq(a->id, first);
     cr_expect_eq(b->id, second);
-    claim_none(fx, "mail"); /* `later` is not due yet */
-    struct job *c = claim(fx, "w", "");  /* "" = any kind */
+    claim_none(fx, "mail");             /* `later` is not due yet */
+    struct job *c = claim(fx, "w", ""); /* "" = any kind */
     cr_expect_eq(c->id, other);
     clock_set_us(T0 + 61 * SEC);
     struct job *d = claim(fx, "w", "transcode,mail");
@@ -238,13 +239,17 @@ JOB_CASE(enqueue_rejects_bad_kind_and_payload)
     static const struct {
         const char *kind, *payload;
     } bad[] = {
-        { "", "{}" },           { "Mail", "{}" },         { "a b", "{}" },
-        { "x;drop", "{}" },     { "mail", "{not json" },   { "mail", "" },
+        { "", "{}" },
+        { "Mail", "{}" },
+        { "a b", "{}" },
+        { "x;drop", "{}" },
+        { "mail", "{not json" },
+        { "mail", "" },
         { "0123456789012345678901234567890123", "{}" },
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        cr_expect_eq(job_enqueue(fx->db, bad[i].kind, bad[i].payload, 0, 0, NULL),
-                     VF_ERR_INVALID, "case %zu", i);
+        cr_expect_eq(job_enqueue(fx->db, bad[i].kind, bad[i].payload, 0, 0, NULL), VF_ERR_INVALID,
+                     "case %zu", i);
     cr_expect_eq(job_enqueue(fx->db, "mail", "{}", 0, -1, NULL), VF_ERR_INVALID);
     claim_none(fx, "");
 }
@@ -552,13 +557,12 @@ Test(backoff, doubles_per_attempt_with_jitter_and_a_cap)
         uint32_t rnd;
         int64_t lo, hi; /* inclusive, seconds * 1e6 */
     } cases[] = {
-        { 1, 0, 5 * SEC, 5 * SEC },          /* d = 10 s: [5, 10] */
-        { 1, UINT32_MAX, 5 * SEC, 10 * SEC },
-        { 2, 0, 10 * SEC, 10 * SEC },        /* d = 20 s */
-        { 3, 12345, 20 * SEC, 40 * SEC },    /* d = 40 s */
-        { 9, 7, 50 * SEC, 100 * SEC },       /* capped at 100 s */
-        { 1000, 99, 50 * SEC, 100 * SEC },   /* no overflow */
-        { 0, 0, 5 * SEC, 10 * SEC },         /* attempt < 1 counts as 1 */
+        { 1, 0, 5 * SEC, 5 * SEC },                                         /* d = 10 s: [5, 10] */
+        { 1, UINT32_MAX, 5 * SEC, 10 * SEC }, { 2, 0, 10 * SEC, 10 * SEC }, /* d = 20 s */
+        { 3, 12345, 20 * SEC, 40 * SEC },                                   /* d = 40 s */
+        { 9, 7, 50 * SEC, 100 * SEC },                                      /* capped at 100 s */
+        { 1000, 99, 50 * SEC, 100 * SEC },                                  /* no overflow */
+        { 0, 0, 5 * SEC, 10 * SEC }, /* attempt < 1 counts as 1 */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int64_t d = job_backoff_us(cases[i].attempt, 10 * SEC, 100 * SEC, cases[i].rnd);

@@ -62,7 +62,8 @@ header(const char *msg, const char *name)
 {
     static char value[512];
     size_t n = strlen(name);
-    for (const char *p = msg; p != NULL && *p != '\0'; p = strstr(p, "\r\n") ? strstr(p, "\r\n") + 2 : NULL) {
+    for (const char *p = msg; p != NULL && *p != '\0';
+         p = strstr(p, "\r\n") ? strstr(p, "\r\n") + 2 : NULL) {
         if (strncmp(p, "\r\n", 2) == 0)
             break; /* end of the header block */
         if (strncmp(p, name, n) == 0 && p[n] == ':') {
@@ -78,8 +79,10 @@ header(const char *msg, const char *name)
 Test(mail, activation_is_multipart_with_the_frontend_link)
 {
     struct config *cfg = load(NULL);
-    char *msg = render(cfg, "{\"template\":\"activation\",\"to\":\"ann@example.org\",\"uid\":\"MQ\","
-                            "\"token\":\"c2v-3f9a\"}", 42);
+    char *msg = render(cfg,
+                       "{\"template\":\"activation\",\"to\":\"ann@example.org\",\"uid\":\"MQ\","
+                       "\"token\":\"c2v-3f9a\"}",
+                       42);
     cr_expect_str_eq(header(msg, "Subject"), "Confirm your email");
     cr_expect_str_eq(header(msg, "From"), "Videoflix <noreply@videoflix.example>");
     cr_expect_str_eq(header(msg, "To"), "ann@example.org");
@@ -113,8 +116,10 @@ Test(mail, password_reset_states_the_configured_validity)
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct config *cfg = load(cases[i].setting);
-        char *msg = render(cfg, "{\"template\":\"password_reset\",\"to\":\"bob@example.org\","
-                                "\"uid\":\"Mg\",\"token\":\"tok\"}", 7);
+        char *msg = render(cfg,
+                           "{\"template\":\"password_reset\",\"to\":\"bob@example.org\","
+                           "\"uid\":\"Mg\",\"token\":\"tok\"}",
+                           7);
         cr_expect_str_eq(header(msg, "Subject"), "Reset your Password");
         qp_decode(msg);
         cr_expect_not_null(strstr(msg, cases[i].text), "case %zu", i);
@@ -130,7 +135,8 @@ Test(mail, password_reset_states_the_configured_validity)
 Test(mail, message_id_is_stable_per_job_and_unique_between_jobs)
 {
     struct config *cfg = load(NULL);
-    const char *p = "{\"template\":\"activation\",\"to\":\"a@b.example\",\"uid\":\"MQ\",\"token\":\"t\"}";
+    const char *p =
+        "{\"template\":\"activation\",\"to\":\"a@b.example\",\"uid\":\"MQ\",\"token\":\"t\"}";
     char *a = render(cfg, p, 5), *b = render(cfg, p, 5), *c = render(cfg, p, 6);
     char ida[512], idb[512], idc[512];
     snprintf(ida, sizeof(ida), "%s", header(a, "Message-ID"));
@@ -149,8 +155,10 @@ Test(mail, message_id_is_stable_per_job_and_unique_between_jobs)
 Test(mail, link_values_are_url_encoded)
 {
     struct config *cfg = load(NULL);
-    char *msg = render(cfg, "{\"template\":\"activation\",\"to\":\"a@b.example\",\"uid\":\"a&b\","
-                            "\"token\":\"x y<\"}", 1);
+    char *msg = render(cfg,
+                       "{\"template\":\"activation\",\"to\":\"a@b.example\",\"uid\":\"a&b\","
+                       "\"token\":\"x y<\"}",
+                       1);
     qp_decode(msg);
     cr_expect_not_null(strstr(msg, "?uid=a%26b&token=x%20y%3C"));
     free(msg);
@@ -188,8 +196,10 @@ Test(mail, missing_template_is_an_io_error)
 {
     struct config *cfg = load("VIDEOFLIX_DATA_DIR=/nonexistent");
     char *msg = NULL, *to = NULL, err[256] = "";
-    cr_expect_eq(mail_render(cfg, "{\"template\":\"activation\",\"to\":\"a@b.example\",\"uid\":\"1\","
-                                  "\"token\":\"t\"}", 1, &msg, &to, err, sizeof(err)),
+    cr_expect_eq(mail_render(cfg,
+                             "{\"template\":\"activation\",\"to\":\"a@b.example\",\"uid\":\"1\","
+                             "\"token\":\"t\"}",
+                             1, &msg, &to, err, sizeof(err)),
                  VF_ERR_IO);
     cr_expect_not_null(strstr(err, "activation.txt"));
     config_free(cfg);
