@@ -1,5 +1,6 @@
 /* health.c -- GET /api/health/ for load balancers and monitors (and debug-only test routes). */
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,13 +31,14 @@ health(struct app *app, struct http_request *req, struct http_response *res)
         http_header_set(res, "Retry-After", "5");
 }
 
-/* DEBUG only: sleep ?ms= (at most 10 s), then answer {"slept_ms":N,"pid":P}.  The tests use
- * it to signal a worker in the middle of a request and to see which worker answered. */
+/* DEBUG only: sleep ?ms= (at most 10 s), then answer {"slept_ms":N,"pid":P} plus, with
+ * ?bytes=N (at most 64 MiB), "blob": N letters.  The tests use it to signal a worker in the
+ * middle of a request (or a large response) and to see which worker answered. */
 static void
 debug_sleep(struct app *app, struct http_request *req, struct http_response *res)
 {
-    char buf[16];
-    long ms = 0;
+    char buf[24];
+    long ms = 0, bytes = 0;
 
     if (!app->cfg->debug) {
         json_detail(res, 404, "Not found.");
@@ -46,14 +48,24 @@ debug_sleep(struct app *app, struct http_request *req, struct http_response *res
         ms = strtol(buf, NULL, 10);
     if (ms < 0 || ms > 10000)
         ms = 0;
+    if (http_query(req, "bytes", buf, sizeof(buf)) != NULL)
+        bytes = strtol(buf, NULL, 10);
+    if (bytes < 0 || bytes > 64L * 1024 * 1024)
+        bytes = 0;
     struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
     while (nanosleep(&ts, &ts) != 0) {
     }
+    char *blob = malloc((size_t)bytes + 1);
     cJSON *o = cJSON_CreateObject();
-    if (o != NULL) {
+    if (o != NULL && blob != NULL) {
+        memset(blob, 'a', (size_t)bytes);
+        blob[bytes] = '\0';
         cJSON_AddNumberToObject(o, "slept_ms", (double)ms);
         cJSON_AddNumberToObject(o, "pid", (double)getpid());
+        if (bytes > 0)
+            cJSON_AddStringToObject(o, "blob", blob);
     }
+    free(blob);
     json_reply(res, 200, o);
 }
 

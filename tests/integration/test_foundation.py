@@ -357,6 +357,37 @@ class Supervision(unittest.TestCase):
             self.st._start_fcgi()
             self.st._wait_healthy()
 
+    def test_sigterm_during_a_large_slow_download_delivers_every_byte(self):
+        pids = self.workers()
+        size = 24 * 1024 * 1024
+        s = socket.create_connection(('127.0.0.1', self.st.http_port), timeout=30)
+        master = self.st.procs['fcgi']
+        try:
+            s.sendall(b'GET /api/health/debug/sleep/?ms=800&bytes=%d HTTP/1.1\r\n'
+                      b'Host: 127.0.0.1\r\nConnection: close\r\n\r\n' % size)
+            self.busy_worker(pids)
+            master.send_signal(signal.SIGTERM)
+            data = b''
+            while True:
+                chunk = s.recv(256 * 1024)
+                if not chunk:
+                    break
+                data += chunk
+                time.sleep(0.002)  # a slow client
+        finally:
+            s.close()
+        try:
+            head, _, body = data.partition(b'\r\n\r\n')
+            self.assertIn(b' 200 ', head.split(b'\r\n')[0])
+            self.assertIn(b'"blob":"' + b'a' * 64, body)
+            self.assertEqual(body.count(b'a'), size, 'truncated response')
+            self.assertTrue(body.rstrip().endswith(b'"}'), body[-80:])
+            self.assertEqual(master.wait(timeout=15), 0)
+        finally:
+            self.st.procs.pop('fcgi', None)
+            self.st._start_fcgi()
+            self.st._wait_healthy()
+
     def test_sighup_starts_fresh_workers_and_keeps_serving(self):
         before = set(self.workers())
         errors = []
