@@ -105,7 +105,7 @@ sqlite_open(const struct config *cfg, struct db **out, char *err, size_t errlen)
         return VF_ERR_CONFIG;
     }
     if (strcmp(path, ":memory:") != 0 && !parent_dir_exists(path, err, errlen))
-        return VF_ERR_IO;
+        return VF_ERR_CONFIG; /* DB_NAME points nowhere: fatal, not transient */
     struct db_sqlite *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return VF_ERR_NOMEM;

@@ -695,7 +695,7 @@ DB_CASE(sqlite_pragmas_and_missing_directory)
     struct config cfg = fx->cfg;
     struct db *db = (struct db *)&cfg; /* must be reset to NULL */
     cfg.db_name = (char *)"/nonexistent-vf-dir/sub/x.sqlite3";
-    cr_assert_eq(db_open(&cfg, &db), VF_ERR_IO);
+    cr_assert_eq(db_open(&cfg, &db), VF_ERR_CONFIG);
     cr_assert_null(db);
     cfg.db_name = (char *)"";
     cr_assert_eq(db_open(&cfg, &db), VF_ERR_CONFIG);
