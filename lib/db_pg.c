@@ -18,6 +18,7 @@
 #define PG_CONNECT_TIMEOUT "5" /* seconds; libpq's connect_timeout */
 #define PG_MAX_PARAMS      64
 #define PG_MAX_CHANNELS    8
+#define PG_RETRY_MS        1000 /* between reconnect attempts to an unreachable server */
 
 struct db_pg {
     struct db base; /* first: the backend is reached by casting */
@@ -28,6 +29,7 @@ struct db_pg {
     bool tx_lost;                       /* the connection died inside a transaction */
     char channels[PG_MAX_CHANNELS][64]; /* LISTENed, re-issued after a reconnect */
     size_t nchannels;
+    int64_t retry_at_ms; /* CLOCK_MONOTONIC: no reconnect attempt before this */
 };
 
 static struct db_pg *
@@ -135,24 +137,42 @@ listen_channel(struct db_pg *pg, const char *channel)
     return simple(pg, sql, NULL);
 }
 
+static int64_t
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Make sure the connection is usable: reconnect a broken one (and re-LISTEN).
  * Prepared statements are re-prepared lazily afterwards. */
 static enum vf_err
 ensure(struct db_pg *pg)
 {
-    if (pg->tx_lost) {
+    if (PQstatus(pg->conn) == CONNECTION_OK && !pg->tx_lost)
+        return VF_OK;
+    if (pg->in_tx || pg->tx_lost) {
+        mark_broken(pg); /* never reconnect under a caller's open transaction */
         db_set_errmsg(&pg->base, "connection lost inside a transaction; roll back first");
         return VF_ERR_BUSY;
     }
-    if (PQstatus(pg->conn) == CONNECTION_OK)
-        return VF_OK;
     mark_broken(pg);
-    pg->tx_lost = false;
+    /* While the server is unreachable, try at most once a second: each attempt can
+     * block for connect_timeout. */
+    int64_t now = now_ms();
+    if (now < pg->retry_at_ms) {
+        db_set_errmsg(&pg->base, "not connected (next attempt in %lld ms)",
+                      (long long)(pg->retry_at_ms - now));
+        return VF_ERR_BUSY;
+    }
     PQreset(pg->conn);
     if (PQstatus(pg->conn) != CONNECTION_OK) {
+        pg->retry_at_ms = now_ms() + PG_RETRY_MS;
         db_set_errmsg(&pg->base, "reconnect failed: %s", PQerrorMessage(pg->conn));
         return VF_ERR_BUSY;
     }
+    pg->retry_at_ms = 0;
     for (size_t i = 0; i < pg->nchannels; i++) {
         enum vf_err e = listen_channel(pg, pg->channels[i]);
         if (e != VF_OK)
@@ -561,14 +581,6 @@ drain(struct db_pg *pg)
         PQfreemem(n);
     }
     return any;
-}
-
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static enum vf_err

@@ -165,6 +165,14 @@ count(struct db *db)
     return n;
 }
 
+/* STMT_TEST_COUNT's error code. */
+static enum vf_err
+count_or(struct db *db)
+{
+    int64_t n = 0;
+    return db_query_int(db, STMT_TEST_COUNT, DB_NOARGS, &n);
+}
+
 /* A second connection to the same database, with its own busy timeout. */
 static struct db *
 open2(struct fx *fx, int busy_ms)
@@ -643,6 +651,32 @@ DB_CASE(lost_connection_is_busy_then_reconnects)
     cr_assert_not(db_in_transaction(fx->db));
     cr_assert_eq(count(fx->db), 1, "neither the insert nor the update happened");
     cr_assert_eq(db_ping(fx->db), VF_OK);
+
+    /* server refusing connections: BUSY without blocking, at most one attempt a
+     * second, and back by itself once the database accepts connections again */
+    char sql[160];
+    int64_t pid3 = 0;
+    cr_assert_eq(db_query_int(fx->db, STMT_TEST_BACKEND_PID, DB_NOARGS, &pid3), VF_OK);
+    struct config acfg = fx->cfg;
+    struct db *admin = NULL;
+    acfg.db_name = (char *)"postgres"; /* a database cannot lock itself out */
+    cr_assert_eq(db_open(&acfg, &admin), VF_OK);
+    snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS false", fx->dbname);
+    cr_assert_eq(db_exec_script(admin, sql), VF_OK);
+    cr_assert_eq(db_exec(killer, STMT_TEST_TERMINATE, DB_ARGS(DB_INT(pid3)), NULL), VF_OK);
+    usleep(100 * 1000);
+    cr_assert_eq(db_ping(fx->db), VF_ERR_BUSY);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    cr_assert_eq(db_ping(fx->db), VF_ERR_BUSY);
+    cr_assert_eq(count_or(fx->db), VF_ERR_BUSY);
+    cr_assert_lt(ms_since(&t0), 200, "no reconnect attempt within the back-off");
+    snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS true", fx->dbname);
+    cr_assert_eq(db_exec_script(admin, sql), VF_OK);
+    db_close(admin);
+    usleep(1100 * 1000);
+    cr_assert_eq(db_ping(fx->db), VF_OK);
+    cr_assert_eq(count(fx->db), 1);
     db_close(killer);
 }
 
