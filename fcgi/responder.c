@@ -15,6 +15,7 @@
 #include <fcgiapp.h>
 
 #include "app.h"
+#include "cgienv.h"
 #include "clock.h"
 #include "db.h"
 #include "json.h"
@@ -78,83 +79,17 @@ fcgi_body_read(void *ctx, void *buf, size_t n)
     return got;
 }
 
-/* The request target: REQUEST_URI as sent by the client, else SCRIPT_NAME + PATH_INFO +
- * QUERY_STRING (servers that do not pass REQUEST_URI).  Caller frees. */
-static char *
-request_target(char **envp)
-{
-    const char *uri = FCGX_GetParam("REQUEST_URI", envp);
-    if (uri != NULL && *uri != '\0')
-        return strdup(uri);
-
-    const char *script = FCGX_GetParam("SCRIPT_NAME", envp);
-    const char *info = FCGX_GetParam("PATH_INFO", envp);
-    const char *qs = FCGX_GetParam("QUERY_STRING", envp);
-    char *t = NULL;
-    if (asprintf(&t, "%s%s%s%s", script ? script : "", info ? info : "", qs && *qs ? "?" : "",
-                 qs && *qs ? qs : "") < 0)
-        return NULL;
-    if (*t == '\0') {
-        free(t);
-        t = strdup("/");
-    }
-    return t;
-}
-
 /* Translate the FastCGI parameters into a request.  NULL on allocation failure. */
 static struct http_request *
 request_from_params(FCGX_Request *fr)
 {
-    char **envp = fr->envp;
-    const char *method = FCGX_GetParam("REQUEST_METHOD", envp);
-    char *target = request_target(envp);
-    struct http_request *req = NULL;
+    size_t dropped = 0;
+    struct http_request *req = cgienv_request(fr->envp, &dropped);
 
-    if (target != NULL)
-        req = http_request_new(method && *method ? method : "GET", target, NULL, 0, NULL, 0);
-    free(target);
     if (req == NULL)
         return NULL;
-
-    size_t dropped = 0;
-    for (char **e = envp; *e != NULL; e++) {
-        const char *eq = strchr(*e, '=');
-        if (eq == NULL)
-            continue;
-        const char *hname = NULL;
-        char name[256];
-        if (strncmp(*e, "HTTP_", 5) == 0 && (size_t)(eq - *e - 5) < sizeof(name)) {
-            memcpy(name, *e + 5, (size_t)(eq - *e - 5));
-            name[eq - *e - 5] = '\0';
-            hname = name;
-        } else if (strncmp(*e, "CONTENT_TYPE=", 13) == 0 && eq[1] != '\0') {
-            hname = "content-type";
-        } else if (strncmp(*e, "CONTENT_LENGTH=", 15) == 0 && eq[1] != '\0') {
-            hname = "content-length";
-        }
-        if (hname == NULL)
-            continue;
-        enum vf_err err = http_request_add_header(req, hname, eq + 1);
-        if (err == VF_ERR_TOOBIG) {
-            dropped++;
-        } else if (err != VF_OK) {
-            http_request_free(req);
-            return NULL;
-        }
-    }
     if (dropped > 0)
         log_warn("dropped %zu request headers over the limit of %d", dropped, HTTP_MAX_HEADERS);
-
-    const char *addr = FCGX_GetParam("REMOTE_ADDR", envp);
-    if (addr != NULL) {
-        char *copy = strdup(addr);
-        if (copy == NULL) {
-            http_request_free(req);
-            return NULL;
-        }
-        free(req->remote_addr);
-        req->remote_addr = copy;
-    }
     req->body_read = fcgi_body_read;
     req->body_ctx = fr->in;
     return req;

@@ -21,7 +21,8 @@ check-integration: all
 
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_request
-tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c
+tests_fuzz_fuzz_request_SOURCES = tests/fuzz/fuzz_request.c fcgi/cgienv.c fcgi/cgienv.h
+tests_fuzz_fuzz_request_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fcgi
 tests_fuzz_fuzz_request_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_request_LDFLAGS = $(FUZZ_FLAGS)
 tests_fuzz_fuzz_request_LDADD = $(VF_LIBS)

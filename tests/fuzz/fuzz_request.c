@@ -1,17 +1,19 @@
 /* fuzz_request.c -- libFuzzer target over request parsing and dispatch; oracle: every reply is
  * JSON.
  *
- * Input: "<METHOD> <TARGET>\n" then header lines "Name: value\n", an empty line, and the
- * body.  The request goes through http_request_new (target, query, headers, cookies,
- * Content-Length), the streaming body reader and route_dispatch (CORS, 404/405/413/415,
- * JSON parsing) on a small table of JSON routes.  A response must be well-formed: its
- * head renders, no header carries CR/LF, and a non-empty body parses as JSON (an empty
- * one is allowed only for preflights, HEAD, 204 and 304). */
+ * Input: "<METHOD> <TARGET>\n", header lines "Name: value\n", an empty line and the body;
+ * or "CGI\n", FastCGI parameter lines "NAME=value\n" (cgienv), an empty line and the body.
+ * The request goes through http_request_new or cgienv_request (target, query, headers,
+ * cookies, Content-Length), the streaming body reader and route_dispatch (CORS,
+ * 404/405/413/415, JSON parsing) on a small table of JSON routes.  A response must be
+ * well-formed: its head renders, no header carries CR/LF, and a non-empty body parses as
+ * JSON (an empty one is allowed only for preflights, HEAD, 204 and 304). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
+#include "cgienv.h"
 #include "config.h"
 #include "http.h"
 #include "json.h"
@@ -123,6 +125,24 @@ check_response(const struct http_request *req, const struct http_response *res)
     cJSON_Delete(j);
 }
 
+/* Dispatch req (owned) with `body` behind its streaming reader; check the reply. */
+static void
+run(struct http_request *req, const char *body, size_t len)
+{
+    struct cursor cur = { body, len };
+    struct http_response res;
+
+    if (req == NULL)
+        return;
+    req->body_read = read_cursor;
+    req->body_ctx = &cur;
+    http_response_init(&res);
+    route_dispatch(&app, tables, req, &res);
+    check_response(req, &res);
+    http_response_free(&res);
+    http_request_free(req);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -157,31 +177,36 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(buf);
         return 0;
     }
+    if (memchr(data, 0, (size_t)(body - buf)) != NULL) {
+        free(buf); /* the web server hands us C strings only */
+        return 0;
+    }
+    if (strcmp(lines[0], "CGI") == 0) {
+        /* FastCGI parameters, one NAME=value per line, as the web server passes them. */
+        char *env[MAX_LINES + 1];
+        size_t n = 0;
+        for (size_t i = 1; i < nlines; i++)
+            env[n++] = lines[i];
+        env[n] = NULL;
+        run(cgienv_request(env, NULL), body, (size_t)(buf + size - body));
+        free(buf);
+        return 0;
+    }
     char *method = lines[0], *target = strchr(lines[0], ' ');
     if (target == NULL) {
         free(buf);
         return 0;
     }
     *target++ = '\0';
-    if (*method == '\0' || strlen(method) > 16 || memchr(data, 0, (size_t)(body - buf)) != NULL) {
-        free(buf); /* the web server hands us C strings only */
+    if (*method == '\0' || strlen(method) > 16) {
+        free(buf);
         return 0;
     }
     for (size_t i = 1; i < nlines; i++)
         headers[nheaders++] = lines[i];
 
-    struct http_request *req = http_request_new(method, target, headers, nheaders, NULL, 0);
-    if (req != NULL) {
-        struct cursor cur = { body, (size_t)(buf + size - body) };
-        struct http_response res;
-        req->body_read = read_cursor;
-        req->body_ctx = &cur;
-        http_response_init(&res);
-        route_dispatch(&app, tables, req, &res);
-        check_response(req, &res);
-        http_response_free(&res);
-        http_request_free(req);
-    }
+    run(http_request_new(method, target, headers, nheaders, NULL, 0), body,
+        (size_t)(buf + size - body));
     free(buf);
     return 0;
 }
