@@ -16,6 +16,7 @@
 #include "log.h"
 
 #define PG_CONNECT_TIMEOUT "5" /* seconds; libpq's connect_timeout */
+#define PG_SESSION_OPTIONS "-c idle_in_transaction_session_timeout=60s"
 #define PG_MAX_PARAMS      64
 #define PG_MAX_CHANNELS    8
 #define PG_RETRY_MS        1000 /* between reconnect attempts to an unreachable server */
@@ -195,7 +196,7 @@ notice(void *arg, const char *msg)
 static enum vf_err
 pg_open(const struct config *cfg, struct db **out, char *err, size_t errlen)
 {
-    const char *keys[8], *vals[8];
+    const char *keys[16], *vals[16];
     char port[16];
     size_t n = 0;
 
@@ -228,6 +229,20 @@ pg_open(const struct config *cfg, struct db **out, char *err, size_t errlen)
     vals[n++] = PG_CONNECT_TIMEOUT;
     keys[n] = "application_name";
     vals[n++] = program_invocation_short_name;
+    /* Several hosts share the server.  A host that dies (or loses its link) inside a
+     * transaction would hold its row locks until TCP gives up, hours later: the server
+     * ends such a session after a minute (no transaction of ours idles for long), and
+     * keepalives let either side notice a dead peer within about a minute. */
+    keys[n] = "options";
+    vals[n++] = PG_SESSION_OPTIONS;
+    keys[n] = "keepalives";
+    vals[n++] = "1";
+    keys[n] = "keepalives_idle";
+    vals[n++] = "30";
+    keys[n] = "keepalives_interval";
+    vals[n++] = "10";
+    keys[n] = "keepalives_count";
+    vals[n++] = "3";
     keys[n] = NULL;
     vals[n] = NULL;
 

@@ -831,3 +831,15 @@ DB_CASE(concurrent_writers_lose_nothing)
     cr_assert_eq(db_rows_int(r, 0, 2), 1 + NPROC * NTX, "no lost update");
     db_rows_free(r);
 }
+
+DB_CASE(postgres_session_is_named_and_cannot_idle_in_a_transaction)
+{
+    if (fx->engine != CONFIG_DB_POSTGRES)
+        cr_skip_test("PostgreSQL only");
+    struct db_rows *r = NULL;
+    cr_assert_eq(db_query(fx->db, STMT_TEST_SESSION, DB_NOARGS, &r), VF_OK);
+    cr_assert_str_eq(db_rows_text(r, 0, 0), program_invocation_short_name, "got %s",
+                     db_rows_text(r, 0, 0));
+    cr_assert_str_eq(db_rows_text(r, 0, 1), "1min");
+    db_rows_free(r);
+}
