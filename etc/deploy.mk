@@ -125,6 +125,15 @@ print-dirs:
 EXTRA_DIST += $(vf_rendered:=.in) etc/nginx etc/lighttpd etc/docker Dockerfile .dockerignore \
 	docker-compose.yml
 
+# Whole directories in EXTRA_DIST (bench, schema, ...) are copied from the build tree as
+# well as the source tree: drop build products (objects, dependency dirs, programs) so
+# that the tarball holds sources only and builds cleanly.
+dist-hook:
+	@cd $(distdir) && find . \( -name '*.o' -o -name '*.a' -o -name '.dirstamp' \
+	  -o -name '.deps' -o -name '*.log' -o -name '*.trs' \) -prune -exec rm -rf {} +
+	@for p in $(sbin_PROGRAMS) $(bin_PROGRAMS) $(noinst_PROGRAMS) $(check_PROGRAMS); do \
+	  rm -f "$(distdir)/$$p"; done
+
 # make distcheck: build the optional PostgreSQL backend too; install the units and sysusers
 # file inside the distcheck prefix.
 AM_DISTCHECK_CONFIGURE_FLAGS = --with-postgresql

@@ -308,6 +308,39 @@ class LaunchTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, self.log('spawn-tcp.log'))
         self.assertIsNone(p.poll())
 
+    @unittest.skipUnless(shutil.which('spawn-fcgi') and os.geteuid() == 0,
+                         'needs spawn-fcgi and root (privilege drop)')
+    def test_spawn_fcgi_drops_privileges_as_documented(self):
+        import grp
+        import pwd
+        nobody = pwd.getpwnam('nobody')
+        group = grp.getgrgid(nobody.pw_gid).gr_name
+        priv = self.tmp / 'priv'
+        priv.mkdir()
+        shutil.copy(self.tmp / 'videoflix.sqlite3', priv / 'videoflix.sqlite3')
+        (priv / 'media').mkdir()
+        for p in (priv, priv / 'media', priv / 'videoflix.sqlite3'):
+            os.chown(p, nobody.pw_uid, nobody.pw_gid)
+        sock = self.tmp / 'priv.sock'
+        env = dict(self.env, DB_NAME=str(priv / 'videoflix.sqlite3'), MEDIA_ROOT=str(priv / 'media'))
+        # README: spawn-fcgi -s SOCK -M 0660 -U www-data -G www-data -u videoflix -g videoflix
+        p = subprocess.Popen(['spawn-fcgi', '-s', str(sock), '-M', '0660', '-U', 'nobody',
+                              '-G', group, '-u', 'nobody', '-g', group,
+                              '-n', '--', str(harness.FCGI_BIN)],
+                             env=env, cwd=str(priv), stdin=subprocess.DEVNULL,
+                             stdout=open(self.tmp / 'spawn-priv.log', 'wb'),
+                             stderr=subprocess.STDOUT, preexec_fn=harness._die_with_parent)
+        self.addCleanup(self.stop, p)
+        self.assertTrue(_wait_socket(sock, p), self.log('spawn-priv.log'))
+        r = _fcgi_health(str(sock))
+        self.assertEqual(r.returncode, 0, self.log('spawn-priv.log'))
+        st = os.stat(sock)
+        self.assertEqual((st.st_uid, st.st_gid, st.st_mode & 0o777),
+                         (nobody.pw_uid, nobody.pw_gid, 0o660))
+        uid_line = [l for l in Path('/proc/%d/status' % p.pid).read_text().splitlines()
+                    if l.startswith('Uid:')][0]
+        self.assertEqual(set(uid_line.split()[1:]), {str(nobody.pw_uid)})
+
     @unittest.skipUnless(shutil.which('systemd-socket-activate'), 'systemd-socket-activate missing')
     def test_systemd_socket_activation(self):
         sock = self.tmp / 'activate.sock'
