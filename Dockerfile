@@ -55,14 +55,16 @@ RUN apt-get update \
     && ln -sf /dev/stderr /var/log/nginx/error.log
 COPY --from=build /out/usr/share/videoflix/www /usr/share/videoflix/www
 # The same nginx template as for a host install (etc/nginx/videoflix.conf), rendered for
-# FastCGI over TCP to every replica of the "app" service (Docker's DNS at 127.0.0.11).
+# FastCGI over TCP to every replica of the "app" service (Docker's DNS at 127.0.0.11).  It is
+# rendered again at start with the settings of .env (upload limit, CORS origins, the segment
+# signing key shared with the app); the build-time rendering only checks it.
 COPY etc/nginx/videoflix.conf /usr/share/videoflix/nginx-videoflix.conf.in
 COPY etc/docker/render-nginx /usr/local/bin/videoflix-render-nginx
+ENV VF_NGINX_ARGS="APP=app:9000 RESOLVER=127.0.0.11 WWW_ROOT=/usr/share/videoflix/www MEDIA_ROOT=/var/lib/videoflix/media"
 RUN videoflix-render-nginx /usr/share/videoflix/nginx-videoflix.conf.in \
-      /etc/nginx/conf.d/videoflix.conf APP=app:9000 RESOLVER=127.0.0.11 \
-      WWW_ROOT=/usr/share/videoflix/www MEDIA_ROOT=/var/lib/videoflix/media \
+      /etc/nginx/conf.d/videoflix.conf $VF_NGINX_ARGS \
     && nginx -t
 EXPOSE 80
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1/api/health/"]
-CMD ["nginx", "-g", "daemon off;"]
+CMD ["/bin/sh", "-c", "videoflix-render-nginx /usr/share/videoflix/nginx-videoflix.conf.in /etc/nginx/conf.d/videoflix.conf $VF_NGINX_ARGS UPLOAD_MAX_BYTES=${UPLOAD_MAX_BYTES:-8G} CORS_ALLOWED_ORIGINS=${CORS_ALLOWED_ORIGINS:-http://127.0.0.1:5500,http://localhost:5500} MEDIA_SIGNING_KEY=${MEDIA_SIGNING_KEY:-} && exec nginx -g 'daemon off;'"]

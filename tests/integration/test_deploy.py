@@ -99,7 +99,7 @@ class SettingsReferenceTest(unittest.TestCase):
             described[name] = body
         for name, default in self.vars:
             with self.subTest(name=name):
-                self.assertIn(name, described, '%s missing from videoflix.env.5' % name)
+                self.assertTrue(name in described, '%s missing from videoflix.env.5' % name)
                 body = described[name]
                 self.assertIn('Default:', body, name)
                 if default is not None and default != '':
