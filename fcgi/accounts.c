@@ -1,6 +1,562 @@
-/* accounts.c -- handlers of the accounts resource. */
+/* accounts.c -- handlers of the accounts resource: register, activate, login, logout, refresh,
+ * password reset.  Bodies, statuses and cookies exactly as CONTRACT.md; logic in lib/. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "auth.h"
+#include "clock.h"
+#include "form.h"
+#include "json.h"
+#include "linktoken.h"
+#include "log.h"
+#include "mail.h"
+#include "password.h"
+#include "ratelimit.h"
 #include "route.h"
+#include "user.h"
+
+#define MSG_LOGIN_FAILED   "No active account found with the given credentials"
+#define MSG_CHECK_INPUT    "Please check your input and try again."
+#define MSG_MISMATCH       "Passwords do not match."
+#define MSG_NO_REFRESH     "Refresh token not provided."
+#define MSG_BAD_REFRESH    "Invalid refresh token."
+#define MSG_ACTIVATED      "Account successfully activated."
+#define MSG_ALREADY_ACTIVE "Account already activated."
+#define MSG_BAD_ACTIVATION "Activation link is invalid or expired."
+#define MSG_BAD_RESET_LINK "Password reset link is invalid or expired."
+#define MSG_RESET_SENT     "An email has been sent to reset your password."
+#define MSG_RESET_DONE     "Your Password has been successfully reset."
+#define MSG_LOGOUT         "Logout successful! All tokens will be deleted. Refresh token is now invalid."
+
+/* Per-address login failures may be this many times the per-account limit (shared NATs). */
+#define LOGIN_IP_FACTOR 5
+#define CSRF_MAX_AGE    31449600 /* one year, as Django */
+
+/* ---- small helpers ------------------------------------------------------------------ */
+
+static const char *
+key_of(const struct app *app)
+{
+    return app->cfg->secret_key;
+}
+
+/* Answer a storage failure (503 + Retry-After when busy, else 500 with the request id). */
+static void
+reply_db_error(struct app *app, const struct http_request *req, struct http_response *res,
+               enum vf_err err)
+{
+    db_rollback(app->db);
+    json_error_for(res, err, req->request_id);
+}
+
+/* 429 {"detail":"Request was throttled. Expected available in N seconds."} + Retry-After. */
+static void
+reply_throttled(struct http_response *res, int64_t retry_after)
+{
+    char msg[96], hdr[24];
+    snprintf(msg, sizeof(msg), "Request was throttled. Expected available in %" PRId64 " second%s.",
+             retry_after, retry_after == 1 ? "" : "s");
+    snprintf(hdr, sizeof(hdr), "%" PRId64, retry_after);
+    json_detail(res, 429, msg);
+    http_header_set(res, "Retry-After", hdr);
+}
+
+static void
+bucket(char *buf, size_t len, const char *action, const char *kind, const char *value)
+{
+    snprintf(buf, len, "%s:%s:%s", action, kind, value != NULL ? value : "");
+}
+
+/*
+ * Count an attempt against a bucket and answer 429 when over the limit.  Returns true
+ * when the caller may proceed; otherwise the reply is made.
+ */
+static bool
+take_or_reply(struct app *app, const struct http_request *req, struct http_response *res,
+              const char *b, int limit)
+{
+    int64_t retry = 0;
+    enum vf_err err = ratelimit_take(app->db, b, limit, app->cfg->ratelimit_window, &retry);
+    if (err == VF_ERR_RATELIMIT) {
+        reply_throttled(res, retry);
+        return false;
+    }
+    if (err != VF_OK) {
+        reply_db_error(app, req, res, err);
+        return false;
+    }
+    return true;
+}
+
+/* Only checks (no count): for buckets that count failures. */
+static bool
+check_or_reply(struct app *app, const struct http_request *req, struct http_response *res,
+               const char *b, int limit)
+{
+    int64_t retry = 0;
+    enum vf_err err = ratelimit_check(app->db, b, limit, app->cfg->ratelimit_window, &retry);
+    if (err == VF_ERR_RATELIMIT) {
+        reply_throttled(res, retry);
+        return false;
+    }
+    if (err != VF_OK) {
+        reply_db_error(app, req, res, err);
+        return false;
+    }
+    return true;
+}
+
+/* Load the common-password list once per process (a missing list is logged, not fatal). */
+static void
+policy_ready(const struct config *cfg)
+{
+    static int state; /* 0 not tried, 1 loaded, -1 failed */
+    if (state != 0)
+        return;
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/data/common-passwords.txt", cfg->data_dir);
+    state = password_common_load(path) == VF_OK ? 1 : -1;
+}
+
+/* Add the policy's messages for `pw` under `field`; false when there were any. */
+static bool
+policy_ok(const struct config *cfg, const char *pw, const char *email, const char *field,
+          cJSON **errs)
+{
+    const char *msgs[PASSWORD_MAX_ERRORS];
+    policy_ready(cfg);
+    size_t n = password_validate(pw, email, msgs, PASSWORD_MAX_ERRORS);
+    for (size_t i = 0; i < n; i++)
+        json_errors_add(errs, field, msgs[i]);
+    return n == 0;
+}
+
+static struct linktoken_subject
+subject_of(const struct user *u, const char *hash, bool active)
+{
+    return (struct linktoken_subject){ .user_id = u->id,
+                                       .password_hash = hash,
+                                       .is_active = active,
+                                       .email = u->email,
+                                       .version = u->token_version };
+}
+
+/* The user of a link (uidb64 + token) for `purpose`, or false. */
+static bool
+link_user(struct app *app, const char *uidb64, const char *token, enum linktoken_purpose purpose,
+          struct user *u, char *hash, enum vf_err *dberr)
+{
+    int64_t id = 0;
+    *dberr = VF_OK;
+    if (!linktoken_uid_decode(uidb64, &id))
+        return false;
+    enum vf_err err = user_get(app->db, id, u, hash);
+    if (err != VF_OK) {
+        if (err != VF_ERR_NOTFOUND)
+            *dberr = err;
+        return false;
+    }
+    /* Activation links are made while inactive; opened again later they still check
+     * (answered "already activated").  Reset links bind the current active flag. */
+    struct linktoken_subject s =
+        subject_of(u, hash, purpose == LINKTOKEN_ACTIVATE ? false : u->is_active);
+    return linktoken_check(key_of(app), strlen(key_of(app)), purpose, &s, token, clock_now(),
+                           app->cfg->password_reset_timeout);
+}
+
+/* ---- POST /api/register/ ----------------------------------------------------------------- */
+
+enum { REG_EMAIL, REG_PASSWORD, REG_CONFIRMED, REG__MAX };
+static const struct form_field register_form[REG__MAX] = {
+    [REG_EMAIL] = { "email", FORM_EMAIL, true, USER_EMAIL_MAX },
+    [REG_PASSWORD] = { "password", FORM_STRING, true, 0 },
+    [REG_CONFIRMED] = { "confirmed_password", FORM_STRING, true, 0 },
+};
+
+static void
+handle_register(struct app *app, struct http_request *req, struct http_response *res)
+{
+    const struct config *cfg = app->cfg;
+    char b[400];
+    bucket(b, sizeof(b), "register", "ip", req->remote_addr);
+    if (!take_or_reply(app, req, res, b, cfg->ratelimit_register))
+        return;
+
+    const char *v[REG__MAX];
+    char emails[REG__MAX][FORM_VALUE_MAX];
+    cJSON *errs = NULL;
+    form_parse(req->json, register_form, REG__MAX, v, emails, &errs);
+    if (v[REG_PASSWORD] != NULL) {
+        policy_ok(cfg, v[REG_PASSWORD], v[REG_EMAIL], "password", &errs);
+        if (v[REG_CONFIRMED] != NULL && strcmp(v[REG_PASSWORD], v[REG_CONFIRMED]) != 0)
+            json_errors_add(&errs, "confirmed_password", MSG_MISMATCH);
+    }
+    if (errs != NULL) {
+        json_errors_reply(res, errs);
+        return;
+    }
+    bucket(b, sizeof(b), "register", "email", v[REG_EMAIL]);
+    if (!take_or_reply(app, req, res, b, cfg->ratelimit_register))
+        return;
+
+    /* Hash before looking at the table: a taken email costs the same time. */
+    char hash[PASSWORD_HASH_MAX];
+    enum vf_err err = password_hash(v[REG_PASSWORD], hash, sizeof(hash));
+    if (err != VF_OK) {
+        json_error_for(res, err, req->request_id);
+        return;
+    }
+
+    struct user u = { .is_active = false };
+    snprintf(u.email, sizeof(u.email), "%s", v[REG_EMAIL]);
+    char token[LINKTOKEN_MAX], uid[LINKTOKEN_UID_MAX];
+    if ((err = db_begin(app->db)) != VF_OK) {
+        reply_db_error(app, req, res, err);
+        return;
+    }
+    err = user_create(app->db, u.email, hash, false, false, false, &u.id);
+    if (err == VF_ERR_CONFLICT) {
+        db_rollback(app->db);
+        json_errors_add(&errs, "non_field_errors", MSG_CHECK_INPUT);
+        json_errors_reply(res, errs);
+        return;
+    }
+    struct linktoken_subject s = subject_of(&u, hash, false);
+    if (err == VF_OK)
+        err = linktoken_make(key_of(app), strlen(key_of(app)), LINKTOKEN_ACTIVATE, &s, clock_now(),
+                             token);
+    if (err == VF_OK) {
+        linktoken_uid_encode(u.id, uid);
+        err = mail_enqueue(app->db, MAIL_ACTIVATION, u.email, uid, token);
+    }
+    if (err == VF_OK)
+        err = db_commit(app->db);
+    if (err != VF_OK) {
+        reply_db_error(app, req, res, err);
+        return;
+    }
+    log_info("accounts: registered user %" PRId64, u.id);
+
+    cJSON *o = cJSON_CreateObject();
+    cJSON *user = o ? cJSON_AddObjectToObject(o, "user") : NULL;
+    if (user != NULL) {
+        cJSON_AddNumberToObject(user, "id", (double)u.id);
+        cJSON_AddStringToObject(user, "email", u.email);
+        cJSON_AddStringToObject(o, "token", token);
+    }
+    json_reply(res, 201, o);
+}
+
+/* ---- GET /api/activate/{uidb64}/{token}/ ----------------------------------------------- */
+
+static void
+handle_activate(struct app *app, struct http_request *req, struct http_response *res)
+{
+    struct user u;
+    char hash[USER_HASH_MAX];
+    enum vf_err err = VF_OK;
+    if (req->nparams != 2 ||
+        !link_user(app, req->params[0], req->params[1], LINKTOKEN_ACTIVATE, &u, hash, &err)) {
+        if (err != VF_OK)
+            reply_db_error(app, req, res, err);
+        else
+            json_message(res, 400, "message", MSG_BAD_ACTIVATION);
+        return;
+    }
+    bool changed = false;
+    if ((err = user_activate(app->db, u.id, &changed)) != VF_OK) {
+        reply_db_error(app, req, res, err);
+        return;
+    }
+    if (changed)
+        log_info("accounts: activated user %" PRId64, u.id);
+    json_message(res, 200, "message", changed ? MSG_ACTIVATED : MSG_ALREADY_ACTIVE);
+}
+
+/* ---- POST /api/login/ ------------------------------------------------------------------- */
+
+enum { LOGIN_EMAIL, LOGIN_PASSWORD, LOGIN__MAX };
+static const struct form_field login_form[LOGIN__MAX] = {
+    [LOGIN_EMAIL] = { "email", FORM_STRING, true, 1024 },
+    [LOGIN_PASSWORD] = { "password", FORM_STRING, true, 4096 },
+};
+
+static void
+set_csrf_cookie(struct app *app, struct http_response *res)
+{
+    unsigned char rnd[16];
+    char hex[33];
+    randombytes_buf(rnd, sizeof(rnd));
+    sodium_bin2hex(hex, sizeof(hex), rnd, sizeof(rnd));
+    http_cookie_set(res, "csrftoken", hex, CSRF_MAX_AGE, false, app->cfg->public_https);
+}
+
+static void
+handle_login(struct app *app, struct http_request *req, struct http_response *res)
+{
+    const struct config *cfg = app->cfg;
+    const char *v[LOGIN__MAX];
+    cJSON *errs = NULL;
+    if (!form_parse(req->json, login_form, LOGIN__MAX, v, NULL, &errs)) {
+        json_errors_reply(res, errs);
+        return;
+    }
+    char email[USER_EMAIL_MAX + 1];
+    bool email_ok = user_email_normalise(v[LOGIN_EMAIL], email);
+    char ipb[400], accb[400];
+    bucket(ipb, sizeof(ipb), "login", "ip", req->remote_addr);
+    bucket(accb, sizeof(accb), "login", "email", email_ok ? email : "-");
+    if (!check_or_reply(app, req, res, ipb, cfg->ratelimit_login * LOGIN_IP_FACTOR) ||
+        (email_ok && !check_or_reply(app, req, res, accb, cfg->ratelimit_login)))
+        return;
+
+    struct user u;
+    char hash[USER_HASH_MAX];
+    enum vf_err err = email_ok ? user_get_by_email(app->db, email, &u, hash) : VF_ERR_NOTFOUND;
+    if (err != VF_OK && err != VF_ERR_NOTFOUND) {
+        reply_db_error(app, req, res, err);
+        return;
+    }
+    bool rehash = false;
+    bool ok = err == VF_OK ? password_verify(hash, v[LOGIN_PASSWORD], &rehash)
+                           : password_verify_dummy(v[LOGIN_PASSWORD]);
+    if (!ok || !u.is_active) {
+        /* Failures count per address and per account; same answer in every case. */
+        if ((err = ratelimit_hit(app->db, ipb, cfg->ratelimit_window)) == VF_OK && email_ok)
+            err = ratelimit_hit(app->db, accb, cfg->ratelimit_window);
+        if (err != VF_OK) {
+            reply_db_error(app, req, res, err);
+            return;
+        }
+        json_detail(res, 401, MSG_LOGIN_FAILED);
+        return;
+    }
+    if (rehash) {
+        char fresh[PASSWORD_HASH_MAX];
+        if (password_hash(v[LOGIN_PASSWORD], fresh, sizeof(fresh)) == VF_OK &&
+            user_rehash(app->db, u.id, fresh, hash) == VF_OK)
+            log_info("accounts: upgraded the password hash of user %" PRId64, u.id);
+    }
+    if ((err = user_touch_login(app->db, u.id)) != VF_OK ||
+        (err = ratelimit_reset(app->db, accb)) != VF_OK) {
+        reply_db_error(app, req, res, err);
+        return;
+    }
+    if ((err = auth_set_token_cookie(app, res, &u, TOKEN_ACCESS, NULL)) != VF_OK ||
+        (err = auth_set_token_cookie(app, res, &u, TOKEN_REFRESH, NULL)) != VF_OK) {
+        http_response_reset(res);
+        json_error_for(res, err, req->request_id);
+        return;
+    }
+    set_csrf_cookie(app, res);
+
+    cJSON *o = cJSON_CreateObject();
+    cJSON *user = NULL;
+    if (o != NULL && cJSON_AddStringToObject(o, "detail", "Login successful") != NULL &&
+        (user = cJSON_AddObjectToObject(o, "user")) != NULL) {
+        cJSON_AddNumberToObject(user, "id", (double)u.id);
+        cJSON_AddStringToObject(user, "username", u.email);
+    }
+    json_reply(res, 200, o);
+}
+
+/* ---- POST /api/logout/ ------------------------------------------------------------------ */
+
+static void
+handle_logout(struct app *app, struct http_request *req, struct http_response *res)
+{
+    const char *jwt = http_cookie(req, AUTH_REFRESH_COOKIE);
+    if (jwt == NULL || *jwt == '\0') {
+        json_detail(res, 400, MSG_NO_REFRESH);
+        return;
+    }
+    struct user u;
+    struct token_claims c;
+    enum vf_err err = auth_token_user(app, jwt, TOKEN_REFRESH, &u, &c);
+    if (err == VF_OK)
+        err = user_revoke(app->db, c.jti, u.id, c.exp);
+    if (err == VF_ERR_AUTH || err == VF_ERR_STALE) {
+        json_detail(res, 400, MSG_BAD_REFRESH);
+        auth_delete_cookies(app, res);
+        return;
+    }
+    if (err != VF_OK) {
+        reply_db_error(app, req, res, err);
+        return;
+    }
+    json_detail(res, 200, MSG_LOGOUT);
+    auth_delete_cookies(app, res);
+}
+
+/* ---- POST /api/token/refresh/ ---------------------------------------------------------- */
+
+static void
+handle_refresh(struct app *app, struct http_request *req, struct http_response *res)
+{
+    const char *jwt = http_cookie(req, AUTH_REFRESH_COOKIE);
+    if (jwt == NULL || *jwt == '\0') {
+        json_detail(res, 400, MSG_NO_REFRESH);
+        return;
+    }
+    struct user u;
+    struct token_claims c;
+    enum vf_err err = auth_token_user(app, jwt, TOKEN_REFRESH, &u, &c);
+    if (err == VF_OK) {
+        if (app->cfg->rotate_refresh_tokens) {
+            /* The atomic step: of N concurrent refreshes with this token one inserts. */
+            err = user_revoke(app->db, c.jti, u.id, c.exp);
+        } else {
+            bool revoked = false;
+            err = user_is_revoked(app->db, c.jti, &revoked);
+            if (err == VF_OK && revoked)
+                err = VF_ERR_AUTH;
+        }
+    }
+    if (err == VF_ERR_AUTH || err == VF_ERR_STALE) {
+        auth_reply_token_invalid(res);
+        return;
+    }
+    if (err != VF_OK) {
+        reply_db_error(app, req, res, err);
+        return;
+    }
+    char *access = NULL;
+    err = auth_set_token_cookie(app, res, &u, TOKEN_ACCESS, &access);
+    if (err == VF_OK && app->cfg->rotate_refresh_tokens)
+        err = auth_set_token_cookie(app, res, &u, TOKEN_REFRESH, NULL);
+    if (err != VF_OK) {
+        free(access);
+        http_response_reset(res);
+        json_error_for(res, err, req->request_id);
+        return;
+    }
+    cJSON *o = cJSON_CreateObject();
+    if (o != NULL) {
+        cJSON_AddStringToObject(o, "detail", "Token refreshed");
+        cJSON_AddStringToObject(o, "access", access);
+    }
+    free(access);
+    json_reply(res, 200, o);
+}
+
+/* ---- POST /api/password_reset/ --------------------------------------------------------- */
+
+enum { RESET_EMAIL, RESET__MAX };
+static const struct form_field reset_form[RESET__MAX] = {
+    [RESET_EMAIL] = { "email", FORM_EMAIL, true, USER_EMAIL_MAX },
+};
+
+static void
+handle_password_reset(struct app *app, struct http_request *req, struct http_response *res)
+{
+    const struct config *cfg = app->cfg;
+    char b[400];
+    bucket(b, sizeof(b), "reset", "ip", req->remote_addr);
+    if (!take_or_reply(app, req, res, b, cfg->ratelimit_password_reset))
+        return;
+    const char *v[RESET__MAX];
+    char emails[RESET__MAX][FORM_VALUE_MAX];
+    cJSON *errs = NULL;
+    if (!form_parse(req->json, reset_form, RESET__MAX, v, emails, &errs)) {
+        json_errors_reply(res, errs);
+        return;
+    }
+    bucket(b, sizeof(b), "reset", "email", v[RESET_EMAIL]);
+    if (!take_or_reply(app, req, res, b, cfg->ratelimit_password_reset))
+        return;
+
+    struct user u;
+    char hash[USER_HASH_MAX];
+    enum vf_err err = db_begin(app->db);
+    if (err == VF_OK)
+        err = user_get_by_email(app->db, v[RESET_EMAIL], &u, hash);
+    if (err == VF_OK) {
+        char token[LINKTOKEN_MAX], uid[LINKTOKEN_UID_MAX];
+        struct linktoken_subject s = subject_of(&u, hash, u.is_active);
+        err = linktoken_make(key_of(app), strlen(key_of(app)), LINKTOKEN_RESET, &s, clock_now(),
+                             token);
+        linktoken_uid_encode(u.id, uid);
+        if (err == VF_OK)
+            err = mail_enqueue(app->db, MAIL_PASSWORD_RESET, u.email, uid, token);
+        if (err == VF_OK)
+            err = db_commit(app->db);
+        sodium_memzero(token, sizeof(token));
+    } else if (err == VF_ERR_NOTFOUND) {
+        err = db_rollback(app->db); /* unknown email: same answer, nothing queued */
+    }
+    if (err != VF_OK) {
+        reply_db_error(app, req, res, err);
+        return;
+    }
+    json_detail(res, 200, MSG_RESET_SENT);
+}
+
+/* ---- POST /api/password_confirm/{uidb64}/{token}/ -------------------------------------- */
+
+enum { CONFIRM_NEW, CONFIRM_REPEAT, CONFIRM__MAX };
+static const struct form_field confirm_form[CONFIRM__MAX] = {
+    [CONFIRM_NEW] = { "new_password", FORM_STRING, true, 0 },
+    [CONFIRM_REPEAT] = { "confirm_password", FORM_STRING, true, 0 },
+};
+
+static void
+handle_password_confirm(struct app *app, struct http_request *req, struct http_response *res)
+{
+    struct user u;
+    char hash[USER_HASH_MAX];
+    enum vf_err err = VF_OK;
+    if (req->nparams != 2 ||
+        !link_user(app, req->params[0], req->params[1], LINKTOKEN_RESET, &u, hash, &err)) {
+        if (err != VF_OK)
+            reply_db_error(app, req, res, err);
+        else
+            json_detail(res, 400, MSG_BAD_RESET_LINK);
+        return;
+    }
+    const char *v[CONFIRM__MAX];
+    cJSON *errs = NULL;
+    form_parse(req->json, confirm_form, CONFIRM__MAX, v, NULL, &errs);
+    if (v[CONFIRM_NEW] != NULL) {
+        policy_ok(app->cfg, v[CONFIRM_NEW], u.email, "new_password", &errs);
+        if (v[CONFIRM_REPEAT] != NULL && strcmp(v[CONFIRM_NEW], v[CONFIRM_REPEAT]) != 0)
+            json_errors_add(&errs, "confirm_password", MSG_MISMATCH);
+    }
+    if (errs != NULL) {
+        json_errors_reply(res, errs); /* the link stays usable */
+        return;
+    }
+    char fresh[PASSWORD_HASH_MAX];
+    if ((err = password_hash(v[CONFIRM_NEW], fresh, sizeof(fresh))) != VF_OK) {
+        json_error_for(res, err, req->request_id);
+        return;
+    }
+    /* Compare-and-set on the hash the link was checked against: single use even when
+     * two confirmations race.  The version bump kills every refresh token of the user. */
+    err = user_set_password(app->db, u.id, fresh, hash);
+    if (err == VF_ERR_STALE) {
+        json_detail(res, 400, MSG_BAD_RESET_LINK);
+        return;
+    }
+    if (err != VF_OK) {
+        reply_db_error(app, req, res, err);
+        return;
+    }
+    log_info("accounts: password reset for user %" PRId64, u.id);
+    json_detail(res, 200, MSG_RESET_DONE);
+}
 
 const struct route accounts_routes[] = {
+    { HTTP_POST, "/api/register/", handle_register, ROUTE_JSON | ROUTE_NO_STORE },
+    { HTTP_GET, "/api/activate/{}/{}/", handle_activate, ROUTE_JSON | ROUTE_NO_STORE },
+    { HTTP_POST, "/api/login/", handle_login, ROUTE_JSON | ROUTE_NO_STORE },
+    { HTTP_POST, "/api/logout/", handle_logout, ROUTE_JSON | ROUTE_NO_STORE },
+    { HTTP_POST, "/api/token/refresh/", handle_refresh, ROUTE_JSON | ROUTE_NO_STORE },
+    { HTTP_POST, "/api/password_reset/", handle_password_reset, ROUTE_JSON | ROUTE_NO_STORE },
+    { HTTP_POST, "/api/password_confirm/{}/{}/", handle_password_confirm,
+      ROUTE_JSON | ROUTE_NO_STORE },
     { 0, NULL, NULL, 0 },
 };

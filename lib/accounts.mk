@@ -3,9 +3,14 @@
 lib_libvideoflix_a_SOURCES += \
 	lib/password.c lib/password.h \
 	lib/token.c lib/token.h \
-	lib/linktoken.c lib/linktoken.h
+	lib/linktoken.c lib/linktoken.h \
+	lib/user.c lib/user.h \
+	lib/ratelimit.c lib/ratelimit.h \
+	lib/form.c lib/form.h \
+	lib/auth.c lib/auth.h
 
-lint_sources += lib/password.c lib/token.c lib/linktoken.c
+lint_sources += lib/password.c lib/token.c lib/linktoken.c lib/user.c lib/ratelimit.c \
+	lib/form.c lib/auth.c fcgi/accounts.c
 
 EXTRA_DIST += tests/unit/fixtures/django-hashes.txt tests/unit/fixtures/django-hashes.py
 accountsdatadir = $(pkgdatadir)/data

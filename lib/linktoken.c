@@ -64,6 +64,8 @@ build(const void *key, size_t keylen, enum linktoken_purpose purpose,
         email[i++] = (char)tolower((unsigned char)*e);
     email[i] = '\0';
     mac_field(&st, email);
+    snprintf(num, sizeof(num), "%" PRId64, s->version);
+    mac_field(&st, num);
     snprintf(num, sizeof(num), "%" PRId64, ts);
     mac_field(&st, num);
     crypto_auth_hmacsha256_final(&st, mac);

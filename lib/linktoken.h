@@ -17,14 +17,16 @@ enum linktoken_purpose { LINKTOKEN_ACTIVATE, LINKTOKEN_RESET };
 
 /*
  * What a token is bound to.  Any change of these invalidates every token made
- * before it: setting a new password (hash), activation (flag), a new email.  That is
- * what makes a reset link single use without storing it.  Borrowed strings.
+ * before it: setting a new password (hash), activation (flag), a new email, a bumped
+ * token version (sysadmin deactivation, password reset).  That is what makes a reset
+ * link single use without storing it.  Borrowed strings.
  */
 struct linktoken_subject {
     int64_t user_id;
     const char *password_hash;
     bool is_active;
     const char *email;
+    int64_t version;
 };
 
 /*

@@ -59,6 +59,9 @@ Test(linktoken, any_change_of_the_subject_kills_the_token)
     s.user_id = 4;
     cr_expect_not(linktoken_check(KEY, KEYLEN, LINKTOKEN_RESET, &s, t, T0, DAY), "other uid");
     s = alice;
+    s.version = 1;
+    cr_expect_not(linktoken_check(KEY, KEYLEN, LINKTOKEN_RESET, &s, t, T0, DAY), "version");
+    s = alice;
     s.email = "ALICE@example.com";
     cr_expect(linktoken_check(KEY, KEYLEN, LINKTOKEN_RESET, &s, t, T0, DAY), "email case");
 }
