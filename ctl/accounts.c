@@ -1,6 +1,270 @@
-/* accounts.c -- videoflixctl commands of the accounts area. */
+/* accounts.c -- videoflixctl commands of the accounts area: createsuperuser, users. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "clock.h"
 #include "ctl.h"
+#include "password.h"
+#include "user.h"
+
+#define ENV_EMAIL    "VIDEOFLIX_SUPERUSER_EMAIL"
+#define ENV_PASSWORD "VIDEOFLIX_SUPERUSER_PASSWORD"
+
+/* Read one line from stdin into buf (without the newline); with echo off on a terminal.
+ * Returns false at end of input. */
+static bool
+read_line(const char *prompt, char *buf, size_t len, bool secret)
+{
+    bool tty = isatty(STDIN_FILENO);
+    struct termios old, quiet;
+    if (tty) {
+        fputs(prompt, stderr);
+        fflush(stderr);
+    }
+    bool hide = tty && secret && tcgetattr(STDIN_FILENO, &old) == 0;
+    if (hide) {
+        quiet = old;
+        quiet.c_lflag &= ~(tcflag_t)ECHO;
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    char *got = fgets(buf, (int)len, stdin);
+    if (hide) {
+        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        fputc('\n', stderr);
+    }
+    if (got == NULL)
+        return false;
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return true;
+}
+
+static bool
+policy_ready(const struct config *cfg)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/data/common-passwords.txt", cfg->data_dir);
+    return password_common_load(path) == VF_OK;
+}
+
+/* Policy check with the messages on stderr; true when acceptable. */
+static bool
+password_acceptable(const char *pw, const char *email)
+{
+    const char *msgs[PASSWORD_MAX_ERRORS];
+    size_t n = password_validate(pw, email, msgs, PASSWORD_MAX_ERRORS);
+    for (size_t i = 0; i < n; i++)
+        fprintf(stderr, "videoflixctl: %s\n", msgs[i]);
+    return n == 0;
+}
+
+/* A new password: from the environment variable `env` if set, else prompted twice
+ * (or one line of piped stdin).  Returns false after printing why. */
+static bool
+new_password(const char *env, const char *email, char *pw, size_t len)
+{
+    const char *from_env = env != NULL ? getenv(env) : NULL;
+    if (from_env != NULL && *from_env != '\0') {
+        snprintf(pw, len, "%s", from_env);
+    } else {
+        char again[PASSWORD_MAX_LEN * 4 + 2];
+        if (!read_line("Password: ", pw, len, true)) {
+            fprintf(stderr, "videoflixctl: no password given\n");
+            return false;
+        }
+        if (isatty(STDIN_FILENO)) {
+            if (!read_line("Password (again): ", again, sizeof(again), true) ||
+                strcmp(pw, again) != 0) {
+                sodium_memzero(again, sizeof(again));
+                fprintf(stderr, "videoflixctl: the passwords do not match\n");
+                return false;
+            }
+            sodium_memzero(again, sizeof(again));
+        }
+    }
+    return password_acceptable(pw, email);
+}
+
+/* Find a user by id (digits) or email. */
+static enum vf_err
+lookup(struct ctl_ctx *ctx, const char *who, struct user *u)
+{
+    char email[USER_EMAIL_MAX + 1];
+    char *end = NULL;
+    long long id = strtoll(who, &end, 10);
+    if (end != who && *end == '\0' && id > 0)
+        return user_get(ctx->app.db, id, u, NULL);
+    if (!user_email_normalise(who, email))
+        return VF_ERR_NOTFOUND;
+    return user_get_by_email(ctx->app.db, email, u, NULL);
+}
+
+/* videoflixctl createsuperuser [EMAIL]: an active staff superuser.  Non-interactive when
+ * VIDEOFLIX_SUPERUSER_EMAIL and VIDEOFLIX_SUPERUSER_PASSWORD are set (an existing
+ * account is then left alone, so deploy scripts may run it every time). */
+static int
+cmd_createsuperuser(struct ctl_ctx *ctx, int argc, char **argv)
+{
+    if (argc > 2) {
+        fprintf(stderr, "usage: videoflixctl createsuperuser [EMAIL]\n");
+        return 2;
+    }
+    const char *env_email = getenv(ENV_EMAIL);
+    const char *env_pw = getenv(ENV_PASSWORD);
+    bool noninteractive = env_email && *env_email && env_pw && *env_pw && argc == 1;
+    char raw[USER_EMAIL_MAX + 2], email[USER_EMAIL_MAX + 1];
+    if (argc == 2)
+        snprintf(raw, sizeof(raw), "%s", argv[1]);
+    else if (env_email != NULL && *env_email != '\0')
+        snprintf(raw, sizeof(raw), "%s", env_email);
+    else if (!read_line("Email: ", raw, sizeof(raw), false))
+        raw[0] = '\0';
+    if (!user_email_normalise(raw, email)) {
+        fprintf(stderr, "videoflixctl: enter a valid email address\n");
+        return 1;
+    }
+    struct user u;
+    enum vf_err err = user_get_by_email(ctx->app.db, email, &u, NULL);
+    if (err == VF_OK) {
+        if (noninteractive) {
+            printf("superuser %s already exists (id %" PRId64 "), left unchanged\n", email, u.id);
+            return 0;
+        }
+        fprintf(stderr, "videoflixctl: %s is already registered\n", email);
+        return 1;
+    }
+    if (err != VF_ERR_NOTFOUND) {
+        fprintf(stderr, "videoflixctl: database error: %s\n", vf_strerror(err));
+        return 1;
+    }
+    if (!policy_ready(ctx->app.cfg))
+        fprintf(stderr, "videoflixctl: warning: common-password list not found\n");
+    char pw[PASSWORD_MAX_LEN * 4 + 2], hash[PASSWORD_HASH_MAX];
+    bool ok = new_password(noninteractive ? ENV_PASSWORD : NULL, email, pw, sizeof(pw));
+    if (ok && (err = password_hash(pw, hash, sizeof(hash))) != VF_OK) {
+        fprintf(stderr, "videoflixctl: cannot hash the password: %s\n", vf_strerror(err));
+        ok = false;
+    }
+    sodium_memzero(pw, sizeof(pw));
+    if (!ok)
+        return 1;
+    int64_t id = 0;
+    err = user_create(ctx->app.db, email, hash, true, true, true, &id);
+    if (err != VF_OK) {
+        fprintf(stderr, "videoflixctl: cannot create %s: %s\n", email, vf_strerror(err));
+        return 1;
+    }
+    printf("superuser %s created (id %" PRId64 ")\n", email, id);
+    return 0;
+}
+
+static void
+print_time(int64_t us, bool null)
+{
+    char buf[32];
+    if (null)
+        printf(" %-20s", "-");
+    else
+        printf(" %-20.19s", clock_format_iso(us, buf));
+}
+
+static int
+users_list(struct ctl_ctx *ctx)
+{
+    struct db_rows *rows = NULL;
+    enum vf_err err = db_query(ctx->app.db, STMT_USER_LIST, DB_NOARGS, &rows);
+    if (err != VF_OK) {
+        fprintf(stderr, "videoflixctl: database error: %s\n", vf_strerror(err));
+        return 1;
+    }
+    printf("%6s %-40s %-6s %-5s %-5s %-20s %-20s\n", "ID", "EMAIL", "ACTIVE", "STAFF", "SUPER",
+           "LAST LOGIN", "CREATED");
+    for (size_t i = 0; i < db_rows_count(rows); i++) {
+        printf("%6" PRId64 " %-40s %-6s %-5s %-5s", db_rows_int(rows, i, 0),
+               db_rows_text(rows, i, 1), db_rows_int(rows, i, 2) ? "yes" : "no",
+               db_rows_int(rows, i, 3) ? "yes" : "no", db_rows_int(rows, i, 4) ? "yes" : "no");
+        print_time(db_rows_int(rows, i, 5), db_rows_isnull(rows, i, 5));
+        print_time(db_rows_int(rows, i, 6), false);
+        putchar('\n');
+    }
+    printf("%zu user%s\n", db_rows_count(rows), db_rows_count(rows) == 1 ? "" : "s");
+    db_rows_free(rows);
+    return 0;
+}
+
+/* videoflixctl users [list | activate | deactivate | set-password | make-staff] ... */
+static int
+cmd_users(struct ctl_ctx *ctx, int argc, char **argv)
+{
+    static const char usage[] =
+        "usage: videoflixctl users [list]\n"
+        "       videoflixctl users activate|deactivate|set-password EMAIL|ID\n"
+        "       videoflixctl users make-staff EMAIL|ID [--superuser | --remove]\n";
+    if (argc == 1 || (argc == 2 && strcmp(argv[1], "list") == 0))
+        return users_list(ctx);
+    const char *sub = argv[1];
+    bool staff_cmd = strcmp(sub, "make-staff") == 0;
+    if (argc < 3 || argc > (staff_cmd ? 4 : 3)) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    struct user u;
+    enum vf_err err = lookup(ctx, argv[2], &u);
+    if (err == VF_ERR_NOTFOUND) {
+        fprintf(stderr, "videoflixctl: no such user: %s\n", argv[2]);
+        return 1;
+    }
+    if (err == VF_OK && strcmp(sub, "activate") == 0) {
+        err = user_set_active(ctx->app.db, u.id, true);
+    } else if (err == VF_OK && strcmp(sub, "deactivate") == 0) {
+        err = user_set_active(ctx->app.db, u.id, false);
+    } else if (err == VF_OK && staff_cmd) {
+        const char *opt = argc == 4 ? argv[3] : "";
+        if (*opt && strcmp(opt, "--superuser") != 0 && strcmp(opt, "--remove") != 0) {
+            fputs(usage, stderr);
+            return 2;
+        }
+        bool remove = strcmp(opt, "--remove") == 0;
+        bool super = remove ? false : (strcmp(opt, "--superuser") == 0 || u.is_superuser);
+        err = user_set_staff(ctx->app.db, u.id, !remove, super);
+    } else if (err == VF_OK && strcmp(sub, "set-password") == 0) {
+        char pw[PASSWORD_MAX_LEN * 4 + 2], hash[PASSWORD_HASH_MAX];
+        if (!policy_ready(ctx->app.cfg))
+            fprintf(stderr, "videoflixctl: warning: common-password list not found\n");
+        bool ok = new_password(NULL, u.email, pw, sizeof(pw));
+        if (ok)
+            err = password_hash(pw, hash, sizeof(hash));
+        sodium_memzero(pw, sizeof(pw));
+        if (!ok)
+            return 1;
+        if (err == VF_OK)
+            err = user_set_password(ctx->app.db, u.id, hash, NULL);
+    } else if (err == VF_OK) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    if (err != VF_OK) {
+        fprintf(stderr, "videoflixctl: users %s failed: %s\n", sub, vf_strerror(err));
+        return 1;
+    }
+    printf("%s: %s done\n", u.email, sub);
+    return 0;
+}
 
 const struct ctl_cmd ctl_account_cmds[] = {
+    { "createsuperuser", "createsuperuser [EMAIL]",
+      "create an active staff superuser (prompts, or " ENV_EMAIL "/" ENV_PASSWORD ")", 1,
+      cmd_createsuperuser },
+    { "users", "users [list|activate|deactivate|set-password|make-staff] [EMAIL|ID]",
+      "list users or change one (deactivate and set-password end its sessions)", 1, cmd_users },
     { NULL, NULL, NULL, 0, NULL },
 };
