@@ -1,0 +1,633 @@
+"""test_accounts.py -- accounts through the real web servers, FastCGI app, worker and SMTP:
+register -> mail -> activate -> login -> refresh -> logout -> reset -> confirm, every error
+case of CONTRACT.md with its exact status and body, CORS, parallel refresh rotation, rate
+limits that survive a restart, SMTP down, Django hash import and videoflixctl."""
+
+import base64
+import concurrent.futures
+import re
+import time
+import unittest
+
+import harness
+
+ORIGIN = 'http://127.0.0.1:5500'
+PASSWORD = 'Xk9#mq2!Lw-video'
+NEW_PASSWORD = 'Brand-new-Pa55!'
+# Generous limits for the classes that are not about rate limiting (one client address).
+NO_LIMITS = {'RATELIMIT_LOGIN': '1000', 'RATELIMIT_REGISTER': '1000',
+             'RATELIMIT_PASSWORD_RESET': '1000'}
+
+INVALID_TOKEN = {'detail': 'Token is invalid or expired', 'code': 'token_not_valid'}
+LOGIN_FAILED = {'detail': 'No active account found with the given credentials'}
+NO_REFRESH = {'detail': 'Refresh token not provided.'}
+BAD_REFRESH = {'detail': 'Invalid refresh token.'}
+BAD_ACTIVATION = {'message': 'Activation link is invalid or expired.'}
+RESET_SENT = {'detail': 'An email has been sent to reset your password.'}
+RESET_DONE = {'detail': 'Your Password has been successfully reset.'}
+LOGOUT_OK = {'detail': 'Logout successful! All tokens will be deleted. '
+                       'Refresh token is now invalid.'}
+REQUIRED = ['This field is required.']
+
+
+def uidb64(pk):
+    return base64.urlsafe_b64encode(str(pk).encode()).decode().rstrip('=')
+
+
+def cookie_lines(r):
+    return r.headers.get_all('Set-Cookie') or []
+
+
+def cookie_attrs(line):
+    """'name=value; A; B=c' -> (name, value, {a: value-or-True}) with lower-case keys."""
+    parts = [p.strip() for p in line.split(';')]
+    name, _, value = parts[0].partition('=')
+    attrs = {}
+    for p in parts[1:]:
+        k, eq, v = p.partition('=')
+        attrs[k.lower()] = v if eq else True
+    return name, value, attrs
+
+
+def find_cookie(r, name):
+    for line in cookie_lines(r):
+        n, v, a = cookie_attrs(line)
+        if n == name:
+            return v, a
+    return None, None
+
+
+def link_from(msg, page):
+    """(uid, token) from the plain-text part of an emailed link to `page`."""
+    text = msg.get_body(('plain',)).get_content()
+    m = re.search(r'/pages/auth/%s\?uid=([A-Za-z0-9_-]+)&token=([A-Za-z0-9_-]+)'
+                  % re.escape(page), text)
+    if not m:
+        raise AssertionError('no %s link in mail:\n%s' % (page, text))
+    return m.group(1), m.group(2)
+
+
+def mails_to(st, addr):
+    return [m for m in st.mails() if addr in str(m['To'])]
+
+
+def wait_mail_to(st, addr, n=1, timeout=15, subject=None):
+    """At least n mails to addr (with that subject, if given)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = [m for m in mails_to(st, addr) if subject is None or m['Subject'] == subject]
+        if len(got) >= n:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError('expected %d mails to %s, got %d' % (n, addr, len(got)))
+        time.sleep(0.1)
+
+
+def reset_mail(st, addr, n=1):
+    return wait_mail_to(st, addr, n, subject='Reset your Password')[n - 1]
+
+
+class StackCase(unittest.TestCase):
+    """One stack per class (Python unittest: setUpClass).  Subclasses set WEB/DB/ENV."""
+    WEB, DB, ENV, WORKER = 'nginx', 'sqlite', NO_LIMITS, True
+
+    @classmethod
+    def setUpClass(cls):
+        cls.st = harness.Stack(web=cls.WEB, db=cls.DB, worker=cls.WORKER, env=cls.ENV)
+        cls.st.start()
+        # aiosmtpd's Mailbox handler needs a complete Maildir.
+        for sub in ('tmp', 'new', 'cur'):
+            (cls.st.maildir / sub).mkdir(exist_ok=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.st.stop()
+
+    # -- helpers --------------------------------------------------------------------
+
+    def assertCors(self, r):
+        self.assertEqual(r.headers.get('Access-Control-Allow-Origin'), ORIGIN, r)
+        self.assertEqual(r.headers.get('Access-Control-Allow-Credentials'), 'true', r)
+        self.assertIn('Origin', r.headers.get('Vary', ''), r)
+
+    def assertReply(self, r, status, body):
+        self.assertEqual(r.status, status, r)
+        self.assertTrue(r.headers.get('Content-Type', '').startswith('application/json'), r)
+        self.assertEqual(r.json(), body)
+
+    def register(self, c, email, password=PASSWORD):
+        return c.post('/api/register/', json={'email': email, 'password': password,
+                                              'confirmed_password': password,
+                                              'privacy_policy': 'on'})
+
+    def active_user(self, email, password=PASSWORD):
+        """Register and activate through the API (token from the 201 body)."""
+        c = self.st.client(origin=ORIGIN)
+        r = self.register(c, email, password)
+        self.assertEqual(r.status, 201, r)
+        body = r.json()
+        r = c.get('/api/activate/%s/%s/' % (uidb64(body['user']['id']), body['token']))
+        self.assertEqual(r.status, 200, r)
+        return body['user']['id']
+
+    def login(self, email, password=PASSWORD):
+        c = self.st.client(origin=ORIGIN)
+        r = c.post('/api/login/', json={'email': email, 'password': password})
+        self.assertEqual(r.status, 200, r)
+        return c
+
+
+def matrix_classes(base, name):
+    """One TestCase subclass of `base` per (web, db) pair of the matrix."""
+    out = {}
+    for web, db in harness.matrix():
+        cls_name = '%s_%s_%s' % (name, web, db)
+        out[cls_name] = type(cls_name, (base,), {'WEB': web, 'DB': db})
+    return out
+
+
+class _FlowTests(StackCase):
+    """The whole life of an account, as the frontend drives it."""
+
+    def test_full_flow_register_activate_login_refresh_logout_reset(self):
+        st = self.st
+        email = 'flow-%s-%s@example.com' % (self.WEB, self.DB)
+        c = st.client(origin=ORIGIN)
+
+        # register: 201, user + token, activation mail queued (worker sends it)
+        r = self.register(c, email.upper())
+        self.assertReply(r, 201, {'user': {'id': r.json()['user']['id'], 'email': email},
+                                  'token': r.json()['token']})
+        self.assertCors(r)
+        self.assertEqual(r.headers.get('Cache-Control'), 'no-store')
+        user_id = r.json()['user']['id']
+        self.assertIsInstance(user_id, int)
+        mail = wait_mail_to(st, email, subject='Confirm your email')[0]
+        self.assertEqual(mail['Subject'], 'Confirm your email')
+        uid, token = link_from(mail, 'activate.html')
+        self.assertEqual(uid, uidb64(user_id))
+        self.assertEqual(token, r.json()['token'])
+        self.assertNotRegex(token, r'[/&?=]')
+
+        # not active yet: login refused like a wrong password
+        r = c.post('/api/login/', json={'email': email, 'password': PASSWORD})
+        self.assertReply(r, 401, LOGIN_FAILED)
+        self.assertEqual(cookie_lines(r), [])
+
+        # activate, then the same link again
+        r = c.get('/api/activate/%s/%s/' % (uid, token))
+        self.assertReply(r, 200, {'message': 'Account successfully activated.'})
+        self.assertCors(r)
+        r = c.get('/api/activate/%s/%s/' % (uid, token))
+        self.assertReply(r, 200, {'message': 'Account already activated.'})
+
+        # login: body and every cookie attribute
+        r = c.post('/api/login/', json={'email': email, 'password': PASSWORD})
+        self.assertReply(r, 200, {'detail': 'Login successful',
+                                  'user': {'id': user_id, 'username': email}})
+        self.assertCors(r)
+        for name, lifetime in (('access_token', '1800'), ('refresh_token', '86400')):
+            value, attrs = find_cookie(r, name)
+            self.assertTrue(value, name)
+            self.assertEqual(value.count('.'), 2)
+            self.assertIs(attrs.get('httponly'), True, name)
+            self.assertEqual(attrs.get('path'), '/', name)
+            self.assertEqual(attrs.get('samesite'), 'Lax', name)
+            self.assertEqual(attrs.get('max-age'), lifetime, name)
+            self.assertNotIn('secure', attrs, 'plain http: no Secure')
+            self.assertNotIn('domain', attrs)
+        first_refresh = c.cookies['refresh_token']
+
+        # refresh: new access (= body), rotated refresh
+        r = c.post('/api/token/refresh/')
+        self.assertEqual(r.status, 200, r)
+        body = r.json()
+        self.assertEqual(list(body), ['detail', 'access'])
+        self.assertEqual(body['detail'], 'Token refreshed')
+        access, attrs = find_cookie(r, 'access_token')
+        self.assertEqual(access, body['access'])
+        self.assertEqual((attrs['path'], attrs['samesite'], attrs['max-age']),
+                         ('/', 'Lax', '1800'))
+        self.assertIs(attrs.get('httponly'), True)
+        new_refresh, _ = find_cookie(r, 'refresh_token')
+        self.assertTrue(new_refresh)
+        self.assertNotEqual(new_refresh, first_refresh)
+        self.assertCors(r)
+
+        # the rotated-out refresh token is dead
+        r = st.request('POST', '/api/token/refresh/', headers={
+            'Cookie': 'refresh_token=' + first_refresh, 'Origin': ORIGIN})
+        self.assertReply(r, 401, INVALID_TOKEN)
+
+        # logout: both cookies deleted with the same attributes
+        r = c.post('/api/logout/')
+        self.assertReply(r, 200, LOGOUT_OK)
+        self.assertCors(r)
+        for name in ('access_token', 'refresh_token'):
+            value, attrs = find_cookie(r, name)
+            self.assertEqual(value, '', name)
+            self.assertEqual(attrs.get('max-age'), '0')
+            self.assertIn('1970', attrs.get('expires', ''))
+            self.assertEqual((attrs.get('path'), attrs.get('samesite')), ('/', 'Lax'))
+            self.assertIs(attrs.get('httponly'), True)
+        # the logged-out refresh token is rejected everywhere
+        hdr = {'Cookie': 'refresh_token=' + new_refresh, 'Origin': ORIGIN}
+        self.assertReply(st.request('POST', '/api/token/refresh/', headers=hdr), 401,
+                         INVALID_TOKEN)
+        r = st.request('POST', '/api/logout/', headers=hdr)
+        self.assertReply(r, 400, BAD_REFRESH)
+        self.assertEqual(find_cookie(r, 'refresh_token')[1].get('max-age'), '0')
+
+        # password reset: mail, confirm, old password dead, new works, link dead
+        c2 = st.client(origin=ORIGIN)
+        r2 = c2.post('/api/login/', json={'email': email, 'password': PASSWORD})
+        self.assertEqual(r2.status, 200)
+        r = c.post('/api/password_reset/', json={'email': email})
+        self.assertReply(r, 200, RESET_SENT)
+        self.assertCors(r)
+        mail = reset_mail(st, email)
+        uid, token = link_from(mail, 'confirm_password.html')
+        confirm = '/api/password_confirm/%s/%s/' % (uid, token)
+        # a refused body leaves the link usable
+        r = c.post(confirm, json={'new_password': NEW_PASSWORD, 'confirm_password': 'nope'})
+        self.assertReply(r, 400, {'confirm_password': ['Passwords do not match.']})
+        r = c.post(confirm, json={'new_password': NEW_PASSWORD,
+                                  'confirm_password': NEW_PASSWORD})
+        self.assertReply(r, 200, RESET_DONE)
+        self.assertCors(r)
+        r = c.post('/api/login/', json={'email': email, 'password': PASSWORD})
+        self.assertReply(r, 401, LOGIN_FAILED)
+        r = c.post('/api/login/', json={'email': email, 'password': NEW_PASSWORD})
+        self.assertEqual(r.status, 200, r)
+        r = c.post(confirm, json={'new_password': 'Another-one-9!', 'confirm_password':
+                                  'Another-one-9!'})
+        self.assertEqual(r.status, 400, r)
+        # the reset revoked the other session's refresh token
+        self.assertReply(c2.post('/api/token/refresh/'), 401, INVALID_TOKEN)
+
+    def test_fifty_parallel_refreshes_with_one_cookie_exactly_one_wins(self):
+        email = 'race-%s-%s@example.com' % (self.WEB, self.DB)
+        self.active_user(email)
+        c = self.login(email)
+        cookie = 'refresh_token=' + c.cookies['refresh_token']
+
+        def one(_):
+            return self.st.request('POST', '/api/token/refresh/',
+                                   headers={'Cookie': cookie, 'Origin': ORIGIN}).status
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=25) as pool:
+            statuses = list(pool.map(one, range(50)))
+        self.assertEqual(statuses.count(200), 1, statuses)
+        self.assertEqual(statuses.count(401), 49, statuses)
+
+
+globals().update(matrix_classes(_FlowTests, 'AccountsFlowTest'))
+del _FlowTests
+
+
+def pg_or_sqlite():
+    return 'postgres' if harness.pg_available() else 'sqlite'
+
+
+class AccountsErrorTest(StackCase):
+    """Every error case of CONTRACT.md, with its exact status and body."""
+    DB = pg_or_sqlite()
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.email = 'errors@example.com'
+        c = cls.st.client(origin=ORIGIN)
+        r = c.post('/api/register/', json={'email': cls.email, 'password': PASSWORD,
+                                           'confirmed_password': PASSWORD})
+        assert r.status == 201, r
+        cls.user_id = r.json()['user']['id']
+        cls.token = r.json()['token']
+
+    def post(self, path, body=None, **kw):
+        r = self.st.client(origin=ORIGIN).post(path, json=body, **kw)
+        self.assertCors(r)
+        return r
+
+    def test_register_field_errors(self):
+        cases = [
+            ({}, {'email': REQUIRED, 'password': REQUIRED, 'confirmed_password': REQUIRED}),
+            ({'email': 'new1@example.com', 'password': PASSWORD},
+             {'confirmed_password': REQUIRED}),
+            ({'email': 'not-an-email', 'password': PASSWORD, 'confirmed_password': PASSWORD},
+             {'email': ['Enter a valid email address.']}),
+            ({'email': 'a@b', 'password': PASSWORD, 'confirmed_password': PASSWORD},
+             {'email': ['Enter a valid email address.']}),
+            ({'email': 'x' * 250 + '@example.com', 'password': PASSWORD,
+              'confirmed_password': PASSWORD},
+             {'email': ['Ensure this field has no more than 254 characters.']}),
+            ({'email': 'new2@example.com', 'password': PASSWORD,
+              'confirmed_password': PASSWORD + 'x'},
+             {'confirmed_password': ['Passwords do not match.']}),
+            ({'email': 'new3@example.com', 'password': 'short1!', 'confirmed_password':
+              'short1!'},
+             {'password': ['This password is too short. It must contain at least 8 characters.']}),
+            ({'email': 'new4@example.com', 'password': '83920174', 'confirmed_password':
+              '83920174'}, {'password': ['This password is entirely numeric.']}),
+            ({'email': 'new5@example.com', 'password': 'password1', 'confirmed_password':
+              'password1'}, {'password': ['This password is too common.']}),
+            ({'email': 'margarethe@example.com', 'password': 'margarethe1',
+              'confirmed_password': 'margarethe1'},
+             {'password': ['The password is too similar to the email address.']}),
+            ({'email': 5, 'password': PASSWORD, 'confirmed_password': PASSWORD},
+             {'email': ['Not a valid string.']}),
+            ({'email': '', 'password': PASSWORD, 'confirmed_password': PASSWORD},
+             {'email': ['This field may not be blank.']}),
+        ]
+        for body, want in cases:
+            with self.subTest(body=body):
+                self.assertReply(self.post('/api/register/', body), 400, want)
+        # nothing was created by any of them
+        n = self.st.sql("SELECT COUNT(*) FROM users WHERE email LIKE 'new%' OR "
+                        "email LIKE 'margarethe%' OR email LIKE 'xxxx%'")[0][0]
+        self.assertEqual(int(n), 0)
+
+    def test_register_taken_email_says_only_check_your_input(self):
+        for email in (self.email, self.email.upper(), '  %s ' % self.email):
+            r = self.post('/api/register/', {'email': email, 'password': PASSWORD,
+                                             'confirmed_password': PASSWORD})
+            self.assertReply(r, 400, {'non_field_errors':
+                                      ['Please check your input and try again.']})
+
+    def test_register_non_object_and_non_json_bodies(self):
+        c = self.st.client(origin=ORIGIN)
+        r = c.post('/api/register/', body=b'email=a', headers={'Content-Type':
+                                                               'application/x-www-form-urlencoded'})
+        self.assertEqual(r.status, 415, r)
+        self.assertIn('detail', r.json())
+        r = c.post('/api/register/', body=b'{"email":', headers={'Content-Type':
+                                                                'application/json'})
+        self.assertEqual(r.status, 400, r)
+        self.assertIn('detail', r.json())
+        r = c.post('/api/register/', json=[1, 2])
+        self.assertEqual(r.status, 400, r)
+        self.assertIn('non_field_errors', r.json())
+
+    def test_activation_bad_links_are_400_and_change_nothing(self):
+        uid = uidb64(self.user_id)
+        other = uidb64(self.user_id + 1000)
+        forged = self.token[:-2] + ('AA' if not self.token.endswith('AA') else 'BB')
+        for path in ('/api/activate/%s/%s/' % (uid, forged),
+                     '/api/activate/%s/%s/' % (other, self.token),
+                     '/api/activate/%s/%s/' % ('!!', self.token),
+                     '/api/activate/%s/%s/' % (uid, 'garbage'),
+                     '/api/activate/%s/%s/' % ('MA', self.token),
+                     '/api/activate/%s/%s/' % (uid + 'x', self.token)):
+            with self.subTest(path=path):
+                r = self.st.client(origin=ORIGIN).get(path)
+                self.assertReply(r, 400, BAD_ACTIVATION)
+                self.assertCors(r)
+        rows = self.st.sql('SELECT is_active FROM users WHERE id = ?', (self.user_id,))
+        self.assertEqual(int(rows[0][0]), 0)
+
+    def test_activation_expires_after_the_configured_timeout(self):
+        # A token made 25 h ago is refused: rewrite its timestamp and it no longer checks.
+        ts, _, mac = self.token.partition('-')
+        old = int(ts, 36) - 25 * 3600
+        digits = '0123456789abcdefghijklmnopqrstuvwxyz'
+        b36 = ''
+        while old:
+            old, d = divmod(old, 36)
+            b36 = digits[d] + b36
+        r = self.st.request('GET', '/api/activate/%s/%s-%s/' % (uidb64(self.user_id), b36, mac))
+        self.assertReply(r, 400, BAD_ACTIVATION)
+
+    def test_login_errors(self):
+        self.assertReply(self.post('/api/login/', {}), 400,
+                         {'email': REQUIRED, 'password': REQUIRED})
+        self.assertReply(self.post('/api/login/', {'email': self.email}), 400,
+                         {'password': REQUIRED})
+        # wrong password, unknown email, inactive account: one answer, no cookies
+        for body in ({'email': self.email, 'password': 'wrong-password-1'},
+                     {'email': 'nobody@example.com', 'password': PASSWORD},
+                     {'email': self.email, 'password': PASSWORD},
+                     {'email': 'not an email', 'password': PASSWORD}):
+            with self.subTest(body=body):
+                r = self.post('/api/login/', body)
+                self.assertReply(r, 401, LOGIN_FAILED)
+                self.assertEqual(cookie_lines(r), [])
+
+    def test_logout_and_refresh_without_or_with_bad_cookies(self):
+        self.assertReply(self.post('/api/logout/'), 400, NO_REFRESH)
+        self.assertReply(self.post('/api/token/refresh/'), 400, NO_REFRESH)
+        for bad in ('garbage', 'a.b.c', 'eyJhbGciOiJub25lIn0.eyJ1c2VyX2lkIjoxfQ.'):
+            with self.subTest(cookie=bad):
+                hdr = {'Cookie': 'refresh_token=' + bad}
+                r = self.post('/api/token/refresh/', headers=hdr)
+                self.assertReply(r, 401, INVALID_TOKEN)
+                r = self.post('/api/logout/', headers=hdr)
+                self.assertReply(r, 400, BAD_REFRESH)
+                self.assertEqual(find_cookie(r, 'access_token')[1].get('max-age'), '0')
+                self.assertEqual(find_cookie(r, 'refresh_token')[1].get('max-age'), '0')
+
+    def test_access_token_is_not_a_refresh_token(self):
+        email = 'swap@example.com'
+        self.active_user(email)
+        c = self.login(email)
+        hdr = {'Cookie': 'refresh_token=' + c.cookies['access_token']}
+        self.assertReply(self.post('/api/token/refresh/', headers=hdr), 401, INVALID_TOKEN)
+        # a deactivated user's refresh token dies with the account
+        r = self.st.ctl('users', 'deactivate', email)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertReply(c.post('/api/token/refresh/'), 401, INVALID_TOKEN)
+
+    def test_password_reset_answers_every_wellformed_email_the_same(self):
+        before = len(self.st.mails())
+        for email in (self.email, 'nobody-at-all@example.com'):
+            self.assertReply(self.post('/api/password_reset/', {'email': email}), 200,
+                             RESET_SENT)
+        self.assertReply(self.post('/api/password_reset/', {}), 400, {'email': REQUIRED})
+        self.assertReply(self.post('/api/password_reset/', {'email': 'bad'}), 400,
+                         {'email': ['Enter a valid email address.']})
+        # only the existing account got a mail
+        reset_mail(self.st, self.email)
+        time.sleep(0.5)
+        self.assertEqual(mails_to(self.st, 'nobody-at-all@example.com'), [])
+        self.assertGreaterEqual(len(self.st.mails()), before + 1)
+
+    def test_password_confirm_errors_leave_the_link_usable(self):
+        email = 'confirm@example.com'
+        self.active_user(email)
+        self.assertReply(self.post('/api/password_reset/', {'email': email}), 200, RESET_SENT)
+        uid, token = link_from(reset_mail(self.st, email), 'confirm_password.html')
+        path = '/api/password_confirm/%s/%s/' % (uid, token)
+        cases = [
+            ({}, {'new_password': REQUIRED, 'confirm_password': REQUIRED}),
+            ({'new_password': NEW_PASSWORD}, {'confirm_password': REQUIRED}),
+            ({'new_password': NEW_PASSWORD, 'confirm_password': NEW_PASSWORD + '!'},
+             {'confirm_password': ['Passwords do not match.']}),
+            ({'new_password': 'Zq7!x', 'confirm_password': 'Zq7!x'},
+             {'new_password': ['This password is too short. It must contain at least 8 '
+                               'characters.']}),
+            ({'new_password': 'qwertyuiop', 'confirm_password': 'qwertyuiop'},
+             {'new_password': ['This password is too common.']}),
+        ]
+        for body, want in cases:
+            with self.subTest(body=body):
+                self.assertReply(self.post(path, body), 400, want)
+        bad = '/api/password_confirm/%s/%s/' % (uid, token[:-1] + ('A' if token[-1] != 'A'
+                                                                   else 'B'))
+        r = self.post(bad, {'new_password': NEW_PASSWORD, 'confirm_password': NEW_PASSWORD})
+        self.assertEqual(r.status, 400, r)
+        self.assertIn('detail', r.json())
+        r = self.post('/api/password_confirm/%s/%s/' % (uidb64(self.user_id), token),
+                      {'new_password': NEW_PASSWORD, 'confirm_password': NEW_PASSWORD})
+        self.assertEqual(r.status, 400, 'another user\'s uid')
+        # after all that, the link still works exactly once
+        self.assertReply(self.post(path, {'new_password': NEW_PASSWORD,
+                                          'confirm_password': NEW_PASSWORD}), 200, RESET_DONE)
+        self.assertEqual(self.post(path, {'new_password': NEW_PASSWORD + '2',
+                                          'confirm_password': NEW_PASSWORD + '2'}).status, 400)
+        self.login(email, NEW_PASSWORD)
+
+    def test_wrong_methods_preflight_and_foreign_origin(self):
+        r = self.st.request('GET', '/api/login/', headers={'Origin': ORIGIN})
+        self.assertEqual(r.status, 405, r)
+        self.assertIn('POST', r.headers.get('Allow', ''))
+        self.assertEqual(r.json(), {'detail': 'Method "GET" not allowed.'})
+        self.assertCors(r)
+        r = self.st.request('OPTIONS', '/api/token/refresh/', headers={
+            'Origin': ORIGIN, 'Access-Control-Request-Method': 'POST',
+            'Access-Control-Request-Headers': 'content-type'})
+        self.assertEqual(r.status, 200, r)
+        self.assertCors(r)
+        self.assertIn('content-type', r.headers.get('Access-Control-Allow-Headers', '').lower())
+        r = self.st.request('POST', '/api/login/', headers={'Origin': 'http://evil.example'},
+                            json={'email': self.email, 'password': PASSWORD})
+        self.assertEqual(r.status, 403, r)
+        self.assertIsNone(r.headers.get('Access-Control-Allow-Origin'))
+
+    def test_security_headers_on_account_replies(self):
+        r = self.post('/api/login/', {'email': 'x@example.com', 'password': 'whatever-1'})
+        self.assertEqual(r.headers.get('Cache-Control'), 'no-store')
+        self.assertEqual(r.headers.get('X-Content-Type-Options'), 'nosniff')
+        self.assertEqual(r.headers.get('X-Frame-Options'), 'DENY')
+        self.assertEqual(r.headers.get('Referrer-Policy'), 'same-origin')
+
+    def test_django_hash_imports_verify_and_are_upgraded_on_login(self):
+        # pbkdf2_sha256 hash of 'django-import-1' made with Python's hashlib (see
+        # tests/unit/fixtures/django-hashes.py); imported as a Django user table would be.
+        h = ('pbkdf2_sha256$260000$pX9ucE3Kt1nQ0Lq2mZ7R$'
+             'k/EE5fxHAm85qjjRM8J+fbv7XruzV7lcGPeWbsaRvR4=')
+        self.st.sql('INSERT INTO users (email, password, is_active, created_at) '
+                    'VALUES (?, ?, 1, 0)', ('imported@example.com', h))
+        self.login('imported@example.com', 'django-import-1')
+        stored = self.st.sql('SELECT password FROM users WHERE email = ?',
+                             ('imported@example.com',))[0][0]
+        self.assertTrue(stored.startswith('$argon2id$'), stored)
+        self.login('imported@example.com', 'django-import-1')
+
+
+class _RateLimitTests(StackCase):
+    """429 + Retry-After, per address and per account, kept across a restart."""
+    ENV = {'RATELIMIT_LOGIN': '3', 'RATELIMIT_REGISTER': '50',
+           'RATELIMIT_PASSWORD_RESET': '2', 'RATELIMIT_WINDOW': '600'}
+    WORKER = False
+
+    def test_login_failures_per_account_then_429_survives_restart(self):
+        email = 'limited@example.com'
+        self.active_user(email)
+        for _ in range(3):
+            r = self.st.request('POST', '/api/login/', json={'email': email,
+                                                            'password': 'wrong-pass-1'})
+            self.assertReply(r, 401, LOGIN_FAILED)
+        r = self.st.request('POST', '/api/login/', json={'email': email, 'password': PASSWORD})
+        self.assertEqual(r.status, 429, r)
+        self.assertRegex(r.json()['detail'], r'^Request was throttled\.')
+        retry = int(r.headers.get('Retry-After'))
+        self.assertTrue(0 < retry <= 600, retry)
+        self.st.restart_fcgi()
+        r = self.st.request('POST', '/api/login/', json={'email': email, 'password': PASSWORD})
+        self.assertEqual(r.status, 429, 'limits are stored in the database')
+        # another account from the same address is still fine (per-address limit is 5x)
+        self.active_user('other-limited@example.com')
+        self.login('other-limited@example.com')
+
+    def test_password_reset_is_limited(self):
+        for _ in range(2):
+            r = self.st.request('POST', '/api/password_reset/', json={'email': 'r@example.com'})
+            self.assertReply(r, 200, RESET_SENT)
+        r = self.st.request('POST', '/api/password_reset/', json={'email': 'r@example.com'})
+        self.assertEqual(r.status, 429, r)
+        self.assertTrue(r.headers.get('Retry-After'))
+
+
+for _db in sorted({db for _, db in harness.matrix()}):
+    globals()['AccountsRateLimitTest_' + _db] = type('AccountsRateLimitTest_' + _db,
+                                                     (_RateLimitTests,), {'DB': _db})
+del _RateLimitTests
+
+
+class AccountsSmtpDownTest(StackCase):
+    """Registration never waits for SMTP; the mail goes out once SMTP is back."""
+
+    def test_register_is_fast_with_smtp_down_and_mail_arrives_once_later(self):
+        self.st.smtp_stop()
+        t0 = time.monotonic()
+        r = self.register(self.st.client(origin=ORIGIN), 'smtpdown@example.com')
+        elapsed = time.monotonic() - t0
+        self.assertEqual(r.status, 201, r)
+        self.assertLess(elapsed, 2.0, 'register waited for SMTP')
+        time.sleep(1.0)
+        self.st.smtp_start()
+        for sub in ('tmp', 'new', 'cur'):
+            (self.st.maildir / sub).mkdir(exist_ok=True)
+        got = wait_mail_to(self.st, 'smtpdown@example.com', 1, timeout=60)
+        time.sleep(1.0)
+        self.assertEqual(len(mails_to(self.st, 'smtpdown@example.com')), 1, got)
+
+
+class AccountsCtlTest(StackCase):
+    """videoflixctl createsuperuser and users."""
+    WORKER = False
+
+    def test_createsuperuser_from_environment_is_idempotent_and_can_log_in(self):
+        env = {'VIDEOFLIX_SUPERUSER_EMAIL': 'Admin@Example.com',
+               'VIDEOFLIX_SUPERUSER_PASSWORD': 'Super-secret-99'}
+        r = self.st.ctl('createsuperuser', env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.st.ctl('createsuperuser', env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('already exists', r.stdout)
+        rows = self.st.sql('SELECT is_active, is_staff, is_superuser FROM users '
+                           'WHERE email = ?', ('admin@example.com',))
+        self.assertEqual([int(x) for x in rows[0]], [1, 1, 1])
+        self.login('admin@example.com', 'Super-secret-99')
+
+    def test_createsuperuser_refuses_a_weak_password(self):
+        r = self.st.ctl('createsuperuser', env={'VIDEOFLIX_SUPERUSER_EMAIL': 'weak@example.com',
+                                                'VIDEOFLIX_SUPERUSER_PASSWORD': 'password'})
+        self.assertEqual(r.returncode, 1)
+        self.assertIn('too common', r.stderr)
+        self.assertEqual(self.st.sql('SELECT COUNT(*) FROM users WHERE email = ?',
+                                     ('weak@example.com',))[0][0] in (0, '0'), True)
+
+    def test_users_list_activate_set_password_deactivate(self):
+        r = self.st.ctl('createsuperuser', 'ops@example.com', input='Ops-password-77\n')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.st.ctl('users')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('ops@example.com', r.stdout)
+        c = self.login('ops@example.com', 'Ops-password-77')
+        r = self.st.ctl('users', 'set-password', 'ops@example.com', input='Fresh-password-78\n')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertReply(c.post('/api/token/refresh/'), 401, INVALID_TOKEN)
+        self.login('ops@example.com', 'Fresh-password-78')
+        r = self.st.ctl('users', 'deactivate', 'ops@example.com')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = self.st.request('POST', '/api/login/', json={'email': 'ops@example.com',
+                                                        'password': 'Fresh-password-78'})
+        self.assertReply(r, 401, LOGIN_FAILED)
+        self.assertEqual(self.st.ctl('users', 'activate', 'ops@example.com').returncode, 0)
+        self.login('ops@example.com', 'Fresh-password-78')
+        self.assertEqual(self.st.ctl('users', 'activate', 'ghost@example.com').returncode, 1)
+        self.assertEqual(self.st.ctl('users', 'frobnicate', 'ops@example.com').returncode, 2)
+
+
+if __name__ == '__main__':
+    unittest.main()
