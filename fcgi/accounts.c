@@ -314,8 +314,8 @@ handle_login(struct app *app, struct http_request *req, struct http_response *re
         (email_ok && !check_or_reply(app, req, res, accb, cfg->ratelimit_login)))
         return;
 
-    struct user u;
-    char hash[USER_HASH_MAX];
+    struct user u = { .is_active = false };
+    char hash[USER_HASH_MAX] = "";
     enum vf_err err = email_ok ? user_get_by_email(app->db, email, &u, hash) : VF_ERR_NOTFOUND;
     if (err != VF_OK && err != VF_ERR_NOTFOUND) {
         reply_db_error(app, req, res, err);

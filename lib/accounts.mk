@@ -32,3 +32,12 @@ tests_unit_test_linktoken_SOURCES = tests/unit/test_linktoken.c
 tests_unit_test_linktoken_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_linktoken_LDADD = $(UNIT_LDADD)
 endif
+
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_token
+tests_fuzz_fuzz_token_SOURCES = tests/fuzz/fuzz_token.c
+tests_fuzz_fuzz_token_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_token_LDFLAGS = $(FUZZ_FLAGS)
+tests_fuzz_fuzz_token_LDADD = $(VF_LIBS)
+endif
+lint_sources += tests/fuzz/fuzz_token.c
