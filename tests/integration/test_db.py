@@ -1,0 +1,128 @@
+"""test_db.py -- the database layer seen by sysadmins: videoflixctl migrate and check-config.
+
+On each engine (SQLite always, PostgreSQL when script/test started a cluster): migrate is
+idempotent, several hosts migrating one fresh database at once apply every migration
+exactly once, and check-config masks secrets and reports a broken database or media root
+with exit status 1.
+"""
+
+import re
+import secrets
+import sqlite3
+import subprocess
+import unittest
+
+import harness
+
+
+def _migrations(engine):
+    """Names (NNN_name) of the migrations shipped for `engine`."""
+    d = harness.REPO / 'schema' / engine
+    return sorted(p.stem for p in d.glob('*.sql') if re.match(r'\d+_[A-Za-z0-9_-]+$', p.stem))
+
+
+class CtlBase:
+    """One stack per engine; subclasses set DB."""
+    DB = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.st = harness.Stack(web='nginx', db=cls.DB, workers=1)
+        cls.st.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.st.stop()
+
+    def _fresh_database(self):
+        """Environment overrides pointing at a new, empty database; and a query function."""
+        if self.DB == 'sqlite':
+            path = str(self.st.tmpdir / ('fresh-%s.sqlite3' % secrets.token_hex(4)))
+
+            def query(sql):
+                con = sqlite3.connect(path, timeout=10)
+                try:
+                    return con.execute(sql).fetchall()
+                finally:
+                    con.close()
+            return {'DB_NAME': path}, query
+        name = 'vf_fresh_%s' % secrets.token_hex(5)
+        self.st._psql('postgres', 'CREATE DATABASE "%s"' % name)
+        self.addCleanup(self.st._psql, 'postgres', 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
+        return {'DB_NAME': name}, lambda sql: self.st._psql(name, sql, rows=True)
+
+    def test_migrate_again_is_up_to_date(self):
+        r = self.st.ctl('migrate')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.strip(), 'up to date')
+
+    def test_migrate_prints_each_applied_migration_once(self):
+        env, query = self._fresh_database()
+        r = self.st.ctl('migrate', env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        applied = re.findall(r'^applied (\S+)$', r.stdout, re.M)
+        self.assertEqual(applied, _migrations(self.DB))
+        self.assertEqual([v for (v,) in query('SELECT version FROM schema_migrations ORDER BY 1')],
+                         [int(m.split('_')[0]) for m in _migrations(self.DB)])
+
+    def test_several_hosts_migrating_at_once_apply_each_migration_exactly_once(self):
+        env, query = self._fresh_database()
+        e = dict(self.st.env)
+        e.update(env)
+        procs = [subprocess.Popen([str(harness.CTL_BIN), 'migrate'], env=e, cwd=str(self.st.tmpdir),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(4)]
+        applied = []
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            self.assertEqual(p.returncode, 0, err)
+            applied += re.findall(r'^applied (\S+)$', out, re.M)
+        self.assertEqual(sorted(applied), _migrations(self.DB))
+        self.assertEqual(query('SELECT count(*) FROM schema_migrations')[0][0],
+                         len(_migrations(self.DB)))
+
+    def test_check_config_masks_secrets_and_finds_everything_working(self):
+        pw = 'mail-pw-' + secrets.token_hex(8)
+        r = self.st.ctl('check-config', env={'EMAIL_HOST_PASSWORD': pw})
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn('database: ok', r.stdout)
+        self.assertIn('media root: ok', r.stdout)
+        self.assertIn('DB_ENGINE=%s' % self.DB, r.stdout)
+        for secret in (self.st.env['SECRET_KEY'], pw):
+            self.assertNotIn(secret, r.stdout + r.stderr)
+
+    def test_check_config_fails_on_a_missing_media_root(self):
+        r = self.st.ctl('check-config', env={'MEDIA_ROOT': str(self.st.tmpdir / 'no-such-dir')})
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn('media root: FAILED', r.stdout)
+        self.assertIn('database: ok', r.stdout)
+
+    def test_check_config_fails_when_the_database_is_unreachable(self):
+        if self.DB == 'sqlite':
+            env = {'DB_NAME': str(self.st.tmpdir / 'no-such-dir' / 'x.sqlite3')}
+        else:
+            env = {'DB_PORT': str(harness.free_port())}
+        r = self.st.ctl('check-config', env=env)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn('database: FAILED', r.stdout)
+        if self.DB == 'sqlite':
+            self.assertIn('no-such-dir', r.stderr, 'the log names the missing directory')
+
+    def test_migrate_fails_with_status_1_when_the_database_is_unreachable(self):
+        env = ({'DB_NAME': str(self.st.tmpdir / 'no-such-dir' / 'x.sqlite3')} if self.DB == 'sqlite'
+               else {'DB_PORT': str(harness.free_port())})
+        r = self.st.ctl('migrate', env=env)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+
+
+class CtlSQLite(CtlBase, unittest.TestCase):
+    DB = 'sqlite'
+
+
+@unittest.skipUnless(harness.pg_available(), 'PostgreSQL not available (VF_TEST_PG_HOST unset)')
+class CtlPostgreSQL(CtlBase, unittest.TestCase):
+    DB = 'postgres'
+
+
+if __name__ == '__main__':
+    unittest.main()
