@@ -46,6 +46,8 @@ def sh(argv, check=True, **kw):
     kw.setdefault('capture_output', True)
     kw.setdefault('text', True)
     kw.setdefault('timeout', 120)
+    if 'input' not in kw:
+        kw.setdefault('stdin', subprocess.DEVNULL)
     r = subprocess.run([str(a) for a in argv], **kw)
     if check and r.returncode != 0:
         raise RuntimeError('%s failed (%d): %s%s' % (' '.join(map(str, argv)), r.returncode,
@@ -531,6 +533,86 @@ class MultiHostTest(unittest.TestCase):
             self.assertEqual(r.status, 200, r.body)
         used = set(self.upstreams('?t5', 6))
         self.assertEqual(len(used), 2, used)
+
+    def staff_client(self):
+        """A logged-in staff client (videoflixctl createsuperuser, then /api/login/)."""
+        email = 'staff-%s@example.com' % secrets.token_hex(4)
+        password = 'Staff-Pass-%s' % secrets.token_hex(6)
+        r = sh(self.topo.nsexec('app2') + [harness.CTL_BIN, 'createsuperuser', email],
+               check=False, env=self.topo.env, input=password + '\n' + password + '\n')
+        if r.returncode != 0:
+            self.skipTest('videoflixctl createsuperuser not available yet: %s' % r.stderr.strip())
+        c = harness.Client(self)
+        r = c.post('/api/login/', json={'email': email, 'password': password})
+        if r.status == 404:
+            self.skipTest('login not available yet')
+        self.assertEqual(r.status, 200, r.body)
+        return c
+
+    def test_6_upload_transcode_play_survives_losing_an_app_and_a_worker_host(self):
+        r = self.request('GET', '/api/admin/videos/')
+        if r.status == 404:
+            self.skipTest('upload (/api/admin/videos/) not available yet')
+        if not shutil.which('ffmpeg'):
+            self.skipTest('ffmpeg not installed (test video)')
+        c = self.staff_client()
+        src = self.topo.tmp / 'source.mp4'
+        sh(['ffmpeg', '-v', 'error', '-y', '-f', 'lavfi', '-i',
+            'testsrc=duration=4:size=320x240:rate=25', '-f', 'lavfi', '-i',
+            'sine=frequency=440:duration=4', '-shortest', '-c:v', 'libx264', '-preset',
+            'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac', src])
+        boundary = 'vfmultihost%s' % secrets.token_hex(8)
+        parts = []
+        for k, v in (('title', 'Multihost'), ('description', 'two app hosts, two workers'),
+                     ('category', 'Test')):
+            parts.append('--%s\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n'
+                         % (boundary, k, v))
+        body = ''.join(parts).encode() + (
+            '--%s\r\nContent-Disposition: form-data; name="file"; filename="source.mp4"\r\n'
+            'Content-Type: video/mp4\r\n\r\n' % boundary).encode() + src.read_bytes() + \
+            ('\r\n--%s--\r\n' % boundary).encode()
+        r = c.post('/api/admin/videos/', body=body,
+                   headers={'Content-Type': 'multipart/form-data; boundary=%s' % boundary})
+        self.assertIn(r.status, (200, 201, 202), r.body)
+        video_id = r.json()['id']
+
+        # an app host dies right after the upload ...
+        self.topo.kill_host('app1')
+        try:
+            # ... and the worker host that picked up the transcode dies in the middle of it
+            def running_owner():
+                rows = self.topo.psql("SELECT lease_owner FROM jobs WHERE kind = 'transcode' "
+                                      "AND state = 'running'", db='videoflix')
+                return rows[0][0] if rows and rows[0][0] else None
+            owner = self.wait_for(running_owner, 60, 'the transcode to start')
+            pid = int(owner.split(':')[1])
+            victim = next((h for h in ('wk1', 'wk2') if pid in self.topo.pids(h)), None)
+            self.assertIsNotNone(victim, owner)
+            time.sleep(1)
+            self.topo.kill_host(victim)
+            try:
+                def ready():
+                    rows = self.topo.psql("SELECT state FROM jobs WHERE kind = 'transcode'",
+                                          db='videoflix')
+                    states = [r[0] for r in rows]
+                    self.assertNotIn('failed', states)
+                    return states and all(st == 'done' for st in states)
+                self.wait_for(ready, 240, 'the transcode to finish on the surviving worker')
+                for res in ('480p', '720p', '1080p'):
+                    r = c.get('/api/video/%d/%s/index.m3u8' % (video_id, res))
+                    self.assertEqual(r.status, 200, (res, r.body[:300]))
+                    segs = [l for l in r.text.splitlines() if l and not l.startswith('#')]
+                    self.assertTrue(segs, r.text)
+                    seg = segs[0] if segs[0].startswith('/') else \
+                        '/api/video/%d/%s/%s' % (video_id, res, segs[0])
+                    r = c.get(seg)
+                    self.assertEqual(r.status, 200, (seg, r.body[:200]))
+                    self.assertGreater(len(r.body), 1000)
+                    self.assertEqual(r.body[0], 0x47)  # MPEG-TS sync byte
+            finally:
+                self.restore(victim)
+        finally:
+            self.restore('app1')
 
     def mail_to(self, addr):
         import email as emaillib
