@@ -3,13 +3,15 @@
 On each engine (SQLite always, PostgreSQL when script/test started a cluster): migrate is
 idempotent, several hosts migrating one fresh database at once apply every migration
 exactly once, and check-config masks secrets and reports a broken database or media root
-with exit status 1.
+with exit status 1.  SQLite with a write lock held elsewhere (RELIABILITY 19): 503 JSON with
+Retry-After after the busy timeout, nothing half-written, readers unaffected.
 """
 
 import re
 import secrets
 import sqlite3
 import subprocess
+import time
 import unittest
 
 import harness
@@ -113,6 +115,36 @@ class CtlBase:
                else {'DB_PORT': str(harness.free_port())})
         r = self.st.ctl('migrate', env=env)
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+
+
+class SQLiteBusy(unittest.TestCase):
+    """Another process holds the SQLite write lock longer than DB_BUSY_TIMEOUT_MS."""
+
+    def test_write_while_the_lock_is_held_elsewhere_is_503_then_succeeds(self):
+        body = {'email': 'busy@example.com', 'password': 'Kq9!vRt2#mWx', 'privacy_policy': 'on',
+                'confirmed_password': 'Kq9!vRt2#mWx'}
+        with harness.Stack(web='nginx', db='sqlite', workers=1) as st:
+            c = st.client(origin=harness.FRONTEND_ORIGIN)
+            con = sqlite3.connect(st.env['DB_NAME'], timeout=10, isolation_level=None)
+            try:
+                con.execute('BEGIN IMMEDIATE')
+                self.assertEqual(st.request('GET', '/api/health/').status, 200,
+                                 'readers are not blocked by a writer (WAL)')
+                t0 = time.monotonic()
+                r = c.post('/api/register/', json=body)
+                waited = time.monotonic() - t0
+                self.assertEqual(r.status, 503, r.body)
+                self.assertTrue(r.headers.get('Content-Type', '').startswith('application/json'))
+                r.json()
+                self.assertIn('Retry-After', r.headers)
+                self.assertGreaterEqual(waited, 4.0, 'it waited for the busy timeout first')
+            finally:
+                con.execute('ROLLBACK')
+                con.close()
+            self.assertEqual(st.sql('SELECT count(*) FROM users'), [(0,)], 'nothing half-written')
+            r = c.post('/api/register/', json=body)
+            self.assertEqual(r.status, 201, r.body)
+            self.assertEqual(st.sql('SELECT count(*) FROM users'), [(1,)])
 
 
 class CtlSQLite(CtlBase, unittest.TestCase):
