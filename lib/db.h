@@ -14,19 +14,27 @@
  * A connection.  One per process, opened after fork; never shared between processes
  * or threads.  A child forked while the parent holds one must neither use nor
  * db_close() the inherited handle (for PostgreSQL, closing it would end the parent's
- * session): leave it alone and let exit() or exec() drop it.  Handlers never build SQL: they name a
- * statement of the table in stmt.h (lib/sql/ *.def holds both dialects side by side) and bind
- * parameters.
+ * session): leave it alone and let exit() or exec() drop it.
+ *
+ * Handlers never build SQL: they name a statement of the table in stmt.h (lib/sql/ *.def
+ * holds both dialects side by side) and bind parameters.  Each statement is prepared
+ * once per connection, on first use.
  *
  * Conventions for every schema: timestamps are BIGINT microseconds since the epoch
  * (passed in from clock_now_us(), never the database's clock), booleans are INTEGER
  * 0/1, ids are INTEGER/BIGINT primary keys.  Placeholders: ?1.. in SQLite, $1.. in
- * PostgreSQL.
+ * PostgreSQL (both texts of a statement take the same parameters; test_db checks).
  *
- * Error mapping: SQLITE_BUSY/LOCKED and PG serialization/deadlock/connection loss ->
- * VF_ERR_BUSY (the HTTP layer answers 503 + Retry-After); unique, foreign-key and
- * check violations -> VF_ERR_CONFLICT; anything else -> VF_ERR_DB.  The backend's
- * message is logged by the db layer (never the bound values) and never shown to a client.
+ * Error mapping: SQLITE_BUSY/LOCKED and PG serialization/deadlock/lock timeout/
+ * connection loss -> VF_ERR_BUSY (the HTTP layer answers 503 + Retry-After); unique,
+ * foreign-key, not-null and check violations -> VF_ERR_CONFLICT; a wrong parameter count
+ * -> VF_ERR_INTERNAL; anything else -> VF_ERR_DB.  The backend's message is logged by
+ * the db layer (never the bound values) and never shown to a client.
+ *
+ * After any error inside a transaction the caller calls db_rollback() (PostgreSQL has
+ * aborted the transaction anyway).  A PostgreSQL connection lost inside a transaction
+ * makes every call VF_ERR_BUSY until db_rollback(); outside one, the next call
+ * reconnects (at most once a second while the server is unreachable).
  */
 struct db;
 struct db_rows;
@@ -48,8 +56,12 @@ struct db_param {
         (sizeof((const struct db_param[]){ __VA_ARGS__ }) / sizeof(struct db_param))
 #define DB_NOARGS NULL, 0
 
-/* Open per cfg->db_engine.  SQLite: WAL, busy timeout, foreign keys on.  Caller frees
- * with db_close().  On failure *out is NULL and the reason is logged. */
+/* Open per cfg->db_engine.  SQLite: WAL, busy timeout, foreign keys on, synchronous
+ * NORMAL.  PostgreSQL: connect_timeout, application_name, keepalives, sessions ended by
+ * the server after a minute idle in a transaction.  Caller frees with db_close().  On
+ * failure *out is NULL, the reason is logged, and the result is VF_ERR_CONFIG for a
+ * setting that cannot work (missing SQLite directory, engine not built in), else
+ * VF_ERR_BUSY (server unreachable) / VF_ERR_IO / VF_ERR_DB. */
 enum vf_err db_open(const struct config *cfg, struct db **out);
 /* NULL-safe.  Rolls back an open transaction. */
 void db_close(struct db *db);
