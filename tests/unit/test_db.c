@@ -843,3 +843,44 @@ DB_CASE(postgres_session_is_named_and_cannot_idle_in_a_transaction)
     cr_assert_str_eq(db_rows_text(r, 0, 1), "1min");
     db_rows_free(r);
 }
+
+DB_CASE(deadlock_victim_gets_busy_and_the_other_commits)
+{
+    if (fx->engine == CONFIG_DB_SQLITE)
+        cr_skip_test("SQLite: BEGIN IMMEDIATE serialises writers, no deadlock is possible");
+    migrate_fixtures(fx);
+    insert(fx, "other", 1, NULL);
+    int ready[2];
+    cr_assert_eq(pipe(ready), 0);
+    cr_assert_eq(db_begin(fx->db), VF_OK);
+    cr_assert_eq(db_exec(fx->db, STMT_TEST_INCR, DB_ARGS(DB_TEXT("seed")), NULL), VF_OK);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        struct db *db = NULL;
+        if (db_open(&fx->cfg, &db) != VF_OK || db_begin(db) != VF_OK ||
+            db_exec(db, STMT_TEST_INCR, DB_ARGS(DB_TEXT("other")), NULL) != VF_OK)
+            _exit(1);
+        (void)!write(ready[1], "x", 1);
+        enum vf_err rc = db_exec(db, STMT_TEST_INCR, DB_ARGS(DB_TEXT("seed")), NULL);
+        if (rc == VF_OK)
+            rc = db_commit(db);
+        db_rollback(db);
+        db_close(db);
+        _exit(rc == VF_OK ? 10 : rc == VF_ERR_BUSY ? 11 : 12);
+    }
+    char c;
+    cr_assert_eq(read(ready[0], &c, 1), 1);
+    usleep(200 * 1000); /* let the child block on "seed" */
+    enum vf_err rc = db_exec(fx->db, STMT_TEST_INCR, DB_ARGS(DB_TEXT("other")), NULL);
+    if (rc == VF_OK)
+        rc = db_commit(fx->db);
+    db_rollback(fx->db);
+    int st = 0;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    cr_assert(WIFEXITED(st));
+    int child = WEXITSTATUS(st);
+    cr_assert((rc == VF_ERR_BUSY && child == 10) || (rc == VF_OK && child == 11),
+              "exactly one victim, and it gets BUSY (parent %s, child status %d)", vf_strerror(rc),
+              child);
+}
