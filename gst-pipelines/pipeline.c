@@ -454,7 +454,7 @@ pipeline_run(const struct pipeline_opts *o, struct pipeline_output *out, char *r
         }
     }
 
-    gint64 start = g_get_monotonic_time(), last_move = start;
+    gint64 start = g_get_monotonic_time(), last_move = start, last_report = start;
     int64_t last_pos = -1;
     int last_pct = -1;
     double dur_ns = o->probe->duration * 1e9;
@@ -495,9 +495,13 @@ pipeline_run(const struct pipeline_opts *o, struct pipeline_output *out, char *r
         }
         int pct = dur_ns > 0 ? (int)((double)pos * 100.0 / dur_ns) : 0;
         pct = pct < 0 ? 0 : pct > 99 ? 99 : pct;
-        if (err == VF_OK && pct != last_pct && o->progress != NULL) {
+        /* A heartbeat every 5 s while frames move, so a watcher that counts lines sees life
+         * even when a long video takes minutes per percent. */
+        if (err == VF_OK && o->progress != NULL &&
+            (pct != last_pct || (last_move == now && now - last_report > 5 * G_USEC_PER_SEC))) {
             o->progress(o->ctx, pct);
             last_pct = pct;
+            last_report = now;
         }
     }
 

@@ -1,0 +1,347 @@
+"""test_transcoder.py -- the GStreamer transcoder: one pipeline into the 480p/720p/1080p HLS ladder,
+master playlist and thumbnail (videoflixctl transcode-file), bad inputs that fail fast, and the
+"transcode" job kind in videoflix-worker: ready videos, failed videos, kill -9 of the child.
+
+Clips are generated at test time (gst-launch-1.0 videotestsrc/audiotestsrc, 3 s at 10 fps) into
+a temporary directory and never committed."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+import harness
+
+SEGMENT = 1  # HLS_SEGMENT_SECONDS for the tests: several segments from a 3 s clip
+FPS = 10
+SECONDS = 3
+
+
+def have(tool):
+    return shutil.which(tool) is not None
+
+
+def make_clip(path, width, height, audio=True, seconds=SECONDS, fps=FPS, faststart=False):
+    """An H.264 (+ AAC) MP4 of `seconds` seconds, made with gst-launch-1.0."""
+    frames = seconds * fps
+    argv = ['gst-launch-1.0', '-q',
+            'videotestsrc', 'num-buffers=%d' % frames, 'pattern=ball', '!',
+            'video/x-raw,width=%d,height=%d,framerate=%d/1' % (width, height, fps), '!',
+            'x264enc', 'speed-preset=ultrafast', 'key-int-max=%d' % fps, '!', 'h264parse', '!',
+            'mp4mux', 'name=mux', 'faststart=%s' % ('true' if faststart else 'false'), '!',
+            'filesink', 'location=%s' % path]
+    if audio:
+        # 4800 samples per buffer at 48 kHz: exactly 10 buffers per second.
+        argv += ['audiotestsrc', 'num-buffers=%d' % (seconds * 10), 'samplesperbuffer=4800',
+                 'wave=ticks', '!', 'audio/x-raw,rate=48000,channels=2', '!',
+                 'avenc_aac', '!', 'aacparse', '!', 'mux.']
+    subprocess.run(argv, check=True, timeout=120)
+
+
+def ctl_env(**extra):
+    env = dict(os.environ)
+    env.update({'SECRET_KEY': 'transcoder-test-secret-key-0123456789abcdef',
+                'VIDEOFLIX_ENV': '/dev/null', 'HLS_SEGMENT_SECONDS': str(SEGMENT),
+                'TRANSCODE_STALL_TIMEOUT': '30'})
+    env.update(extra)
+    return env
+
+
+def transcode_file(src, outdir, timeout=300):
+    return subprocess.run([str(harness.CTL_BIN), 'transcode-file', str(src), str(outdir)],
+                          env=ctl_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def read_playlist(path):
+    """[(duration, uri)] of a media playlist, and its tags."""
+    lines = Path(path).read_text().splitlines()
+    segs, tags, dur = [], set(), None
+    for line in lines:
+        if line.startswith('#EXTINF:'):
+            dur = float(line[8:].split(',')[0])
+        elif line.startswith('#'):
+            tags.add(line)
+        elif line:
+            segs.append((dur, line))
+            dur = None
+    return lines, segs, tags
+
+
+def keyframe_times(ts_files):
+    """Presentation times of the video keyframes across the given segments (in order)."""
+    out = []
+    for f in ts_files:
+        r = subprocess.run(['ffprobe', '-v', 'error', '-select_streams', 'v:0', '-skip_frame',
+                            'nokey', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', str(f)],
+                           capture_output=True, text=True, timeout=60)
+        out += [round(float(x), 3) for x in r.stdout.split() if x and x != 'N/A']
+    return out
+
+
+def ffprobe_json(path, *entries):
+    r = subprocess.run(['ffprobe', '-v', 'error', '-show_entries', ','.join(entries), '-of',
+                        'json', str(path)], capture_output=True, text=True, timeout=60)
+    return r.returncode, json.loads(r.stdout or '{}')
+
+
+@unittest.skipUnless(have('gst-launch-1.0') and have('ffprobe'), 'needs gst-launch-1.0 and ffprobe')
+class TranscodeFileTest(unittest.TestCase):
+    """videoflixctl transcode-file on generated clips: the ladder, playlists, master, thumbnail."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = Path(tempfile.mkdtemp(prefix='vf-transcoder-'))
+        cls.clips = {
+            'landscape': (cls.tmp / 'landscape.mp4', 1920, 1080, True),
+            'hd720': (cls.tmp / 'hd720.mp4', 1280, 720, True),
+            'portrait': (cls.tmp / 'portrait.mp4', 720, 1280, True),
+            'noaudio': (cls.tmp / 'noaudio.mp4', 640, 360, False),
+        }
+        cls.out, cls.results = {}, {}
+        for name, (path, w, h, audio) in cls.clips.items():
+            make_clip(path, w, h, audio)
+            out = cls.tmp / ('out-' + name)
+            r = transcode_file(path, out)
+            cls.out[name] = out
+            cls.results[name] = r
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def result(self, name):
+        r = self.results[name]
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+    def check_ladder(self, name, want):
+        res = self.result(name)
+        out = self.out[name]
+        got = [(x['name'], x['width'], x['height']) for x in res['renditions']]
+        self.assertEqual(got, want)
+        self.assertEqual(sorted(p.name for p in out.iterdir() if p.is_dir()),
+                         sorted(n for n, _, _ in want), 'no rendition above the source')
+        keyframes = {}
+        for rname, w, h in want:
+            d = out / rname
+            lines, segs, tags = read_playlist(d / 'index.m3u8')
+            self.assertEqual(lines[0], '#EXTM3U')
+            self.assertIn('#EXT-X-PLAYLIST-TYPE:VOD', tags)
+            self.assertIn('#EXT-X-ENDLIST', tags)
+            self.assertEqual(lines[-1], '#EXT-X-ENDLIST')
+            self.assertEqual([u for _, u in segs], ['%03d.ts' % i for i in range(len(segs))])
+            self.assertEqual(len(segs), SECONDS // SEGMENT, (rname, segs))
+            total = sum(dur for dur, _ in segs)
+            self.assertAlmostEqual(total, SECONDS, delta=0.2)
+            target = int([t for t in tags if t.startswith('#EXT-X-TARGETDURATION:')][0][22:])
+            self.assertTrue(all(round(dur) <= target for dur, _ in segs))
+            self.assertEqual(sorted(p.name for p in d.iterdir()),
+                             sorted(['index.m3u8'] + [u for _, u in segs]))
+            # ffprobe parses the playlist and finds the right picture size.
+            rc, info = ffprobe_json(d / 'index.m3u8', 'format=duration', 'stream=codec_type,width,height')
+            self.assertEqual(rc, 0)
+            self.assertAlmostEqual(float(info['format']['duration']), SECONDS, delta=0.5)
+            video = [s for s in info['streams'] if s['codec_type'] == 'video'][0]
+            self.assertEqual((video['width'], video['height']), (w, h))
+            audio = [s for s in info['streams'] if s['codec_type'] == 'audio']
+            self.assertEqual(len(audio), 1 if res['has_audio'] else 0)
+            # Every segment starts on a keyframe.
+            for _, u in segs:
+                kf = keyframe_times([d / u])
+                self.assertTrue(kf, '%s/%s has no keyframe' % (rname, u))
+            keyframes[rname] = keyframe_times([d / u for _, u in segs])
+        # Aligned keyframes across renditions: hls.js can switch at any segment boundary.
+        first = keyframes[want[0][0]]
+        for rname in keyframes:
+            self.assertEqual(keyframes[rname], first, 'keyframes of %s differ' % rname)
+        # Master playlist: one entry per rendition with measured rates.
+        master = (out / 'master.m3u8').read_text()
+        entries = re.findall(r'#EXT-X-STREAM-INF:BANDWIDTH=(\d+),AVERAGE-BANDWIDTH=(\d+),'
+                             r'RESOLUTION=(\d+)x(\d+),CODECS="([^"]+)"\n(\S+)\n', master)
+        self.assertEqual([(int(e[2]), int(e[3]), e[5]) for e in entries],
+                         [(w, h, '%s/index.m3u8' % n) for n, w, h in want])
+        for e in entries:
+            self.assertGreaterEqual(int(e[0]), int(e[1]))
+            self.assertGreater(int(e[1]), 10000)
+            self.assertRegex(e[4], r'^avc1\.[0-9a-f]{6}' + (',mp4a\\.40\\.2$' if res['has_audio'] else '$'))
+        # Thumbnail: a JPEG at the lowest rendition's size.
+        thumb = out / 'thumbnail.jpg'
+        self.assertTrue(res['has_thumbnail'])
+        self.assertEqual(thumb.read_bytes()[:3], b'\xff\xd8\xff')
+        rc, info = ffprobe_json(thumb, 'stream=width,height')
+        self.assertEqual((info['streams'][0]['width'], info['streams'][0]['height']),
+                         (want[0][1], want[0][2]))
+        self.assertAlmostEqual(res['duration'], SECONDS, delta=0.3)
+
+    def test_landscape_1080p_with_audio_gets_the_full_ladder(self):
+        self.check_ladder('landscape', [('480p', 854, 480), ('720p', 1280, 720),
+                                        ('1080p', 1920, 1080)])
+
+    def test_720p_source_gets_no_1080p(self):
+        self.check_ladder('hd720', [('480p', 854, 480), ('720p', 1280, 720)])
+
+    def test_portrait_scales_by_the_short_side(self):
+        self.check_ladder('portrait', [('480p', 480, 854), ('720p', 720, 1280)])
+
+    def test_source_without_audio_and_below_480_is_not_upscaled(self):
+        self.check_ladder('noaudio', [('480p', 640, 360)])
+        self.assertFalse(self.result('noaudio')['has_audio'])
+
+    def test_progress_is_reported_up_to_100(self):
+        r = self.results['landscape']
+        pct = [int(x) for x in re.findall(r'^progress (\d+)$', r.stderr, re.M)]
+        self.assertGreaterEqual(len(pct), 2)
+        self.assertEqual(pct[0], 0)
+        self.assertEqual(pct[-1], 100)
+        self.assertEqual(pct, sorted(pct))
+
+    def test_bad_inputs_fail_fast_with_a_reason_and_leave_nothing(self):
+        src = self.clips['hd720'][0]
+        good_faststart = self.tmp / 'faststart.mp4'
+        make_clip(good_faststart, 320, 240, True, faststart=True)
+        data = good_faststart.read_bytes()
+        bad = {
+            'empty.mp4': b'',
+            'text.mp4': b'this is not a video, just text\n' * 20,
+            'truncated.mp4': data[:len(data) * 2 // 5],
+            'garbage.mp4': data[:2048] + os.urandom(200000),
+            'truncated-tail.mp4': src.read_bytes()[:150000],
+        }
+        for name, body in bad.items():
+            path = self.tmp / name
+            path.write_bytes(body)
+            out = self.tmp / ('bad-' + name)
+            t0 = time.monotonic()
+            r = transcode_file(path, out, timeout=60)
+            took = time.monotonic() - t0
+            self.assertNotEqual(r.returncode, 0, name)
+            self.assertRegex(r.stderr, r'transcode failed \(.+\): \S', name)
+            self.assertFalse(out.exists(), '%s left %s behind' % (name, out))
+            self.assertLess(took, 30, name)
+
+
+@unittest.skipUnless(have('gst-launch-1.0'), 'needs gst-launch-1.0')
+class TranscodeJobTest(unittest.TestCase):
+    """The "transcode" kind in videoflix-worker: ready, failed, kill -9 of the child."""
+
+    @classmethod
+    def setUpClass(cls):
+        if not harness.WORKER_BIN.exists():
+            raise unittest.SkipTest('videoflix-worker not built')
+        cls.tmp = Path(tempfile.mkdtemp(prefix='vf-transcode-job-'))
+        cls.clip = cls.tmp / 'clip.mp4'
+        make_clip(cls.clip, 1280, 720, True)
+        cls.long_clip = cls.tmp / 'long.mp4'
+        make_clip(cls.long_clip, 1920, 1080, True, seconds=8)
+        web, db = harness.matrix()[0]
+        cls.st = harness.Stack(web=web, db=db, worker=True, env={
+            'HLS_SEGMENT_SECONDS': str(SEGMENT), 'JOB_RETRY_DELAY': '1',
+            'TRANSCODE_STALL_TIMEOUT': '60'})
+        cls.st.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.st.stop()
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def add_video(self, src, name):
+        st = self.st
+        dst = st.media_root / 'uploads' / name
+        shutil.copyfile(src, dst)
+        now = int(time.time() * 1e6)
+        st.sql("INSERT INTO videos (title, description, category, created_at, updated_at, "
+               "source_path) VALUES (?, ?, ?, ?, ?, ?)",
+               ('Clip ' + name, 'generated', 'Test', now, now, 'uploads/' + name))
+        vid = int(st.sql("SELECT max(id) FROM videos")[0][0])
+        payload = json.dumps({'video_id': vid, 'source': 'uploads/' + name, 'overwrite': False})
+        st.sql("INSERT INTO jobs (kind, payload, run_after, created_at, updated_at) "
+               "VALUES ('transcode', ?, ?, ?, ?)", (payload, now, now, now))
+        job = int(st.sql("SELECT max(id) FROM jobs")[0][0])
+        return vid, job
+
+    def video_state(self, vid):
+        return self.st.sql("SELECT state, error FROM videos WHERE id = ?", (vid,))[0]
+
+    def wait_state(self, vid, states, timeout=120):
+        return self.st.wait_for(lambda: self.video_state(vid)[0] in states and self.video_state(vid),
+                                timeout=timeout, interval=0.2, what='video %d in %s' % (vid, states))
+
+    def staging_left(self, vid):
+        staging = self.st.media_root / 'staging'
+        return [p.name for p in staging.iterdir()] if staging.exists() else []
+
+    def test_upload_becomes_ready_with_renditions_master_and_thumbnail(self):
+        vid, job = self.add_video(self.clip, 'ready.mp4')
+        state, err = self.wait_state(vid, ('ready', 'failed'))
+        self.assertEqual(state, 'ready', err)
+        hls = self.st.media_root / 'hls' / str(vid)
+        self.assertEqual(sorted(p.name for p in hls.iterdir()), ['480p', '720p', 'master.m3u8'])
+        for r in ('480p', '720p'):
+            _, segs, tags = read_playlist(hls / r / 'index.m3u8')
+            self.assertIn('#EXT-X-ENDLIST', tags)
+            self.assertEqual(len(segs), SECONDS // SEGMENT)
+        thumb = self.st.media_root / 'thumbnails' / ('%d.jpg' % vid)
+        self.assertEqual(thumb.read_bytes()[:3], b'\xff\xd8\xff')
+        rows = self.st.sql("SELECT height, width, bandwidth, avg_bandwidth, codecs FROM "
+                           "video_renditions WHERE video_id = ? ORDER BY height", (vid,))
+        self.assertEqual([(int(r[0]), int(r[1])) for r in rows], [(480, 854), (720, 1280)])
+        self.assertTrue(all(int(r[2]) >= int(r[3]) > 0 and r[4].startswith('avc1.') for r in rows))
+        v = self.st.sql("SELECT duration_ms, width, height, has_thumbnail FROM videos WHERE id = ?",
+                        (vid,))[0]
+        self.assertAlmostEqual(int(v[0]) / 1000.0, SECONDS, delta=0.3)
+        self.assertEqual((int(v[1]), int(v[2]), int(v[3])), (1280, 720, 1))
+        jstate, progress = self.st.sql("SELECT state, progress FROM jobs WHERE id = ?", (job,))[0]
+        self.assertEqual((jstate, int(progress)), ('done', 100))
+        self.assertEqual(self.staging_left(vid), [])
+
+    def test_text_file_named_mp4_fails_for_good_with_a_reason(self):
+        src = self.tmp / 'text.mp4'
+        src.write_text('not a video\n' * 100)
+        vid, job = self.add_video(src, 'text.mp4')
+        state, err = self.wait_state(vid, ('ready', 'failed'), timeout=60)
+        self.assertEqual(state, 'failed')
+        self.assertRegex(err, r'\S')
+        jstate, attempts = self.st.sql("SELECT state, attempts FROM jobs WHERE id = ?", (job,))[0]
+        self.assertEqual((jstate, int(attempts)), ('failed', 1), 'a bad file is not retried')
+        self.assertEqual(self.staging_left(vid), [])
+        self.assertFalse((self.st.media_root / 'hls' / str(vid)).exists())
+
+    def test_kill_9_of_the_child_mid_transcode_is_retried_to_ready(self):
+        vid, job = self.add_video(self.long_clip, 'long.mp4')
+        hls = self.st.media_root / 'hls' / str(vid)
+
+        def running_child():
+            if self.video_state(vid)[0] != 'processing':
+                return None
+            kids = []
+            for task in Path('/proc/%d/task' % self.st.worker_pid).iterdir():
+                try:
+                    kids += [int(x) for x in (task / 'children').read_text().split()]
+                except OSError:
+                    pass
+            # The transcoder child has written into staging once the pipeline runs.
+            staged = [p for p in (self.st.media_root / 'staging').glob('%d.*/*' % vid)]
+            return kids[0] if kids and staged else None
+
+        pid = self.st.wait_for(running_child, timeout=60, interval=0.05, what='transcoder child')
+        os.kill(pid, signal.SIGKILL)
+        self.assertFalse(hls.exists(), 'nothing is published before the job finishes')
+        state, err = self.wait_state(vid, ('ready', 'failed'), timeout=180)
+        self.assertEqual(state, 'ready', err)
+        jstate, attempts = self.st.sql("SELECT state, attempts FROM jobs WHERE id = ?", (job,))[0]
+        self.assertEqual(jstate, 'done')
+        self.assertGreaterEqual(int(attempts), 2)
+        _, segs, tags = read_playlist(hls / '1080p' / 'index.m3u8')
+        self.assertIn('#EXT-X-ENDLIST', tags)
+        self.assertAlmostEqual(sum(d for d, _ in segs), 8, delta=0.3)
+        self.assertEqual(self.staging_left(vid), [], 'the killed attempt left nothing behind')
+
+
+if __name__ == '__main__':
+    unittest.main()
