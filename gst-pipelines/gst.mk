@@ -33,7 +33,10 @@ lint_sources += gst-pipelines/ladder.c gst-pipelines/playlist.c gst-pipelines/pr
 	gst-pipelines/transcode_payload.c
 
 if HAVE_CRITERION
-check_PROGRAMS += tests/unit/test_ladder tests/unit/test_playlist
+check_PROGRAMS += tests/unit/test_ladder tests/unit/test_playlist tests/unit/test_transcode_payload
+tests_unit_test_transcode_payload_SOURCES = tests/unit/test_transcode_payload.c
+tests_unit_test_transcode_payload_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_transcode_payload_LDADD = $(UNIT_LDADD)
 tests_unit_test_ladder_SOURCES = tests/unit/test_ladder.c gst-pipelines/ladder.c
 tests_unit_test_ladder_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/gst-pipelines
 tests_unit_test_ladder_CFLAGS = $(UNIT_CFLAGS)
