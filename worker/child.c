@@ -16,6 +16,15 @@
 
 #define CHILD_OUT_FD 3
 
+/* AddressSanitizer reserves terabytes of address space: no RLIMIT_AS under it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define NO_AS_LIMIT 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define NO_AS_LIMIT 1
+#endif
+#endif
+
 static void
 set_limit(int resource, long mib_or_s, long scale)
 {
@@ -77,7 +86,9 @@ child_main(struct slot *s, const struct config *cfg, int wfd, pid_t parent)
     long wall = wk->wall_timeout != NULL ? wk->wall_timeout(cfg) : 0;
     long cpu = wk->cpu_s > 0 ? wk->cpu_s : wall * (cores > 0 ? cores : 1);
     set_limit(RLIMIT_CPU, cpu, 1);
+#ifndef NO_AS_LIMIT
     set_limit(RLIMIT_AS, wk->as_mib, 1024L * 1024);
+#endif
     set_limit(RLIMIT_FSIZE, wk->fsize_mib, 1024L * 1024);
     struct rlimit nocore = { 0, 0 };
     setrlimit(RLIMIT_CORE, &nocore);

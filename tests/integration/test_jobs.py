@@ -242,7 +242,9 @@ class Durability(QueueStack):
     def test_three_workers_run_each_of_300_jobs_exactly_once(self):
         log = self.st.tmpdir / 'once.log'
         first = self.enqueue('noop', {'log': str(log)}, 300) - 299
-        ws = [self.start_worker() for _ in range(3)]
+        # Leases long enough that none expires on a loaded CI machine: a job whose lease
+        # expires is re-run (at-least-once), which the kill -9 test covers.
+        ws = [self.start_worker({'JOB_LEASE_SECONDS': '30'}) for _ in range(3)]
         self.st.wait_for(lambda: self.counts().get('done', 0) == 300, timeout=120, interval=0.2,
                          what='300 jobs done')
         self.assertEqual(self.counts(), {'done': 300})
