@@ -1,6 +1,382 @@
-/* catalogue.c -- handlers of the catalogue resource. */
+/* catalogue.c -- handlers of the catalogue: the video list and authenticated HLS delivery. */
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "catalogue.h"
+#include "clock.h"
+#include "json.h"
+#include "log.h"
+#include "mediafile.h"
 #include "route.h"
+#include "urlsig.h"
+#include "video.h"
+
+#define PLAYLIST_MAX (4 * 1024 * 1024) /* a playlist larger than this is not ours */
+
+/* The per-process cache, created on first use (app->catalogue). */
+static struct catalogue *
+state(struct app *app)
+{
+    if (!app->catalogue)
+        app->catalogue = catalogue_new(app->cfg->public_url, app->cfg->media_root);
+    return app->catalogue;
+}
+
+/* GET /api/video/ */
+static void
+video_list(struct app *app, struct http_request *req, struct http_response *res)
+{
+    struct user user;
+    if (!auth_require_or_reply(app, req, res, &user))
+        return;
+    struct catalogue *c = state(app);
+    const char *body, *etag;
+    size_t len;
+    enum vf_err err = c ? catalogue_get(c, app->db, &body, &len, &etag) : VF_ERR_NOMEM;
+    if (err) {
+        log_error("video list: %s", vf_strerror(err));
+        json_error_for(res, err, req->request_id);
+        return;
+    }
+    /* Not user-specific, but behind a cookie: private, revalidated with the ETag. */
+    http_header_set(res, "Cache-Control", "private, no-cache");
+    http_header_set(res, "ETag", etag);
+    if (catalogue_etag_match(http_header(req, "if-none-match"), etag)) {
+        res->status = 304;
+        return;
+    }
+    res->status = 200;
+    if (http_body_set(res, "application/json", body, len) != VF_OK)
+        json_internal_error(res, req->request_id);
+}
+
+/* The signing scheme follows the web server the sendfile mode names; none without a key. */
+static enum urlsig_scheme
+signing_scheme(const struct config *cfg)
+{
+    if (!cfg->media_signing_key || !*cfg->media_signing_key)
+        return URLSIG_NONE;
+    switch (cfg->sendfile_mode) {
+    case CONFIG_SENDFILE_XACCEL:
+        return URLSIG_NGINX;
+    case CONFIG_SENDFILE_XSENDFILE:
+        return URLSIG_LIGHTTPD;
+    default:
+        return URLSIG_NONE;
+    }
+}
+
+/*
+ * Answer with an open, validated media file (fd ownership taken): handed to the web
+ * server by X-Accel-Redirect or X-Sendfile, or streamed by the responder with Range and
+ * HEAD (SENDFILE_MODE=none).
+ */
+static void
+send_file(struct app *app, struct http_request *req, struct http_response *res,
+          const struct mediafile_path *p, enum mediafile_res used, int fd,
+          const char *cache_control)
+{
+    const struct config *cfg = app->cfg;
+    const char *ctype = mediafile_content_type(p->kind);
+    char rel[128], target[PATH_MAX + 160];
+    enum vf_err err = VF_OK;
+
+    if (mediafile_relpath(p, used, rel, sizeof(rel)) < 0) {
+        close(fd);
+        json_detail(res, 404, "Not found.");
+        return;
+    }
+    switch (cfg->sendfile_mode) {
+    case CONFIG_SENDFILE_XACCEL:
+        close(fd);
+        snprintf(target, sizeof(target), "%s/%s", cfg->xaccel_prefix, rel);
+        res->status = 200;
+        err = http_header_set(res, "X-Accel-Redirect", target);
+        if (!err)
+            err = http_header_set(res, "Content-Type", ctype);
+        break;
+    case CONFIG_SENDFILE_XSENDFILE:
+        close(fd);
+        snprintf(target, sizeof(target), "%s/hls/%s", catalogue_media_root(state(app)), rel);
+        res->status = 200;
+        err = http_header_set(res, "X-Sendfile", target);
+        if (!err)
+            err = http_header_set(res, "Content-Type", ctype);
+        break;
+    default:
+        err = http_serve_fd(req, res, fd, ctype);
+        break;
+    }
+    if (!err)
+        err = http_header_set(res, "Cache-Control", cache_control);
+    if (err) {
+        http_response_reset(res);
+        json_internal_error(res, req->request_id);
+    }
+}
+
+/* Authenticate, then allow-list the path and open the file.  false when answered. */
+static bool
+open_media(struct app *app, struct http_request *req, struct http_response *res,
+           struct mediafile_path *p, enum mediafile_kind want, int *fd, struct stat *st,
+           enum mediafile_res *used)
+{
+    struct user user;
+    if (!auth_require_or_reply(app, req, res, &user))
+        return false;
+    if (mediafile_parse(req->path, p) != VF_OK || p->kind != want) {
+        json_detail(res, 404, "Not found.");
+        return false;
+    }
+    if (want != MEDIAFILE_SEGMENT) {
+        /* Playlists are the entry point: only for a video that is ready. */
+        struct video *v = NULL;
+        enum vf_err err = video_get(app->db, p->video_id, &v);
+        bool ready = !err && v->state == VIDEO_READY;
+        video_free(v);
+        if (err && err != VF_ERR_NOTFOUND) {
+            json_error_for(res, err, req->request_id);
+            return false;
+        }
+        if (!ready) {
+            json_detail(res, 404, "Not found.");
+            return false;
+        }
+    }
+    enum vf_err err = mediafile_open(app->cfg->media_root, p, fd, st, used);
+    if (err) {
+        if (err == VF_ERR_NOTFOUND) {
+            json_detail(res, 404, "Not found.");
+        } else {
+            log_error("media file of video %" PRId64 ": %s", p->video_id, vf_strerror(err));
+            json_internal_error(res, req->request_id);
+        }
+        return false;
+    }
+    return true;
+}
+
+/* Read a whole (small) playlist.  Returns a malloc'd NUL-terminated copy or NULL. */
+static char *
+slurp(int fd, const struct stat *st, size_t *len)
+{
+    if (st->st_size < 0 || st->st_size > PLAYLIST_MAX)
+        return NULL;
+    size_t n = (size_t)st->st_size, got = 0;
+    char *buf = malloc(n + 1);
+    if (!buf)
+        return NULL;
+    while (got < n) {
+        ssize_t r = pread(fd, buf + got, n - got, (off_t)got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    *len = got;
+    return buf;
+}
+
+/* Append to a growing buffer; false on allocation failure. */
+struct buf {
+    char *s;
+    size_t len, cap;
+};
+
+static bool
+buf_add(struct buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *ns = realloc(b->s, cap);
+        if (!ns)
+            return false;
+        b->s = ns;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = '\0';
+    return true;
+}
+
+/*
+ * The playlist with every segment line signed: "000.ts?e=..&s=.." (or
+ * "../720p/000.ts?..." when a higher resolution was mapped onto 720p), bound to the
+ * segment's URI and the client address.  Returns a malloc'd body or NULL.
+ */
+static char *
+sign_playlist(const struct config *cfg, enum urlsig_scheme scheme, const char *text, size_t tlen,
+              const struct mediafile_path *p, enum mediafile_res used, const char *addr,
+              size_t *outlen)
+{
+    struct buf b = { 0 };
+    int64_t expires = clock_now() + (cfg->segment_url_ttl > 0 ? cfg->segment_url_ttl : 3600);
+    const char *s = text, *end = text + tlen;
+    bool mapped = used != p->res;
+    const char *resname = mediafile_res_name(used);
+
+    while (s < end) {
+        const char *nl = memchr(s, '\n', (size_t)(end - s));
+        const char *le = nl ? nl : end;
+        size_t ll = (size_t)(le - s);
+        size_t nl_len = (ll > 0 && s[ll - 1] == '\r') ? ll - 1 : ll;
+        bool ok;
+        if (mediafile_is_segment_name(s, nl_len)) {
+            char uri[160], q[URLSIG_QUERY_MAX], line[300];
+            snprintf(uri, sizeof(uri), "/api/video/%" PRId64 "/%s/%.*s", p->video_id, resname,
+                     (int)nl_len, s);
+            if (urlsig_query(scheme, cfg->media_signing_key, uri, addr, expires, q, sizeof(q))) {
+                free(b.s);
+                return NULL;
+            }
+            int n = snprintf(line, sizeof(line), "%s%s%s%.*s?%s", mapped ? "../" : "",
+                             mapped ? resname : "", mapped ? "/" : "", (int)nl_len, s, q);
+            ok = n > 0 && (size_t)n < sizeof(line) && buf_add(&b, line, (size_t)n);
+            ok = ok && buf_add(&b, s + nl_len, ll - nl_len); /* keep a CR */
+        } else {
+            ok = buf_add(&b, s, ll);
+        }
+        ok = ok && (!nl || buf_add(&b, "\n", 1));
+        if (!ok) {
+            free(b.s);
+            return NULL;
+        }
+        s = nl ? nl + 1 : end;
+    }
+    if (!b.s && !buf_add(&b, "", 0))
+        return NULL;
+    *outlen = b.len;
+    return b.s;
+}
+
+/* GET /api/video/<id>/<res>/index.m3u8 */
+static void
+video_playlist(struct app *app, struct http_request *req, struct http_response *res)
+{
+    struct mediafile_path p;
+    struct stat st;
+    enum mediafile_res used;
+    int fd;
+    if (!open_media(app, req, res, &p, MEDIAFILE_PLAYLIST, &fd, &st, &used))
+        return;
+    enum urlsig_scheme scheme = signing_scheme(app->cfg);
+    if (scheme == URLSIG_NONE) {
+        send_file(app, req, res, &p, used, fd, "private, no-cache");
+        return;
+    }
+    size_t tlen = 0, blen = 0;
+    char *text = slurp(fd, &st, &tlen);
+    close(fd);
+    char *body = text ? sign_playlist(app->cfg, scheme, text, tlen, &p, used,
+                                      req->remote_addr ? req->remote_addr : "", &blen)
+                      : NULL;
+    free(text);
+    if (!body) {
+        json_internal_error(res, req->request_id);
+        return;
+    }
+    res->status = 200;
+    /* Signatures expire and name the client: never shared, never stored. */
+    http_header_set(res, "Cache-Control", "private, no-store");
+    if (http_body_take(res, mediafile_content_type(MEDIAFILE_PLAYLIST), body, blen) != VF_OK)
+        json_internal_error(res, req->request_id);
+}
+
+/* GET /api/video/<id>/<res>/<n>.ts[/] */
+static void
+video_segment(struct app *app, struct http_request *req, struct http_response *res)
+{
+    struct mediafile_path p;
+    struct stat st;
+    enum mediafile_res used;
+    int fd;
+    char cc[64];
+    if (!open_media(app, req, res, &p, MEDIAFILE_SEGMENT, &fd, &st, &used))
+        return;
+    /* Segments never change once published. */
+    snprintf(cc, sizeof(cc), "private, max-age=%d, immutable",
+             app->cfg->hls_max_age > 0 ? app->cfg->hls_max_age : 0);
+    send_file(app, req, res, &p, used, fd, cc);
+}
+
+/* A typical peak rate when the transcoder recorded none (bits per second). */
+static int64_t
+default_bandwidth(int height)
+{
+    return height <= 480 ? 1400000 : height <= 720 ? 2800000 : 5000000;
+}
+
+/* GET /api/video/<id>/master.m3u8: the real renditions, for adaptive playback. */
+static void
+video_master(struct app *app, struct http_request *req, struct http_response *res)
+{
+    struct user user;
+    struct mediafile_path p;
+    if (!auth_require_or_reply(app, req, res, &user))
+        return;
+    if (mediafile_parse(req->path, &p) != VF_OK || p.kind != MEDIAFILE_MASTER) {
+        json_detail(res, 404, "Not found.");
+        return;
+    }
+    struct video *v = NULL;
+    enum vf_err err = video_get(app->db, p.video_id, &v);
+    if (err || v->state != VIDEO_READY || v->nrenditions == 0) {
+        video_free(v);
+        if (err && err != VF_ERR_NOTFOUND)
+            json_error_for(res, err, req->request_id);
+        else
+            json_detail(res, 404, "Not found.");
+        return;
+    }
+    struct buf b = { 0 };
+    static const char head[] = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n";
+    bool ok = buf_add(&b, head, sizeof(head) - 1);
+    bool seen[MEDIAFILE_NRES] = { false };
+    for (size_t i = 0; ok && i < v->nrenditions; i++) {
+        const struct video_rendition *r = &v->renditions[i];
+        enum mediafile_res step = mediafile_res_for_height(r->height);
+        if (seen[step])
+            continue;
+        seen[step] = true;
+        char line[256];
+        int64_t bw = r->bandwidth > 0 ? r->bandwidth : default_bandwidth(r->height);
+        int n = snprintf(line, sizeof(line), "#EXT-X-STREAM-INF:BANDWIDTH=%" PRId64, bw);
+        if (r->avg_bandwidth > 0)
+            n += snprintf(line + n, sizeof(line) - (size_t)n, ",AVERAGE-BANDWIDTH=%" PRId64,
+                          r->avg_bandwidth);
+        n += snprintf(line + n, sizeof(line) - (size_t)n, ",RESOLUTION=%dx%d", r->width,
+                      r->height);
+        if (r->codecs[0] && !strpbrk(r->codecs, "\"\r\n"))
+            n += snprintf(line + n, sizeof(line) - (size_t)n, ",CODECS=\"%s\"", r->codecs);
+        n += snprintf(line + n, sizeof(line) - (size_t)n, "\n%s/index.m3u8\n",
+                      mediafile_res_name(step));
+        ok = n > 0 && (size_t)n < sizeof(line) && buf_add(&b, line, (size_t)n);
+    }
+    video_free(v);
+    if (!ok) {
+        free(b.s);
+        json_internal_error(res, req->request_id);
+        return;
+    }
+    res->status = 200;
+    http_header_set(res, "Cache-Control", "private, no-cache");
+    if (http_body_take(res, mediafile_content_type(MEDIAFILE_MASTER), b.s, b.len) != VF_OK)
+        json_internal_error(res, req->request_id);
+}
 
 const struct route catalogue_routes[] = {
+    { HTTP_GET, "/api/video/", video_list, 0 },
+    { HTTP_GET, "/api/video/{}/master.m3u8", video_master, 0 },
+    { HTTP_GET, "/api/video/{}/{}/index.m3u8", video_playlist, 0 },
+    { HTTP_GET, "/api/video/{}/{}/{}/?", video_segment, 0 },
     { 0, NULL, NULL, 0 },
 };
