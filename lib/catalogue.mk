@@ -22,3 +22,4 @@ tests_unit_test_catalogue_SOURCES = tests/unit/test_catalogue.c
 tests_unit_test_catalogue_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_catalogue_LDADD = $(UNIT_LDADD)
 endif
+lint_sources += bench/hello_fcgi.c
