@@ -192,7 +192,7 @@ struct buf {
 static bool
 buf_add(struct buf *b, const char *s, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
+    if (b->s == NULL || b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 4096;
         while (cap < b->len + n + 1)
             cap *= 2;
@@ -353,8 +353,7 @@ video_master(struct app *app, struct http_request *req, struct http_response *re
         if (r->avg_bandwidth > 0)
             n += snprintf(line + n, sizeof(line) - (size_t)n, ",AVERAGE-BANDWIDTH=%" PRId64,
                           r->avg_bandwidth);
-        n += snprintf(line + n, sizeof(line) - (size_t)n, ",RESOLUTION=%dx%d", r->width,
-                      r->height);
+        n += snprintf(line + n, sizeof(line) - (size_t)n, ",RESOLUTION=%dx%d", r->width, r->height);
         if (r->codecs[0] && !strpbrk(r->codecs, "\"\r\n"))
             n += snprintf(line + n, sizeof(line) - (size_t)n, ",CODECS=\"%s\"", r->codecs);
         n += snprintf(line + n, sizeof(line) - (size_t)n, "\n%s/index.m3u8\n",

@@ -220,6 +220,20 @@ class CatalogueMixin:
         finally:
             self.st.sql("UPDATE videos SET title = 'old' WHERE id = ?", (vid,))
 
+    def test_thumbnail_url_is_public(self):
+        vid = self.ids['newest']
+        thumb = self.st.media_root / 'thumbnails' / ('%d.jpg' % vid)
+        data = b'\xff\xd8\xff\xe0' + os.urandom(2000)
+        thumb.write_bytes(data)
+        os.chmod(thumb, 0o644)
+        items = self.get('/api/video/').json()
+        url = [it for it in items if it['id'] == vid][0]['thumbnail_url']
+        self.assertTrue(url.startswith(self.st.base_url + '/'))
+        r = self.get(url[len(self.st.base_url):], cookie=False)
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.body, data)
+        self.assertEqual(r.headers['Content-Type'], 'image/jpeg')
+
     # -- playlists and segments -------------------------------------------------------
 
     def test_playlist_requires_cookie_before_anything(self):
