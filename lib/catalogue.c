@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -94,12 +95,19 @@ catalogue_new(const char *public_url, const char *media_root)
 const char *
 catalogue_media_root(struct catalogue *c)
 {
+    /* Absolute, but symlinks kept: the web server's X-Sendfile docroot is the configured
+     * MEDIA_ROOT, compared textually. */
     if (!c->media_root_resolved) {
-        char *abs = realpath(c->media_root, NULL);
-        if (abs) {
-            free(c->media_root);
-            c->media_root = abs;
-            c->media_root_resolved = true;
+        char cwd[PATH_MAX];
+        c->media_root_resolved = true;
+        if (c->media_root[0] != '/' && getcwd(cwd, sizeof(cwd))) {
+            size_t n = strlen(cwd) + strlen(c->media_root) + 2;
+            char *abs = malloc(n);
+            if (abs) {
+                snprintf(abs, n, "%s/%s", cwd, c->media_root);
+                free(c->media_root);
+                c->media_root = abs;
+            }
         }
     }
     return c->media_root;

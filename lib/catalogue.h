@@ -34,14 +34,14 @@ char *catalogue_render(const struct catalogue_item *items, size_t n, const char 
  */
 struct catalogue;
 
-/* `public_url` builds thumbnail URLs; `media_root` is MEDIA_ROOT (resolved to an absolute
- * path for X-Sendfile).  NULL on allocation failure.  Free with catalogue_free()
+/* `public_url` builds thumbnail URLs; `media_root` is MEDIA_ROOT (made absolute for
+ * X-Sendfile).  NULL on allocation failure.  Free with catalogue_free()
  * (NULL-safe). */
 struct catalogue *catalogue_new(const char *public_url, const char *media_root);
 void catalogue_free(struct catalogue *c);
 
-/* MEDIA_ROOT as an absolute, symlink-free path (resolved once it exists; until then the
- * configured value).  Borrowed from the cache. */
+/* MEDIA_ROOT as an absolute path (relative to the working directory at the first call;
+ * symlinks are not resolved).  Borrowed from the cache. */
 const char *catalogue_media_root(struct catalogue *c);
 
 /*
