@@ -2,6 +2,8 @@
  */
 #include "clock.h"
 #include "log.h"
+#include "ratelimit.h"
+#include "user.h"
 #include "worker.h"
 
 #define DONE_JOB_RETENTION_US (7LL * 86400 * 1000000)
@@ -17,9 +19,35 @@ prune_done_jobs(struct app *app, int64_t now_us)
     return err;
 }
 
+/* Refresh-token revocations of tokens that have expired anyway (accounts). */
+static enum vf_err
+prune_revocations(struct app *app, int64_t now_us)
+{
+    (void)now_us;
+    int64_t n = 0;
+    enum vf_err err = user_prune_revocations(app->db, &n);
+    if (err == VF_OK && n > 0)
+        log_info("prune: deleted %lld expired token revocations", (long long)n);
+    return err;
+}
+
+/* Rate-limit windows older than the longest window in use (accounts). */
+static enum vf_err
+prune_ratelimits(struct app *app, int64_t now_us)
+{
+    (void)now_us;
+    int64_t n = 0;
+    enum vf_err err = ratelimit_prune(app->db, app->cfg->ratelimit_window, &n);
+    if (err == VF_OK && n > 0)
+        log_info("prune: deleted %lld old rate-limit windows", (long long)n);
+    return err;
+}
+
 /* Add your area's hook here: { "name", function }.  See worker.h for the contract. */
 const struct worker_prune_hook worker_prune_hooks[] = {
     { "done jobs", prune_done_jobs },
+    { "token revocations", prune_revocations },
+    { "rate-limit windows", prune_ratelimits },
     { NULL, NULL },
 };
 
