@@ -93,15 +93,25 @@ set_handlers(void (*fn)(int))
         sigaction(sigs[i], &sa, NULL);
 }
 
-/* In the child right after fork: drop the master's signal plumbing, die with the master,
- * serve.  Never returns. */
+/* In the child right after fork (all signals still blocked): drop the master's signal
+ * plumbing, die with the master, serve.  Stop signals stay blocked until the responder
+ * has installed its handlers, so one sent during start-up is handled, not fatal.
+ * Never returns. */
 static void
-worker_main(struct master *m)
+worker_main(struct master *m, const sigset_t *saved)
 {
+    sigset_t mask = *saved;
+
     close(wake_pipe[0]);
     close(wake_pipe[1]);
     wake_pipe[0] = wake_pipe[1] = -1;
     set_handlers(SIG_DFL);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGQUIT);
+    sigaddset(&mask, SIGHUP);
+    sigaddset(&mask, SIGUSR1);
+    sigprocmask(SIG_SETMASK, &mask, NULL);
     /* SIGTERM, not SIGKILL: an orphaned worker still finishes its request. */
     if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != m->pid)
         exit(0);
@@ -120,14 +130,19 @@ spawn(struct master *m)
         log_error("no free worker slot");
         return;
     }
+    sigset_t all, saved;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &saved);
     pid_t pid = fork();
+    if (pid == 0)
+        worker_main(m, &saved);
+    int err = errno;
+    sigprocmask(SIG_SETMASK, &saved, NULL);
     if (pid < 0) {
-        log_error("fork: %s", strerror(errno));
+        log_error("fork: %s", strerror(err));
         m->respawn_after = now_ms() + BACKOFF_MIN_MS;
         return;
     }
-    if (pid == 0)
-        worker_main(m);
     s->pid = pid;
     s->gen = m->gen;
     s->retiring = false;
