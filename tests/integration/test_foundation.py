@@ -415,6 +415,19 @@ class Supervision(unittest.TestCase):
             th.join(15)
         self.assertEqual(errors, [])
 
+    def test_workers_die_with_a_killed_master_and_a_restart_reuses_the_stale_socket(self):
+        pids = self.workers()
+        master = self.st.procs.pop('fcgi')
+        master.kill()
+        master.wait(timeout=10)
+        self.st.wait_for(lambda: not any(Path('/proc/%d' % p).exists() and
+                                         syscall_of(p) is not None for p in pids),
+                         timeout=5, what='orphaned workers to exit')
+        self.assertTrue(self.st.socket_path.exists(), 'the crash leaves the socket file')
+        self.st._start_fcgi()
+        self.st._wait_healthy()
+        self.assertEqual(len(self.workers()), 2)
+
     def test_exits_2_with_a_clear_message_on_a_config_error(self):
         env = dict(self.st.env)
         env['SECRET_KEY'] = 'short'
