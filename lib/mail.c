@@ -552,6 +552,40 @@ status_text(const smtp_status_t *st, char *out, size_t len)
     out[strcspn(out, "\r\n")] = '\0';
 }
 
+/* LOG_LEVEL=debug: the server's replies (never our side: it carries AUTH data). */
+static void
+monitor(const char *buf, int len, int writing, void *arg)
+{
+    (void)arg;
+    if (!writing && len > 0)
+        log_debug("smtp < %.*s", (int)strcspn(buf, "\r\n") < len ? (int)strcspn(buf, "\r\n") : len,
+                  buf);
+}
+
+/* TLS and protocol events worth a line in the log. */
+static void
+event(smtp_session_t session, int event_no, void *arg, ...)
+{
+    (void)session;
+    (void)arg;
+    switch (event_no) {
+    case SMTP_EV_STARTTLS_OK:
+        log_debug("smtp: STARTTLS ok");
+        break;
+    case SMTP_EV_EXTNA_STARTTLS:
+        log_warn("smtp: the server does not offer STARTTLS");
+        break;
+    case SMTP_EV_INVALID_PEER_CERTIFICATE:
+    case SMTP_EV_NO_PEER_CERTIFICATE:
+    case SMTP_EV_WRONG_PEER_CERTIFICATE:
+        log_warn("smtp: the server's TLS certificate is not valid for EMAIL_HOST (event %d)",
+                 event_no);
+        break;
+    default:
+        break;
+    }
+}
+
 struct rcpt_status {
     int code;
     char text[256];
@@ -617,6 +651,8 @@ mail_send(const struct config *cfg, const char *to, const char *message, char *e
         goto out;
     }
     smtp_set_server(s, server);
+    smtp_set_monitorcb(s, monitor, NULL, 0);
+    smtp_set_eventcb(s, event, NULL);
     for (int w = Timeout_GREETING; w <= Timeout_DATA2; w++)
         smtp_set_timeout(s, w | Timeout_OVERRIDE_RFC2822_MINIMUM, timeout_ms);
     if (cfg->email_use_tls && !cfg->email_use_ssl) {
@@ -670,8 +706,18 @@ mail_send(const struct config *cfg, const char *to, const char *message, char *e
         goto out;
     }
     st = smtp_message_transfer_status(msg);
+    if (st == NULL || st->code == 0) {
+        /* The session ended before the message was offered (TLS or AUTH failed, or
+         * the server hung up): libESMTP's last error says why. */
+        char e[256];
+        int en = smtp_errno();
+        snprintf(err, errlen, "SMTP %s: no reply to the message (%s)", server,
+                 en != 0 && smtp_strerror(en, e, sizeof(e)) ? e : "session ended early");
+        rc = VF_ERR_TEMPFAIL;
+        goto out;
+    }
     status_text(st, err, errlen);
-    rc = classify(st != NULL ? st->code : 0);
+    rc = classify(st->code);
 out:
     if (s != NULL)
         smtp_destroy_session(s);

@@ -140,6 +140,55 @@ class RejectingSMTP:
         return False
 
 
+class TLSSMTP:
+    """An SMTP server on loopback with TLS (STARTTLS required, or implicit TLS) and AUTH,
+    using a throwaway certificate for localhost that the client trusts via SSL_CERT_FILE."""
+
+    def __init__(self, tmpdir, implicit):
+        import ssl
+        import subprocess
+        from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
+
+        self.cert, key = tmpdir / 'smtp-cert.pem', tmpdir / 'smtp-key.pem'
+        if not self.cert.exists():
+            subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout',
+                            str(key), '-out', str(self.cert), '-days', '2', '-subj', '/CN=localhost',
+                            '-addext', 'subjectAltName=DNS:localhost'], check=True,
+                           capture_output=True)
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(str(self.cert), str(key))
+        self.received = []
+
+        outer = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                outer.received.append((session.authenticated, envelope.content))
+                return '250 OK'
+
+        def auth(server, session, envelope, mechanism, data):
+            return AuthResult(success=(data.login, data.password) == (b'mailer', b's3cret'))
+
+        self.port = harness.free_port()
+        if implicit:
+            self.ctrl = Controller(Handler(), hostname='127.0.0.1', port=self.port,
+                                   ssl_context=ctx, authenticator=auth, auth_required=True,
+                                   auth_require_tls=False)
+        else:
+            self.ctrl = Controller(Handler(), hostname='127.0.0.1', port=self.port,
+                                   tls_context=ctx, require_starttls=True, authenticator=auth,
+                                   auth_required=True)
+
+    def __enter__(self):
+        self.ctrl.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.ctrl.stop()
+        return False
+
+
 class MailOutbox(QueueStack):
     def mails_to(self, address):
         return [m for m in self.st.mails() if m['To'] == address]
@@ -235,6 +284,27 @@ class MailOutbox(QueueStack):
             r = self.st.ctl('sendtestmail', 'ops@example.org', env={'EMAIL_PORT': str(smtp.port)})
             self.assertEqual(r.returncode, 1)
             self.assertIn('550', r.stderr)
+
+
+    def test_sendtestmail_over_starttls_and_smtps_with_auth(self):
+        for implicit in (False, True):
+            with TLSSMTP(self.st.tmpdir, implicit) as smtp:
+                env = {'EMAIL_HOST': 'localhost', 'EMAIL_PORT': str(smtp.port),
+                       'EMAIL_USE_TLS': 'false' if implicit else 'true',
+                       'EMAIL_USE_SSL': 'true' if implicit else 'false',
+                       'EMAIL_HOST_USER': 'mailer', 'EMAIL_HOST_PASSWORD': 's3cret',
+                       'SSL_CERT_FILE': str(smtp.cert)}
+                r = self.st.ctl('sendtestmail', 'tls@example.org', env=env)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertEqual(len(smtp.received), 1)
+                self.assertTrue(smtp.received[0][0], 'authenticated')
+                self.assertIn(b'Subject: Videoflix test message', smtp.received[0][1])
+                self.assertNotIn('s3cret', r.stdout + r.stderr)
+                # A certificate we do not trust: nothing is sent, a temporary failure.
+                r = self.st.ctl('sendtestmail', 'tls@example.org',
+                                env=dict(env, SSL_CERT_FILE='/dev/null'))
+                self.assertEqual(r.returncode, 1)
+                self.assertEqual(len(smtp.received), 1)
 
 
 class Durability(QueueStack):
