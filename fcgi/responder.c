@@ -15,6 +15,7 @@
 #include <fcgiapp.h>
 
 #include "app.h"
+#include "catalogue.h"
 #include "cgienv.h"
 #include "clock.h"
 #include "db.h"
@@ -289,6 +290,7 @@ responder_run(const struct config *cfg, int listen_fd, pid_t master_pid)
     }
     FCGX_Finish_r(&fr);
     FCGX_Free(&fr, 0);
+    catalogue_free(app.catalogue);
     db_close(app.db);
     return rc;
 }
