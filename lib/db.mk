@@ -19,7 +19,6 @@ tests_unit_test_db_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_db_LDADD = $(UNIT_LDADD)
 endif
 
-# On demand only (make bench/db_bench): latency of the database layer.
-EXTRA_PROGRAMS = bench/db_bench
+# Latency of the database layer (bench/db_bench [N]; run on demand, not a test).
+noinst_PROGRAMS += bench/db_bench
 bench_db_bench_SOURCES = bench/db_bench.c
-CLEANFILES += bench/db_bench
