@@ -254,7 +254,8 @@ class Topology:
         sh(['sh', RENDER_NGINX, REPO / 'etc' / 'nginx' / 'videoflix.conf', site,
             'APPS=' + apps, 'BIND_ADDRESS=' + self.ip('hub'), 'HTTP_PORT=%d' % HTTP_PORT,
             'MEDIA_ROOT=%s' % self.media, 'WWW_ROOT=%s' % self.www(),
-            'UPLOAD_MAX_BYTES=%d' % (256 * 1024 * 1024)])
+            'UPLOAD_MAX_BYTES=%d' % (256 * 1024 * 1024), 'FAIL_TIMEOUT=3s',
+            'CORS_ALLOWED_ORIGINS=' + self.env['CORS_ALLOWED_ORIGINS']])
         t = self.tmp
         for d in ('nginx/body', 'nginx/fastcgi'):
             (t / d).mkdir(parents=True, exist_ok=True)
@@ -329,6 +330,7 @@ class MultiHostTest(unittest.TestCase):
                 'MEDIA_ROOT': str(t.media),
                 'PUBLIC_URL': cls.base,
                 'FRONTEND_URL': harness.FRONTEND_ORIGIN,
+                'CORS_ALLOWED_ORIGINS': 'http://127.0.0.1:5500,http://localhost:5500',
                 'EMAIL_HOST': t.ip('hub'), 'EMAIL_PORT': str(SMTP_PORT),
                 'DEFAULT_FROM_EMAIL': 'Videoflix <noreply@videoflix.test>',
                 'FCGI_WORKERS': '2',
@@ -509,7 +511,22 @@ class MultiHostTest(unittest.TestCase):
             self.assertEqual(set(answered), {'%s:%d' % (self.topo.ip('app2'), FCGI_PORT)})
         finally:
             self.restore('app1')
-        self.wait_for(lambda: self.request('GET', '/api/health/').status == 200, 20, 'health')
+        self.wait_serving('app1')
+
+    def wait_serving(self, host, timeout=30):
+        """Wait until nginx sends requests to `host` again (it rests a failed upstream for
+        fail_timeout seconds)."""
+        addr = '%s:%d' % (self.topo.ip(host), FCGI_PORT)
+        tag = '?back-%s-%s' % (host, secrets.token_hex(3))
+        deadline = time.monotonic() + timeout
+        n = 0
+        while time.monotonic() < deadline:
+            r = self.request('GET', '/api/health/' + tag)
+            n += 1
+            if r.status == 200 and addr in [u.split(', ')[-1] for u in self.upstreams(tag, n)]:
+                return
+            time.sleep(0.3)
+        self.fail('%s did not get requests again within %ds' % (host, timeout))
 
     def test_5_accounts_work_across_app_hosts(self):
         r = self.request('POST', '/api/login/', json={'email': 'x@example.com', 'password': 'x'})
@@ -613,6 +630,7 @@ class MultiHostTest(unittest.TestCase):
                 self.restore(victim)
         finally:
             self.restore('app1')
+            self.wait_serving('app1')
 
     def mail_to(self, addr):
         import email as emaillib
