@@ -23,3 +23,13 @@ tests_unit_test_catalogue_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_catalogue_LDADD = $(UNIT_LDADD)
 endif
 lint_sources += bench/hello_fcgi.c
+
+# Fuzz target (CC=clang ./configure --enable-fuzzing): path allow-list, signed queries, ETags.
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_mediapath
+tests_fuzz_fuzz_mediapath_SOURCES = tests/fuzz/fuzz_mediapath.c
+tests_fuzz_fuzz_mediapath_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_mediapath_LDFLAGS = $(FUZZ_FLAGS)
+tests_fuzz_fuzz_mediapath_LDADD = $(VF_LIBS)
+endif
+lint_sources += tests/fuzz/fuzz_mediapath.c
