@@ -582,6 +582,31 @@ class AccountsSmtpDownTest(StackCase):
         self.assertEqual(len(mails_to(self.st, 'smtpdown@example.com')), 1, got)
 
 
+class AccountsPruneTest(StackCase):
+    """The worker's housekeeping deletes expired revocations and closed rate-limit windows."""
+
+    def test_worker_prunes_expired_revocations_and_rate_limit_windows(self):
+        st = self.st
+        now_us = int(time.time() * 1e6)
+        st.sql("INSERT INTO users (email, password, created_at) VALUES ('p@example.com', '!', 0)")
+        uid = st.sql("SELECT id FROM users WHERE email = 'p@example.com'")[0][0]
+        st.sql('INSERT INTO revoked_tokens (jti, user_id, expires_at, revoked_at) '
+               'VALUES (?, ?, ?, ?)', ('expired', uid, 1, 1))
+        st.sql('INSERT INTO revoked_tokens (jti, user_id, expires_at, revoked_at) '
+               'VALUES (?, ?, ?, ?)', ('live', uid, now_us + 3600 * 10**6, now_us))
+        st.sql('INSERT INTO rate_limits (bucket, window_start, hits) VALUES (?, ?, ?)',
+               ('login:ip:old', 1, 5))
+        st.sql('INSERT INTO rate_limits (bucket, window_start, hits) VALUES (?, ?, ?)',
+               ('login:ip:new', now_us, 5))
+        # the worker prunes 10 s after it starts, then every few minutes
+        st.wait_for(lambda: not st.sql("SELECT 1 FROM revoked_tokens WHERE jti = 'expired'"),
+                    timeout=30, what='expired revocation pruned')
+        st.wait_for(lambda: not st.sql("SELECT 1 FROM rate_limits WHERE bucket = "
+                                       "'login:ip:old'"), timeout=5, what='old window pruned')
+        self.assertTrue(st.sql("SELECT 1 FROM revoked_tokens WHERE jti = 'live'"))
+        self.assertTrue(st.sql("SELECT 1 FROM rate_limits WHERE bucket = 'login:ip:new'"))
+
+
 class AccountsCtlTest(StackCase):
     """videoflixctl createsuperuser and users."""
     WORKER = False
