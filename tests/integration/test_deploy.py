@@ -489,6 +489,15 @@ class DockerFilesTest(unittest.TestCase):
                         top = src.split('/')[0]
                         self.assertNotIn(top, ignored, src)
 
+    def test_shell_scripts_are_clean(self):
+        scripts = [RENDER_NGINX, HEALTH]
+        for sc in scripts:
+            r = run(['sh', '-n', sc])
+            self.assertEqual(r.returncode, 0, r.stderr)
+        if shutil.which('shellcheck'):
+            r = run(['shellcheck'] + scripts)
+            self.assertEqual(r.returncode, 0, r.stdout)
+
     def test_render_nginx_for_docker_and_multihost(self):
         if not shutil.which('nginx'):
             self.skipTest('nginx not installed')
