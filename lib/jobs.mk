@@ -32,3 +32,12 @@ tests_unit_test_mail_SOURCES = tests/unit/test_mail.c
 tests_unit_test_mail_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_mail_LDADD = $(UNIT_LDADD)
 endif
+
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_mail
+tests_fuzz_fuzz_mail_SOURCES = tests/fuzz/fuzz_mail.c
+tests_fuzz_fuzz_mail_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_mail_LDFLAGS = $(FUZZ_FLAGS)
+tests_fuzz_fuzz_mail_LDADD = $(VF_LIBS)
+endif
+lint_sources += tests/fuzz/fuzz_mail.c
