@@ -112,6 +112,9 @@ struct envfile {
     size_t n, cap;
 };
 
+static void seterr(char *errbuf, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 seterr(char *errbuf, size_t errlen, const char *fmt, ...)
 {

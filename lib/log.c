@@ -34,6 +34,9 @@ log_set_request_id(const char *id)
 }
 
 /* Format the message, escape control characters, write one line with a single write(2). */
+static void vlog(enum config_log_level level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 vlog(enum config_log_level level, const char *fmt, va_list ap)
 {
