@@ -18,7 +18,13 @@ dist_accountsdata_DATA = data/common-passwords.txt
 
 if HAVE_CRITERION
 check_PROGRAMS += tests/unit/test_password tests/unit/test_policy tests/unit/test_token \
-	tests/unit/test_linktoken
+	tests/unit/test_linktoken tests/unit/test_form tests/unit/test_auth
+tests_unit_test_auth_SOURCES = tests/unit/test_auth.c
+tests_unit_test_auth_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_auth_LDADD = $(UNIT_LDADD)
+tests_unit_test_form_SOURCES = tests/unit/test_form.c
+tests_unit_test_form_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_form_LDADD = $(UNIT_LDADD)
 tests_unit_test_password_SOURCES = tests/unit/test_password.c
 tests_unit_test_password_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_password_LDADD = $(UNIT_LDADD)

@@ -1,0 +1,223 @@
+/* test_auth.c -- users, refresh-token revocation, rate limits and cookie authentication against
+ * a real (temporary) SQLite database migrated with the shipped schema; frozen clock. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "auth.h"
+#include "clock.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "ratelimit.h"
+#include "user.h"
+
+#define T0 1800000000LL
+
+static char dir[64];
+static struct config *cfg;
+static struct app app;
+
+static void
+setup(void)
+{
+    char dbname[128], errbuf[256];
+    strcpy(dir, "/tmp/vf-test-auth-XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(dbname, sizeof(dbname), "DB_NAME=%s/t.sqlite3", dir);
+    const char *pairs[] = { "SECRET_KEY=test-secret-key-0123456789abcdef-0123456789",
+                            "DB_ENGINE=sqlite", dbname, "VIDEOFLIX_DATA_DIR=" VF_SRCDIR,
+                            "LOG_LEVEL=error" };
+    cr_assert_eq(
+        config_load_pairs(pairs, sizeof(pairs) / sizeof(pairs[0]), &cfg, errbuf, sizeof(errbuf)),
+        VF_OK, "%s", errbuf);
+    log_init("test_auth", CONFIG_LOG_ERROR);
+    cr_assert_eq(db_open(cfg, &app.db), VF_OK);
+    app.cfg = cfg;
+    int applied = 0;
+    cr_assert_eq(db_migrate(app.db, VF_SRCDIR "/schema", &applied), VF_OK);
+    clock_set_us(T0 * 1000000LL);
+}
+
+static void
+teardown(void)
+{
+    char path[128];
+    clock_set_us(0);
+    db_close(app.db);
+    app.db = NULL;
+    config_free(cfg);
+    static const char *const files[] = { "t.sqlite3", "t.sqlite3-wal", "t.sqlite3-shm" };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+TestSuite(auth, .init = setup, .fini = teardown);
+
+static void
+advance(int64_t seconds)
+{
+    clock_set_us(clock_now_us() + seconds * 1000000LL);
+}
+
+static int64_t
+new_user(const char *email, bool active)
+{
+    int64_t id = 0;
+    cr_assert_eq(user_create(app.db, email, "$argon2id$placeholder", active, false, false, &id),
+                 VF_OK);
+    return id;
+}
+
+Test(auth, duplicate_email_is_a_conflict_and_cas_password_change_is_single_use)
+{
+    int64_t id = new_user("a@example.com", true);
+    int64_t other = 0;
+    cr_expect_eq(user_create(app.db, "a@example.com", "x", false, false, false, &other),
+                 VF_ERR_CONFLICT);
+    cr_expect_eq(user_set_password(app.db, id, "new1", "$argon2id$placeholder"), VF_OK);
+    cr_expect_eq(user_set_password(app.db, id, "new2", "$argon2id$placeholder"), VF_ERR_STALE,
+                 "the old hash is gone: a second use of the same reset link loses");
+    struct user u;
+    char hash[USER_HASH_MAX];
+    cr_assert_eq(user_get(app.db, id, &u, hash), VF_OK);
+    cr_expect_str_eq(hash, "new1");
+    cr_expect_eq(u.token_version, 1, "password change bumps the token version");
+    cr_expect_eq(user_get(app.db, id + 100, &u, NULL), VF_ERR_NOTFOUND);
+}
+
+Test(auth, revocation_is_won_once_and_pruned_after_expiry)
+{
+    int64_t id = new_user("r@example.com", true);
+    bool revoked = true;
+    cr_assert_eq(user_is_revoked(app.db, "0123456789abcdef0123456789abcdef", &revoked), VF_OK);
+    cr_expect_not(revoked);
+    cr_expect_eq(user_revoke(app.db, "0123456789abcdef0123456789abcdef", id, T0 + 60), VF_OK);
+    cr_expect_eq(user_revoke(app.db, "0123456789abcdef0123456789abcdef", id, T0 + 60),
+                 VF_ERR_STALE);
+    cr_assert_eq(user_is_revoked(app.db, "0123456789abcdef0123456789abcdef", &revoked), VF_OK);
+    cr_expect(revoked);
+    int64_t n = -1;
+    cr_expect_eq(user_prune_revocations(app.db, &n), VF_OK);
+    cr_expect_eq(n, 0, "not expired yet");
+    advance(61);
+    cr_expect_eq(user_prune_revocations(app.db, &n), VF_OK);
+    cr_expect_eq(n, 1);
+}
+
+Test(auth, rate_limit_window_on_a_frozen_clock)
+{
+    int64_t retry = 0;
+    for (int i = 0; i < 3; i++)
+        cr_expect_eq(ratelimit_take(app.db, "login:ip:1.2.3.4", 3, 60, &retry), VF_OK);
+    cr_expect_eq(ratelimit_take(app.db, "login:ip:1.2.3.4", 3, 60, &retry), VF_ERR_RATELIMIT);
+    cr_expect_eq(retry, 60);
+    cr_expect_eq(ratelimit_check(app.db, "login:ip:5.6.7.8", 3, 60, &retry), VF_OK,
+                 "buckets are independent");
+    advance(45);
+    cr_expect_eq(ratelimit_check(app.db, "login:ip:1.2.3.4", 3, 60, &retry), VF_ERR_RATELIMIT);
+    cr_expect_eq(retry, 15);
+    advance(15);
+    cr_expect_eq(ratelimit_take(app.db, "login:ip:1.2.3.4", 3, 60, &retry), VF_OK, "a new window");
+    cr_expect_eq(ratelimit_take(app.db, "login:ip:1.2.3.4", 3, 60, &retry), VF_OK);
+    cr_expect_eq(ratelimit_reset(app.db, "login:ip:1.2.3.4"), VF_OK);
+    for (int i = 0; i < 3; i++)
+        cr_expect_eq(ratelimit_take(app.db, "login:ip:1.2.3.4", 3, 60, &retry), VF_OK);
+    cr_expect_eq(ratelimit_take(app.db, "x", 0, 60, &retry), VF_OK, "limit 0: unlimited");
+    int64_t n = 0;
+    advance(120);
+    cr_expect_eq(ratelimit_prune(app.db, 60, &n), VF_OK);
+    cr_expect_eq(n, 1, "the closed window is deleted");
+}
+
+/* Run auth_require(_staff)_or_reply with `cookie` (may be NULL); returns the status
+ * (0 when authenticated) and the body in body[]. */
+static int
+authenticate(const char *cookie, bool staff, struct user *u, char *body, size_t len)
+{
+    char hdr[5000];
+    const char *headers[1] = { hdr };
+    snprintf(hdr, sizeof(hdr), "Cookie: %s", cookie ? cookie : "");
+    struct http_request *req =
+        http_request_new("GET", "/api/video/", headers, cookie ? 1 : 0, NULL, 0);
+    cr_assert_not_null(req);
+    struct http_response res;
+    http_response_init(&res);
+    bool ok = staff ? auth_require_staff_or_reply(&app, req, &res, u)
+                    : auth_require_or_reply(&app, req, &res, u);
+    snprintf(body, len, "%.*s", (int)res.body_len, res.body ? res.body : "");
+    int status = ok ? 0 : res.status;
+    http_response_free(&res);
+    http_request_free(req);
+    return status;
+}
+
+static char *
+access_cookie(int64_t id, int64_t version, enum token_type type)
+{
+    static char buf[4200];
+    char *t = NULL;
+    cr_assert_eq(
+        token_issue(cfg->secret_key, strlen(cfg->secret_key), type, id, version, 1800, &t, NULL),
+        VF_OK);
+    snprintf(buf, sizeof(buf), "access_token=%s", t);
+    free(t);
+    return buf;
+}
+
+#define NO_CREDENTIALS "{\"detail\":\"Authentication credentials were not provided.\"}"
+#define INVALID        "{\"detail\":\"Token is invalid or expired\",\"code\":\"token_not_valid\"}"
+#define FORBIDDEN      "{\"detail\":\"You do not have permission to perform this action.\"}"
+
+Test(auth, access_cookie_authenticates_only_a_live_active_user_of_this_version)
+{
+    char body[512];
+    struct user u;
+    int64_t id = new_user("u@example.com", true);
+
+    cr_expect_eq(authenticate(NULL, false, &u, body, sizeof(body)), 401);
+    cr_expect_str_eq(body, NO_CREDENTIALS);
+    cr_expect_eq(authenticate("access_token=", false, &u, body, sizeof(body)), 401);
+    cr_expect_str_eq(body, NO_CREDENTIALS);
+    cr_expect_eq(authenticate("access_token=a.b.c", false, &u, body, sizeof(body)), 401);
+    cr_expect_str_eq(body, INVALID);
+
+    char *cookie = strdup(access_cookie(id, 0, TOKEN_ACCESS));
+    cr_assert_eq(authenticate(cookie, false, &u, body, sizeof(body)), 0, "%s", body);
+    cr_expect_eq(u.id, id);
+    cr_expect_str_eq(u.email, "u@example.com");
+
+    cr_expect_eq(authenticate(access_cookie(id, 0, TOKEN_REFRESH), false, &u, body, sizeof(body)),
+                 401, "a refresh token is not an access token");
+    cr_expect_eq(
+        authenticate(access_cookie(id + 1, 0, TOKEN_ACCESS), false, &u, body, sizeof(body)), 401,
+        "unknown user");
+    cr_expect_str_eq(body, INVALID);
+
+    cr_expect_eq(authenticate(cookie, true, &u, body, sizeof(body)), 403);
+    cr_expect_str_eq(body, FORBIDDEN);
+    cr_assert_eq(user_set_staff(app.db, id, true, false), VF_OK);
+    cr_expect_eq(authenticate(cookie, true, &u, body, sizeof(body)), 0);
+
+    advance(1800);
+    cr_expect_eq(authenticate(cookie, false, &u, body, sizeof(body)), 401, "expired");
+    advance(-1800);
+
+    cr_assert_eq(user_set_active(app.db, id, false), VF_OK);
+    cr_expect_eq(authenticate(cookie, false, &u, body, sizeof(body)), 401, "deactivated");
+    cr_assert_eq(user_set_active(app.db, id, true), VF_OK);
+    cr_expect_eq(authenticate(cookie, false, &u, body, sizeof(body)), 401,
+                 "reactivation does not revive old tokens (version bumped twice)");
+    cr_expect_eq(authenticate(access_cookie(id, 2, TOKEN_ACCESS), false, &u, body, sizeof(body)), 0,
+                 "a token of the current version works");
+    free(cookie);
+}
