@@ -437,9 +437,9 @@ class Stack:
             self.fcgi_exit_status = p.returncode
         return p.returncode
 
-    def _start_fcgi(self):
+    def _start_fcgi(self, graceful_timeout=15):
         argv = [str(FCGI_BIN), '-s', str(self.socket_path), '-M', '0666',
-                '-P', str(self.tmpdir / 'run' / 'fcgi.pid'), '-T', '15']
+                '-P', str(self.tmpdir / 'run' / 'fcgi.pid'), '-T', str(graceful_timeout)]
         p = self._spawn('fcgi', argv)
         self.fcgi_master_pid = p.pid
         deadline = time.monotonic() + 15
@@ -667,10 +667,13 @@ class Stack:
                 raise AssertionError('timed out after %ss waiting for %s' % (timeout, what))
             time.sleep(interval)
 
-    def restart_fcgi(self):
-        """Stop videoflix-fcgi gracefully and start it again (same socket)."""
+    def restart_fcgi(self, graceful_timeout=15):
+        """Stop videoflix-fcgi gracefully and start it again (same socket); waits until
+        the stack is healthy.  graceful_timeout is its -T (seconds granted to in-flight
+        requests on the next stop)."""
         self._terminate('fcgi', timeout=20)
-        self._start_fcgi()
+        self._start_fcgi(graceful_timeout)
+        self._wait_healthy()
 
     # -- logs --------------------------------------------------------------------
 

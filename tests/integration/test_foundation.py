@@ -388,6 +388,26 @@ class Supervision(unittest.TestCase):
             self.st._start_fcgi()
             self.st._wait_healthy()
 
+    def test_sigterm_escalates_to_sigkill_after_the_graceful_timeout(self):
+        self.st.restart_fcgi(graceful_timeout=1)
+        try:
+            pids = self.workers()
+            results = []
+            t = self.slow_request(8000, results)
+            self.busy_worker(pids)
+            master = self.st.procs['fcgi']
+            t0 = time.monotonic()
+            master.send_signal(signal.SIGTERM)
+            self.assertEqual(master.wait(timeout=10), 0)
+            self.assertLess(time.monotonic() - t0, 5)
+            t.join(30)
+            self.assertIn(results[0].status, (502, 503))
+            self.assertIn('workers still busy after 1 s', self.st.log_text('fcgi'))
+        finally:
+            self.st.procs.pop('fcgi', None)
+            self.st._start_fcgi()
+            self.st._wait_healthy()
+
     def test_sighup_starts_fresh_workers_and_keeps_serving(self):
         before = set(self.workers())
         errors = []
