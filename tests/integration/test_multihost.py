@@ -598,9 +598,14 @@ class MultiHostTest(unittest.TestCase):
         try:
             # ... and the worker host that picked up the transcode dies in the middle of it
             def running_owner():
-                rows = self.topo.psql("SELECT lease_owner FROM jobs WHERE kind = 'transcode' "
-                                      "AND state = 'running'", db='videoflix')
-                return rows[0][0] if rows and rows[0][0] else None
+                rows = self.topo.psql("SELECT state, lease_owner, last_error FROM jobs "
+                                      "WHERE kind = 'transcode'", db='videoflix')
+                for state, owner, error in rows:
+                    if state == 'failed':
+                        self.fail('the transcode job failed: %s' % error)
+                    if state == 'running' and owner:
+                        return owner
+                return None
             owner = self.wait_for(running_owner, 60, 'the transcode to start')
             pid = int(owner.split(':')[1])
             victim = next((h for h in ('wk1', 'wk2') if pid in self.topo.pids(h)), None)
@@ -609,11 +614,12 @@ class MultiHostTest(unittest.TestCase):
             self.topo.kill_host(victim)
             try:
                 def ready():
-                    rows = self.topo.psql("SELECT state FROM jobs WHERE kind = 'transcode'",
-                                          db='videoflix')
-                    states = [r[0] for r in rows]
-                    self.assertNotIn('failed', states)
-                    return states and all(st == 'done' for st in states)
+                    rows = self.topo.psql("SELECT state, last_error FROM jobs "
+                                          "WHERE kind = 'transcode'", db='videoflix')
+                    for state, error in rows:
+                        if state == 'failed':
+                            self.fail('the transcode job failed: %s' % error)
+                    return rows and all(r[0] == 'done' for r in rows)
                 self.wait_for(ready, 240, 'the transcode to finish on the surviving worker')
                 for res in ('480p', '720p', '1080p'):
                     r = c.get('/api/video/%d/%s/index.m3u8' % (video_id, res))
