@@ -68,8 +68,30 @@ dir_writable(const char *dir, char *why, size_t len)
     return true;
 }
 
+/* Are all migrations applied?  Prints one line; returns 1 when not (or unknown). */
+static int
+check_schema(struct db *db, const struct config *cfg)
+{
+    char dir[4096];
+    int pending = 0;
+
+    snprintf(dir, sizeof(dir), "%s/schema", cfg->data_dir);
+    enum vf_err rc = db_migrations_pending(db, dir, &pending);
+    if (rc != VF_OK) {
+        printf("schema: FAILED (%s): %s\n", dir, vf_strerror(rc));
+        return 1;
+    }
+    if (pending > 0) {
+        printf("schema: FAILED: %d migration%s pending: run videoflixctl migrate\n", pending,
+               pending == 1 ? "" : "s");
+        return 1;
+    }
+    printf("schema: ok (up to date)\n");
+    return 0;
+}
+
 /* videoflixctl check-config: print the settings (secrets masked), then check that the
- * database answers and MEDIA_ROOT is writable. */
+ * database answers, its schema is up to date and MEDIA_ROOT is writable. */
 static int
 cmd_check_config(struct ctl_ctx *ctx, int argc, char **argv)
 {
@@ -92,6 +114,7 @@ cmd_check_config(struct ctl_ctx *ctx, int argc, char **argv)
     if (rc == VF_OK) {
         printf("database: ok (%s %s)\n",
                cfg->db_engine == CONFIG_DB_POSTGRES ? "postgres" : "sqlite", cfg->db_name);
+        bad += check_schema(db, cfg);
     } else {
         printf("database: FAILED (%s %s): %s%s\n",
                cfg->db_engine == CONFIG_DB_POSTGRES ? "postgres" : "sqlite", cfg->db_name,
@@ -113,7 +136,7 @@ cmd_check_config(struct ctl_ctx *ctx, int argc, char **argv)
 const struct ctl_cmd ctl_core_cmds[] = {
     { "migrate", "migrate", "apply the missing database schema migrations", 1, cmd_migrate },
     { "check-config", "check-config",
-      "print the configuration (secrets masked), check the database and MEDIA_ROOT", 0,
+      "print the configuration (secrets masked), check the database, schema and MEDIA_ROOT", 0,
       cmd_check_config },
     { NULL, NULL, NULL, 0, NULL },
 };

@@ -576,6 +576,38 @@ db_migrate_report(struct db *db, const char *schema_dir,
 }
 
 enum vf_err
+db_migrations_pending(struct db *db, const char *schema_dir, int *pending)
+{
+    char dir[4096];
+    struct migration *ms = NULL;
+    size_t nms = 0;
+    int64_t exists = 0;
+    struct db_rows *r = NULL;
+
+    *pending = 0;
+    if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", schema_dir,
+                         db->engine == CONFIG_DB_POSTGRES ? "postgres" : "sqlite") >= sizeof(dir))
+        return VF_ERR_IO;
+    enum vf_err rc = list_migrations(dir, &ms, &nms);
+    if (rc == VF_OK)
+        rc = db_query_int(db, STMT_MIGRATION_TABLE_EXISTS, DB_NOARGS, &exists);
+    if (rc == VF_OK && exists > 0)
+        rc = db_query(db, STMT_MIGRATION_LIST, DB_NOARGS, &r);
+    if (rc == VF_OK) {
+        for (size_t i = 0; i < nms; i++) {
+            bool found = false;
+            for (size_t j = 0; !found && j < db_rows_count(r); j++)
+                found = db_rows_int(r, j, 0) == ms[i].version;
+            if (!found)
+                (*pending)++;
+        }
+    }
+    db_rows_free(r);
+    free(ms);
+    return rc;
+}
+
+enum vf_err
 db_migrate(struct db *db, const char *schema_dir, int *applied)
 {
     return db_migrate_report(db, schema_dir, NULL, NULL, applied);

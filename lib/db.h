@@ -117,6 +117,9 @@ enum vf_err db_migrate_report(struct db *db, const char *schema_dir,
                               void (*on_applied)(int version, const char *name, void *arg),
                               void *arg, int *applied);
 
+/* How many migrations under `schema_dir` are not applied yet (videoflixctl check-config). */
+enum vf_err db_migrations_pending(struct db *db, const char *schema_dir, int *pending);
+
 /* Notifications: PostgreSQL LISTEN/NOTIFY; on SQLite listen/notify do nothing and
  * db_wait() just sleeps.  db_wait returns VF_OK when notified, VF_ERR_TIMEOUT otherwise. */
 enum vf_err db_listen(struct db *db, const char *channel);

@@ -88,10 +88,23 @@ class CtlBase:
         r = self.st.ctl('check-config', env={'EMAIL_HOST_PASSWORD': pw})
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn('database: ok', r.stdout)
+        self.assertIn('schema: ok', r.stdout)
         self.assertIn('media root: ok', r.stdout)
         self.assertIn('DB_ENGINE=%s' % self.DB, r.stdout)
         for secret in (self.st.env['SECRET_KEY'], pw):
             self.assertNotIn(secret, r.stdout + r.stderr)
+
+    def test_check_config_fails_on_pending_migrations(self):
+        env, _ = self._fresh_database()
+        r = self.st.ctl('check-config', env=env)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        n = len(_migrations(self.DB))
+        self.assertIn('schema: FAILED: %d migration%s pending' % (n, '' if n == 1 else 's'),
+                      r.stdout)
+        self.assertEqual(self.st.ctl('migrate', env=env).returncode, 0)
+        r = self.st.ctl('check-config', env=env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn('schema: ok', r.stdout)
 
     def test_check_config_fails_on_a_missing_media_root(self):
         r = self.st.ctl('check-config', env={'MEDIA_ROOT': str(self.st.tmpdir / 'no-such-dir')})

@@ -429,8 +429,12 @@ DB_CASE(write_lock_held_elsewhere_is_busy)
 
 DB_CASE(migrate_twice_is_idempotent)
 {
-    int applied = -1;
+    int applied = -1, pending = -1;
+    cr_assert_eq(db_migrations_pending(fx->db, FIXTURES, &pending), VF_OK);
+    cr_assert_eq(pending, 2, "nothing applied on a fresh database");
     cr_assert_eq(db_migrate(fx->db, FIXTURES, &applied), VF_OK);
+    cr_assert_eq(db_migrations_pending(fx->db, FIXTURES, &pending), VF_OK);
+    cr_assert_eq(pending, 0);
     cr_assert_eq(applied, 2);
     cr_assert_eq(db_migrate(fx->db, FIXTURES, &applied), VF_OK);
     cr_assert_eq(applied, 0);
