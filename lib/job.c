@@ -154,6 +154,17 @@ job_claim(struct db *db, const char *owner, const char *kinds, int lease_s, stru
     return err;
 }
 
+enum vf_err
+job_ready(struct db *db, const char *kinds, bool *ready)
+{
+    int64_t n = 0;
+    enum vf_err err =
+        db_query_int(db, STMT_JOB_READY,
+                     DB_ARGS(DB_TEXT(kinds != NULL ? kinds : ""), DB_INT(clock_now_us())), &n);
+    *ready = err == VF_OK && n > 0;
+    return err;
+}
+
 /* Run one fenced statement with extra parameters after the four fence values. */
 static enum vf_err
 fenced(struct db *db, enum stmt_id id, const struct job *job, const struct db_param *extra,

@@ -73,6 +73,9 @@ void job_owner_name(char *buf, size_t len);
 enum vf_err job_claim(struct db *db, const char *owner, const char *kinds, int lease_s,
                       struct job **out);
 
+/* *ready = whether job_claim would find a job now (a read only; cheap to poll). */
+enum vf_err job_ready(struct db *db, const char *kinds, bool *ready);
+
 /* Extend the lease to now + lease_s.  VF_ERR_STALE when the lease is no longer ours. */
 enum vf_err job_renew(struct db *db, const struct job *job, int lease_s);
 

@@ -664,6 +664,10 @@ mail_send(const struct config *cfg, const char *to, const char *message, char *e
         SSL_CTX_set_default_verify_paths(ssl);
         SSL_CTX_set_verify(ssl, SSL_VERIFY_PEER, NULL);
         SSL_CTX_set_min_proto_version(ssl, TLS1_2_VERSION);
+        /* libESMTP polls the socket before reading: TLS 1.3 session tickets sent after
+         * the handshake leave the EHLO reply buffered inside OpenSSL and the session
+         * stalls until EMAIL_TIMEOUT.  TLS 1.2 has no post-handshake messages. */
+        SSL_CTX_set_max_proto_version(ssl, TLS1_2_VERSION);
         smtp_starttls_set_ctx(s, ssl);
         smtp_starttls_enable(s, Starttls_REQUIRED);
     }

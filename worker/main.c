@@ -338,8 +338,16 @@ claim_some(struct worker *w)
         if (kinds[0] == '\0')
             return started;
 
+        bool ready = false;
+        enum vf_err err = job_ready(w->app.db, kinds, &ready);
+        if (err != VF_OK) {
+            db_trouble(w, "looking for jobs", err);
+            return started;
+        }
+        if (!ready)
+            return started;
         struct job *job = NULL;
-        enum vf_err err = db_begin(w->app.db);
+        err = db_begin(w->app.db);
         if (err == VF_OK)
             err = job_claim(w->app.db, w->owner, kinds, w->lease_s, &job);
         if (err == VF_ERR_NOTFOUND) {

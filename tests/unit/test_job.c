@@ -218,6 +218,11 @@ JOB_CASE(claim_takes_oldest_runnable_job_of_the_requested_kinds)
     int64_t other = enqueue(fx, "transcode", T0 - 10 * SEC, 0);
 
     claim_none(fx, "noop");
+    bool ready = true;
+    cr_assert_eq(job_ready(fx->db, "noop", &ready), VF_OK);
+    cr_expect(!ready);
+    cr_assert_eq(job_ready(fx->db, "noop,mail", &ready), VF_OK);
+    cr_expect(ready);
     struct job *a = claim(fx, "w", "noop,mail");
     struct job *b = claim(fx, "w", "mail");
     cr_expect_eq(a->id, first);
