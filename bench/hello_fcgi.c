@@ -26,8 +26,13 @@ main(int argc, char **argv)
         perror("FCGX_OpenSocket");
         return 1;
     }
-    int n = atoi(argv[2]);
-    for (int i = 0; i < n; i++) {
+    char *end;
+    long n = strtol(argv[2], &end, 10);
+    if (*end != '\0' || n < 1 || n > 256) {
+        fprintf(stderr, "hello_fcgi: NPROC must be 1..256\n");
+        return 2;
+    }
+    for (long i = 0; i < n; i++) {
         pid_t pid = fork();
         if (pid < 0)
             return 1;
