@@ -582,6 +582,37 @@ class AccountsSmtpDownTest(StackCase):
         self.assertEqual(len(mails_to(self.st, 'smtpdown@example.com')), 1, got)
 
 
+class AccountsNoRotationHttpsTest(StackCase):
+    """ROTATE_REFRESH_TOKENS=false keeps the refresh cookie; an https PUBLIC_URL adds Secure."""
+    ENV = dict(NO_LIMITS, ROTATE_REFRESH_TOKENS='false', PUBLIC_URL='https://videoflix.example',
+               ACCESS_TOKEN_LIFETIME='600', REFRESH_TOKEN_LIFETIME='7200')
+    WORKER = False
+
+    def test_refresh_without_rotation_and_secure_cookies(self):
+        email = 'norotate@example.com'
+        self.active_user(email)
+        c = self.st.client(origin=ORIGIN)
+        r = c.post('/api/login/', json={'email': email, 'password': PASSWORD})
+        self.assertEqual(r.status, 200, r)
+        for name, lifetime in (('access_token', '600'), ('refresh_token', '7200')):
+            _, attrs = find_cookie(r, name)
+            self.assertIs(attrs.get('secure'), True, name)
+            self.assertEqual(attrs.get('max-age'), lifetime)
+            self.assertEqual((attrs.get('path'), attrs.get('samesite')), ('/', 'Lax'))
+        refresh = c.cookies['refresh_token']
+        for _ in range(2):
+            r = c.post('/api/token/refresh/')
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(find_cookie(r, 'refresh_token'), (None, None), 'not rotated')
+            self.assertIs(find_cookie(r, 'access_token')[1].get('secure'), True)
+        r = c.post('/api/logout/')
+        self.assertReply(r, 200, LOGOUT_OK)
+        self.assertIs(find_cookie(r, 'refresh_token')[1].get('secure'), True)
+        r = self.st.request('POST', '/api/token/refresh/',
+                            headers={'Cookie': 'refresh_token=' + refresh})
+        self.assertReply(r, 401, INVALID_TOKEN)
+
+
 class AccountsPruneTest(StackCase):
     """The worker's housekeeping deletes expired revocations and closed rate-limit windows."""
 
