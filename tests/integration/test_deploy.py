@@ -465,13 +465,21 @@ class DockerFilesTest(unittest.TestCase):
         allowed = set(pkgs) | {'libc6', 'libgcc-s1', 'libstdc++6', 'libasan8', 'libubsan1'}
         deps = run(['apt-cache', 'depends', '--no-recommends', '--no-suggests'] + pkgs).stdout
         allowed |= {m.split(':')[0] for m in re.findall(r'Depends: <?([\w.+-]+)', deps)}
+        needed = {}
         for b in bins:
-            needed = re.findall(r'NEEDED\s+(\S+)', run(['objdump', '-p', b]).stdout)
-            for so in needed:
-                r = run(['dpkg', '-S', '*/' + so])
-                owners = {l.split(':')[0] for l in r.stdout.splitlines() if ':' in l}
-                self.assertTrue(owners & allowed, '%s needs %s from %s, not in packages.runtime'
-                                % (b.name, so, owners))
+            for so in re.findall(r'NEEDED\s+(\S+)', run(['objdump', '-p', b]).stdout):
+                needed.setdefault(so, b.name)
+        # one dpkg query for every library: "pkg:arch: /path/libfoo.so.1"
+        r = run(['dpkg', '-S'] + ['*/' + so for so in sorted(needed)])
+        owners = {}
+        for line in r.stdout.splitlines():
+            pkg, _, path = line.partition(': ')
+            for p in pkg.split(', '):
+                owners.setdefault(os.path.basename(path.strip()), set()).add(p.split(':')[0])
+        for so, prog in sorted(needed.items()):
+            self.assertTrue(owners.get(so, set()) & allowed,
+                            '%s needs %s from %s, not in packages.runtime'
+                            % (prog, so, owners.get(so)))
 
     def test_copy_sources_exist_and_are_not_ignored(self):
         ignored = [l.strip() for l in (REPO / '.dockerignore').read_text().splitlines()
