@@ -285,6 +285,17 @@ tend(struct worker *w)
         if (now >= s->next_renew_us) {
             err = job_renew(w->app.db, s->job, w->lease_s);
             s->next_renew_us = now + (err == VF_OK ? secs(w->lease_s) / 3 : secs(1));
+            if (err == VF_OK)
+                s->lease_until = now + secs(w->lease_s);
+        }
+        /* Self-fencing: when renewals keep failing (database unreachable) stop the child
+         * before the lease runs out, so no other worker's run overlaps with ours. */
+        if (err != VF_ERR_STALE && now >= s->lease_until - secs(w->lease_s) / 4) {
+            log_warn("job %lld (%s): lease could not be renewed; stopping the child",
+                     (long long)s->job->id, s->job->kind);
+            s->lease_lost = true;
+            slot_kill(s, "lease could not be renewed", false);
+            continue;
         }
         if (err == VF_OK && s->progress != s->stored_progress &&
             (now - s->stored_progress_us >= 1000000 || s->progress == 100)) {
@@ -373,6 +384,7 @@ claim_some(struct worker *w)
         s->wk = wk;
         s->fd = -1;
         s->next_renew_us = clock_now_us() + secs(w->lease_s) / 3;
+        s->lease_until = clock_now_us() + secs(w->lease_s);
         if (slot_spawn(s, w->cfg) != VF_OK) {
             record_fail(w, s, "cannot fork a child", false);
             slot_clear(s);

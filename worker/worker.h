@@ -66,6 +66,7 @@ struct slot {
     char error[512]; /* last "error" line */
     int progress, stored_progress;
     int64_t started_us, last_progress_us, stored_progress_us, next_renew_us;
+    int64_t lease_until; /* our lease as last confirmed by the database */
     const char *kill_reason; /* set when the parent killed it */
     bool kill_permanent;
     bool lease_lost; /* someone else owns the job now: record nothing */
