@@ -25,6 +25,7 @@ struct db_pg {
     struct db base; /* first: the backend is reached by casting */
     PGconn *conn;
     bool prepared[STMT__MAX];           /* per connection: cleared on reconnect */
+    unsigned gen[STMT__MAX];            /* replacements of a stale statement (server_name) */
     int nparams[STMT__MAX];             /* as the server described the statement */
     bool in_tx;                         /* BEGIN issued and not yet ended by us */
     bool tx_lost;                       /* the connection died inside a transaction */
@@ -86,11 +87,10 @@ map(struct db_pg *pg, const PGresult *res)
         db_set_errmsg(&pg->base, "%s", PQerrorMessage(pg->conn));
     if (state != NULL && strncmp(state, "23", 2) == 0)
         return VF_ERR_CONFLICT;
-    if (state != NULL && sqlstate_busy(state)) {
-        if (strcmp(state, "57P01") == 0 || strncmp(state, "08", 2) == 0)
-            mark_broken(pg);
+    /* A dead connection was handled above (PQstatus); one that survives keeps its
+     * prepared statements. */
+    if (state != NULL && sqlstate_busy(state))
         return VF_ERR_BUSY;
-    }
     if (state != NULL && strcmp(state, "53200") == 0)
         return VF_ERR_NOMEM;
     return VF_ERR_DB;
@@ -280,22 +280,33 @@ pg_close(struct db *db)
     free(pg);
 }
 
-/* Drop prepared `id` on this connection (it is prepared again on next use). */
+/* The server-side name of `id`: the statement's name, plus a generation once it had to
+ * be replaced (a stale plan), so that no DEALLOCATE is needed inside a failed
+ * transaction.  `buf` holds 96 bytes. */
+static const char *
+server_name(const struct db_pg *pg, enum stmt_id id, char *buf)
+{
+    if (pg->gen[id] == 0)
+        return stmt_table[id].name;
+    snprintf(buf, 96, "%s_%u", stmt_table[id].name, pg->gen[id]);
+    return buf;
+}
+
+/* Stop using prepared `id`: the next use prepares it afresh under a new name (the old
+ * one stays in the session until it ends, which costs nothing). */
 static void
 forget(struct db_pg *pg, enum stmt_id id)
 {
-    char sql[192];
-
     pg->prepared[id] = false;
-    snprintf(sql, sizeof(sql), "DEALLOCATE \"%s\"", stmt_table[id].name);
-    PQclear(PQexec(pg->conn, sql));
+    pg->gen[id]++;
 }
 
 /* Prepare `id` on this connection once, and learn how many parameters it takes. */
 static enum vf_err
 prepare(struct db_pg *pg, enum stmt_id id)
 {
-    const char *name = stmt_table[id].name;
+    char buf[96];
+    const char *name = server_name(pg, id, buf);
     const char *sql = stmt_table[id].pg;
 
     if (pg->prepared[id])
@@ -305,7 +316,10 @@ prepare(struct db_pg *pg, enum stmt_id id)
         return VF_ERR_INTERNAL;
     }
     PGresult *res = PQprepare(pg->conn, name, sql, 0, NULL);
-    enum vf_err e = res != NULL && ok_status(res) ? VF_OK : map(pg, res);
+    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    /* 42P05: the session already has it (we lost track, not the server): describe it. */
+    bool exists = state != NULL && strcmp(state, "42P05") == 0 && !pg->in_tx;
+    enum vf_err e = (res != NULL && ok_status(res)) || exists ? VF_OK : map(pg, res);
     PQclear(res);
     if (e != VF_OK)
         return e;
@@ -316,7 +330,7 @@ prepare(struct db_pg *pg, enum stmt_id id)
         pg->prepared[id] = true;
     }
     PQclear(res);
-    if (e != VF_OK) /* leave no half-known statement: a later Parse of the name would fail */
+    if (e != VF_OK) /* prepared but not described: use a fresh name next time */
         forget(pg, id);
     return e;
 }
@@ -326,7 +340,7 @@ static enum vf_err
 run_prepared(struct db_pg *pg, enum stmt_id id, const struct db_param *p, size_t np, PGresult **out)
 {
     const char *vals[PG_MAX_PARAMS];
-    char nums[PG_MAX_PARAMS][24];
+    char nums[PG_MAX_PARAMS][24], buf[96];
 
     *out = NULL;
     if (np > PG_MAX_PARAMS) {
@@ -358,8 +372,8 @@ run_prepared(struct db_pg *pg, enum stmt_id id, const struct db_param *p, size_t
                           np);
             return VF_ERR_INTERNAL;
         }
-        PGresult *res =
-            PQexecPrepared(pg->conn, stmt_table[id].name, (int)np, np ? vals : NULL, NULL, NULL, 0);
+        PGresult *res = PQexecPrepared(pg->conn, server_name(pg, id, buf), (int)np,
+                                       np ? vals : NULL, NULL, NULL, 0);
         if (res != NULL && ok_status(res)) {
             *out = res;
             return VF_OK;

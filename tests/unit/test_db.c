@@ -754,6 +754,22 @@ DB_CASE(schema_change_under_a_cached_statement_is_picked_up)
     cr_assert_eq(db_query(fx->db, STMT_TEST_GET_STAR, DB_ARGS(DB_INT(id)), &r), VF_OK);
     cr_assert_eq(db_rows_cols(r), 5);
     db_rows_free(r);
+
+    /* the same inside a transaction: PostgreSQL has aborted it (BUSY: retry), and the
+     * retry, itself in a transaction, works */
+    cr_assert_eq(db_exec_script(other, "ALTER TABLE vf_test ADD COLUMN extra2 TEXT"), VF_OK);
+    cr_assert_eq(db_begin(fx->db), VF_OK);
+    enum vf_err rc = db_query(fx->db, STMT_TEST_GET_STAR, DB_ARGS(DB_INT(id)), &r);
+    if (rc == VF_ERR_BUSY) {
+        cr_assert_eq(fx->engine, CONFIG_DB_POSTGRES);
+        cr_assert_eq(db_rollback(fx->db), VF_OK);
+        cr_assert_eq(db_begin(fx->db), VF_OK);
+        rc = db_query(fx->db, STMT_TEST_GET_STAR, DB_ARGS(DB_INT(id)), &r);
+    }
+    cr_assert_eq(rc, VF_OK, "%s", vf_strerror(rc));
+    cr_assert_eq(db_rows_cols(r), 6);
+    db_rows_free(r);
+    cr_assert_eq(db_commit(fx->db), VF_OK);
     db_close(other);
 }
 
