@@ -392,6 +392,16 @@ class SystemdUnitsTest(unittest.TestCase):
                 self.assertIn(line, text, unit)
             self.assertRegex(text, r'(?m)^(User=videoflix|DynamicUser=yes)$')
 
+    def test_services_exposure_is_low(self):
+        for unit in ('videoflix-fcgi.service', 'videoflix-worker.service'):
+            r = run(['systemd-analyze', 'security', '--offline=yes', '--no-pager',
+                     '--threshold=25', self.tmp / unit])  # 2.5 on the 0-10 scale
+            m = re.search(r'Overall exposure level for \S+: ([0-9.]+)', r.stdout + r.stderr)
+            if m is None:
+                self.skipTest('systemd-analyze security --offline not supported here')
+            self.assertLessEqual(float(m.group(1)), 2.5, unit)
+            self.assertEqual(r.returncode, 0, r.stdout[-400:])
+
     def test_socket_unit(self):
         text = (self.tmp / 'videoflix-fcgi.socket').read_text()
         self.assertIn('ListenStream=/run/videoflix/fcgi.sock', text)
