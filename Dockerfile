@@ -1,10 +1,11 @@
 # Dockerfile -- Videoflix images, built in stages:
 #   build    Debian 12 with the -dev packages; runs script/bootstrap (the same commands as a
 #            developer machine and CI, restricted to script/packages.build) and installs into /out.
-#   runtime  debian:12-slim with only script/packages.runtime (shared libraries, GStreamer
-#            plugins, cgi-fcgi for the health check); runs videoflix-fcgi, videoflix-worker or videoflixctl as the
-#            unprivileged user "videoflix".  This is the default target (docker compose: app, worker).
 #   web      debian:12-slim with nginx serving www/ and passing /api/ to the app replicas.
+#   runtime  debian:12-slim with only script/packages.runtime (shared libraries, GStreamer
+#            plugins, cgi-fcgi for the health check); runs videoflix-fcgi, videoflix-worker or
+#            videoflixctl as the unprivileged user "videoflix".  The last stage, so the default
+#            target (docker compose: app, worker, migrate).
 #
 #   docker build -t videoflix .                 docker build --target web -t videoflix-web .
 
@@ -18,6 +19,29 @@ RUN PACKAGE_LISTS=script/packages.build BUILD_DIR=/src/build \
       script/bootstrap \
     && make -C /src/build install DESTDIR=/out \
     && rm -rf /var/lib/apt/lists/*
+
+FROM debian:12-slim AS web
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends nginx-light curl ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && rm -f /etc/nginx/sites-enabled/default \
+    && ln -sf /dev/stdout /var/log/nginx/access.log \
+    && ln -sf /dev/stderr /var/log/nginx/error.log
+COPY --from=build /out/usr/share/videoflix/www /usr/share/videoflix/www
+# The same nginx template as for a host install (etc/nginx/videoflix.conf), rendered for
+# FastCGI over TCP to every replica of the "app" service (Docker's DNS at 127.0.0.11).  It is
+# rendered again at start with the settings of .env (upload limit, CORS origins, the segment
+# signing key shared with the app); the build-time rendering only checks it.
+COPY etc/nginx/videoflix.conf /usr/share/videoflix/nginx-videoflix.conf.in
+COPY etc/docker/render-nginx /usr/local/bin/videoflix-render-nginx
+ENV VF_NGINX_ARGS="APP=app:9000 RESOLVER=127.0.0.11 WWW_ROOT=/usr/share/videoflix/www MEDIA_ROOT=/var/lib/videoflix/media"
+RUN videoflix-render-nginx /usr/share/videoflix/nginx-videoflix.conf.in \
+      /etc/nginx/conf.d/videoflix.conf $VF_NGINX_ARGS \
+    && nginx -t
+EXPOSE 80
+HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1/api/health/"]
+CMD ["/bin/sh", "-c", "videoflix-render-nginx /usr/share/videoflix/nginx-videoflix.conf.in /etc/nginx/conf.d/videoflix.conf $VF_NGINX_ARGS UPLOAD_MAX_BYTES=${UPLOAD_MAX_BYTES:-8G} CORS_ALLOWED_ORIGINS=${CORS_ALLOWED_ORIGINS:-http://127.0.0.1:5500,http://localhost:5500} MEDIA_SIGNING_KEY=${MEDIA_SIGNING_KEY:-} && exec nginx -g 'daemon off;'"]
 
 FROM debian:12-slim AS runtime
 COPY script/packages.runtime /usr/share/videoflix-packages.runtime
@@ -45,26 +69,3 @@ EXPOSE 9000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["videoflix-fcgi-health", "127.0.0.1:9000"]
 CMD ["videoflix-fcgi", "--socket", "0.0.0.0:9000"]
-
-FROM debian:12-slim AS web
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends nginx-light curl ca-certificates \
-    && rm -rf /var/lib/apt/lists/* \
-    && rm -f /etc/nginx/sites-enabled/default \
-    && ln -sf /dev/stdout /var/log/nginx/access.log \
-    && ln -sf /dev/stderr /var/log/nginx/error.log
-COPY --from=build /out/usr/share/videoflix/www /usr/share/videoflix/www
-# The same nginx template as for a host install (etc/nginx/videoflix.conf), rendered for
-# FastCGI over TCP to every replica of the "app" service (Docker's DNS at 127.0.0.11).  It is
-# rendered again at start with the settings of .env (upload limit, CORS origins, the segment
-# signing key shared with the app); the build-time rendering only checks it.
-COPY etc/nginx/videoflix.conf /usr/share/videoflix/nginx-videoflix.conf.in
-COPY etc/docker/render-nginx /usr/local/bin/videoflix-render-nginx
-ENV VF_NGINX_ARGS="APP=app:9000 RESOLVER=127.0.0.11 WWW_ROOT=/usr/share/videoflix/www MEDIA_ROOT=/var/lib/videoflix/media"
-RUN videoflix-render-nginx /usr/share/videoflix/nginx-videoflix.conf.in \
-      /etc/nginx/conf.d/videoflix.conf $VF_NGINX_ARGS \
-    && nginx -t
-EXPOSE 80
-HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1/api/health/"]
-CMD ["/bin/sh", "-c", "videoflix-render-nginx /usr/share/videoflix/nginx-videoflix.conf.in /etc/nginx/conf.d/videoflix.conf $VF_NGINX_ARGS UPLOAD_MAX_BYTES=${UPLOAD_MAX_BYTES:-8G} CORS_ALLOWED_ORIGINS=${CORS_ALLOWED_ORIGINS:-http://127.0.0.1:5500,http://localhost:5500} MEDIA_SIGNING_KEY=${MEDIA_SIGNING_KEY:-} && exec nginx -g 'daemon off;'"]

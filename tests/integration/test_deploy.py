@@ -455,6 +455,7 @@ class DockerFilesTest(unittest.TestCase):
     def test_runtime_stage_is_slim_unprivileged_and_installs_only_runtime_packages(self):
         r = self.stage('runtime')
         self.assertEqual(r['from'], 'debian:12-slim')
+        self.assertEqual(list(self.stages)[-1], 'runtime')  # `docker build .` builds it
         text = '\n'.join(r['lines'])
         self.assertIn('script/packages.runtime', text)
         self.assertNotRegex(text, r'-dev\b')
