@@ -13,8 +13,6 @@ lint_sources += lib/password.c lib/token.c lib/linktoken.c lib/user.c lib/rateli
 	lib/form.c lib/auth.c fcgi/accounts.c
 
 EXTRA_DIST += tests/unit/fixtures/django-hashes.txt tests/unit/fixtures/django-hashes.py
-accountsdatadir = $(pkgdatadir)/data
-dist_accountsdata_DATA = data/common-passwords.txt
 
 if HAVE_CRITERION
 check_PROGRAMS += tests/unit/test_password tests/unit/test_policy tests/unit/test_token \
