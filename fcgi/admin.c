@@ -1,6 +1,558 @@
-/* admin.c -- handlers of the admin resource. */
+/* admin.c -- handlers of the admin resource: the staff-only API under /api/admin/. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "clock.h"
+#include "json.h"
+#include "log.h"
 #include "route.h"
+#include "upload.h"
+#include "user.h"
+#include "video.h"
+#include "videoadmin.h"
+
+#define JOB_LIST_LIMIT 200
+
+/* ------------------------------------------------------------ rendering */
+
+static void
+add_time(cJSON *o, const char *key, int64_t us)
+{
+    char buf[32];
+    if (us <= 0)
+        cJSON_AddNullToObject(o, key);
+    else
+        cJSON_AddStringToObject(o, key, clock_format_iso(us, buf));
+}
+
+static void
+add_text_or_null(cJSON *o, const char *key, const char *s)
+{
+    if (s == NULL || s[0] == '\0')
+        cJSON_AddNullToObject(o, key);
+    else
+        cJSON_AddStringToObject(o, key, s);
+}
+
+static cJSON *
+job_json(const struct app *app, const struct videoadmin_job *j)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL)
+        return NULL;
+    cJSON_AddNumberToObject(o, "id", (double)j->id);
+    cJSON_AddStringToObject(o, "state", job_state_name(j->state));
+    cJSON_AddNumberToObject(o, "progress", j->progress);
+    cJSON_AddNumberToObject(o, "attempts", j->attempts);
+    cJSON_AddNumberToObject(o, "max_attempts",
+                            j->max_attempts > 0 ? j->max_attempts : app->cfg->job_max_attempts);
+    add_text_or_null(o, "error", j->error);
+    add_time(o, "run_after", j->run_after);
+    add_time(o, "updated_at", j->updated_at);
+    return o;
+}
+
+/* The admin view of a video: every state, with its newest transcode job (or null). */
+static cJSON *
+video_json(const struct app *app, const struct video *v, const struct videoadmin_job *j)
+{
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL)
+        return NULL;
+    char url[1024];
+    cJSON_AddNumberToObject(o, "id", (double)v->id);
+    cJSON_AddStringToObject(o, "title", v->title);
+    cJSON_AddStringToObject(o, "description", v->description);
+    cJSON_AddStringToObject(o, "category", v->category);
+    cJSON_AddStringToObject(o, "state", video_state_name(v->state));
+    add_text_or_null(o, "error", v->error);
+    add_time(o, "created_at", v->created_at);
+    add_time(o, "updated_at", v->updated_at);
+    cJSON_AddNumberToObject(o, "duration", v->duration);
+    cJSON_AddNumberToObject(o, "width", v->width);
+    cJSON_AddNumberToObject(o, "height", v->height);
+    if (v->has_thumbnail) {
+        snprintf(url, sizeof(url), "%s/media/thumbnails/%lld.jpg", app->cfg->public_url,
+                 (long long)v->id);
+        cJSON_AddStringToObject(o, "thumbnail_url", url);
+    } else {
+        cJSON_AddNullToObject(o, "thumbnail_url");
+    }
+    cJSON *rs = cJSON_AddArrayToObject(o, "renditions");
+    for (size_t i = 0; rs != NULL && i < v->nrenditions; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "%dp", v->renditions[i].height);
+        cJSON_AddItemToArray(rs, cJSON_CreateString(name));
+    }
+    if (j != NULL)
+        cJSON_AddItemToObject(o, "job", job_json(app, j));
+    else
+        cJSON_AddNullToObject(o, "job");
+    return o;
+}
+
+static cJSON *
+user_json(const struct db_rows *r, size_t i)
+{
+    /* STMT_USER_LIST: id, email, is_active, is_staff, is_superuser, last_login, created_at */
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL)
+        return NULL;
+    cJSON_AddNumberToObject(o, "id", (double)db_rows_int(r, i, 0));
+    cJSON_AddStringToObject(o, "email", db_rows_text(r, i, 1) ? db_rows_text(r, i, 1) : "");
+    cJSON_AddBoolToObject(o, "is_active", db_rows_int(r, i, 2) != 0);
+    cJSON_AddBoolToObject(o, "is_staff", db_rows_int(r, i, 3) != 0);
+    cJSON_AddBoolToObject(o, "is_superuser", db_rows_int(r, i, 4) != 0);
+    add_time(o, "last_login", db_rows_isnull(r, i, 5) ? 0 : db_rows_int(r, i, 5));
+    add_time(o, "date_joined", db_rows_int(r, i, 6));
+    return o;
+}
+
+/* Reply with one video as loaded now. */
+static void
+reply_video(struct app *app, struct http_request *req, struct http_response *res, int status,
+            int64_t id)
+{
+    struct video *v = NULL;
+    struct videoadmin_job j;
+    enum vf_err e = video_get(app->db, id, &v);
+    enum vf_err je = e == VF_OK ? videoadmin_job_for(app->db, id, &j) : VF_OK;
+    if (e != VF_OK || (je != VF_OK && je != VF_ERR_NOTFOUND)) {
+        video_free(v);
+        json_error_for(res, e != VF_OK ? e : je, req->request_id);
+        return;
+    }
+    cJSON *o = video_json(app, v, je == VF_OK ? &j : NULL);
+    video_free(v);
+    if (o == NULL)
+        json_internal_error(res, req->request_id);
+    else
+        json_reply(res, status, o);
+}
+
+/* The id capture of a route, or 0 after answering 404. */
+static int64_t
+id_param(struct http_request *req, struct http_response *res)
+{
+    int64_t id = req->nparams > 0 ? videoadmin_parse_id(req->params[0]) : 0;
+    if (id == 0)
+        json_detail(res, 404, "Not found.");
+    return id;
+}
+
+/* A JSON boolean member: 1 true, 0 false, -1 absent; -2 present but not a boolean. */
+static int
+json_bool_member(const cJSON *obj, const char *key)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (it == NULL)
+        return -1;
+    if (!cJSON_IsBool(it))
+        return -2;
+    return cJSON_IsTrue(it) ? 1 : 0;
+}
+
+/* ------------------------------------------------------------- handlers */
+
+/* GET /api/admin/me/ -- who is signed in (the panel's first call). */
+static void
+h_me(struct app *app, struct http_request *req, struct http_response *res)
+{
+    struct user u;
+    if (!auth_require_staff_or_reply(app, req, res, &u))
+        return;
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL) {
+        json_internal_error(res, req->request_id);
+        return;
+    }
+    cJSON_AddNumberToObject(o, "id", (double)u.id);
+    cJSON_AddStringToObject(o, "email", u.email);
+    cJSON_AddBoolToObject(o, "is_staff", u.is_staff);
+    cJSON_AddBoolToObject(o, "is_superuser", u.is_superuser);
+    cJSON_AddNumberToObject(o, "upload_max_bytes", (double)app->cfg->upload_max_bytes);
+    json_reply(res, 200, o);
+}
+
+/* GET /api/admin/videos/ -- every video, newest first, with its transcode job. */
+static void
+h_videos(struct app *app, struct http_request *req, struct http_response *res)
+{
+    struct user u;
+    struct video **list = NULL;
+    struct videoadmin_job *jobs = NULL;
+    size_t n = 0, nj = 0;
+    if (!auth_require_staff_or_reply(app, req, res, &u))
+        return;
+    enum vf_err e = video_list_all(app->db, &list, &n);
+    if (e == VF_OK)
+        e = videoadmin_jobs(app->db, &jobs, &nj);
+    cJSON *arr = e == VF_OK ? cJSON_CreateArray() : NULL;
+    for (size_t i = 0; arr != NULL && i < n; i++) {
+        cJSON *o = video_json(app, list[i], videoadmin_job_find(jobs, nj, list[i]->id));
+        if (o == NULL) {
+            cJSON_Delete(arr);
+            arr = NULL;
+            e = VF_ERR_NOMEM;
+        } else {
+            cJSON_AddItemToArray(arr, o);
+        }
+    }
+    video_list_free(list, n);
+    free(jobs);
+    if (e != VF_OK || arr == NULL) {
+        json_error_for(res, e != VF_OK ? e : VF_ERR_NOMEM, req->request_id);
+        return;
+    }
+    json_reply(res, 200, arr);
+}
+
+/* POST /api/admin/videos/ -- multipart upload, streamed to disk. */
+static void
+h_upload(struct app *app, struct http_request *req, struct http_response *res)
+{
+    struct user u;
+    struct upload_error err;
+    int64_t vid = 0, jid = 0;
+    if (!auth_require_staff_or_reply(app, req, res, &u))
+        return;
+    enum vf_err e = upload_receive(app, req, &vid, &jid, &err);
+    if (e == VF_OK) {
+        log_info("admin: user %lld uploaded video %lld (job %lld)", (long long)u.id, (long long)vid,
+                 (long long)jid);
+        reply_video(app, req, res, 201, vid);
+        return;
+    }
+    if (err.field[0] != '\0') {
+        cJSON *errs = NULL;
+        if (json_errors_add(&errs, err.field, err.msg))
+            json_errors_reply(res, errs);
+        else
+            json_internal_error(res, req->request_id);
+        return;
+    }
+    int status = vf_err_status(e);
+    if (status >= 500 && e != VF_ERR_NOSPACE && e != VF_ERR_BUSY) {
+        json_internal_error(res, req->request_id);
+        return;
+    }
+    json_detail(res, status, err.msg[0] != '\0' ? err.msg : vf_strerror(e));
+    if (e == VF_ERR_BUSY)
+        http_header_set(res, "Retry-After", "1");
+}
+
+/* GET /api/admin/videos/<id>/ */
+static void
+h_video(struct app *app, struct http_request *req, struct http_response *res)
+{
+    struct user u;
+    if (!auth_require_staff_or_reply(app, req, res, &u))
+        return;
+    int64_t id = id_param(req, res);
+    if (id > 0)
+        reply_video(app, req, res, 200, id);
+}
+
+/* PATCH /api/admin/videos/<id>/ {"title","description","category"} (each optional). */
+static void
+h_video_edit(struct app *app, struct http_request *req, struct http_response *res)
+{
+    struct user u;
+    struct upload_error err;
+    if (!auth_require_staff_or_reply(app, req, res, &u))
+        return;
+    int64_t id = id_param(req, res);
+    if (id == 0)
+        return;
+    if (req->json == NULL || !cJSON_IsObject(req->json)) {
+        cJSON *errs = NULL;
+        json_errors_add(&errs, "non_field_errors", "Invalid data. Expected a dictionary.");
+        json_errors_reply(res, errs);
+        return;
+    }
+    static const char *const keys[] = { "title", "description", "category" };
+    const char *vals[3] = { NULL, NULL, NULL };
+    for (size_t i = 0; i < 3; i++) {
+        const cJSON *it = cJSON_GetObjectItemCaseSensitive(req->json, keys[i]);
+        if (it == NULL)
+            continue;
+        if (!cJSON_IsString(it)) {
+            cJSON *errs = NULL;
+            json_errors_add(&errs, keys[i], "Not a valid string.");
+            json_errors_reply(res, errs);
+            return;
+        }
+        vals[i] = it->valuestring;
+    }
+    struct upload_meta meta = { .title = vals[0], .description = vals[1], .category = vals[2] };
+    if (!upload_meta_valid(&meta, false, &err)) {
+        cJSON *errs = NULL;
+        json_errors_add(&errs, err.field, err.msg);
+        json_errors_reply(res, errs);
+        return;
+    }
+    enum vf_err e = video_update_meta(app->db, id, vals[0], vals[1], vals[2]);
+    if (e != VF_OK) {
+        json_error_for(res, e, req->request_id);
+        return;
+    }
+    reply_video(app, req, res, 200, id);
+}
+
+/* DELETE /api/admin/videos/<id>/ -- rows, jobs and every file. */
+static void
+h_video_delete(struct app *app, struct http_request *req, struct http_response *res)
+{
+    struct user u;
+    int left = 0;
+    if (!auth_require_staff_or_reply(app, req, res, &u))
+        return;
+    int64_t id = id_param(req, res);
+    if (id == 0)
+        return;
+    enum vf_err e = videoadmin_delete(app->cfg, app->db, id, &left);
+    if (e != VF_OK) {
+        json_error_for(res, e, req->request_id);
+        return;
+    }
+    log_info("admin: user %lld deleted video %lld", (long long)u.id, (long long)id);
+    json_detail(res, 200,
+                left == 0 ? "Video deleted."
+                          : "Video deleted; some files could not be removed (see the "
+                            "server log).");
+}
+
+/* POST /api/admin/videos/<id>/transcode/ -- queue a new transcode (202). */
+static void
+h_video_transcode(struct app *app, struct http_request *req, struct http_response *res)
+{
+    struct user u;
+    int64_t jid = 0;
+    if (!auth_require_staff_or_reply(app, req, res, &u))
+        return;
+    int64_t id = id_param(req, res);
+    if (id == 0)
+        return;
+    enum vf_err e = videoadmin_retranscode(app->db, id, false, &jid);
+    if (e == VF_ERR_CONFLICT) {
+        json_detail(res, 409, "A transcode of this video is already queued or running.");
+        return;
+    }
+    if (e != VF_OK) {
+        json_error_for(res, e, req->request_id);
+        return;
+    }
+    log_info("admin: user %lld queued transcode job %lld of video %lld", (long long)u.id,
+             (long long)jid, (long long)id);
+    reply_video(app, req, res, 202, id);
+}
+
+/* GET /api/admin/jobs/[?state=queued|running|done|failed] */
+static void
+h_jobs(struct app *app, struct http_request *req, struct http_response *res)
+{
+    struct user u;
+    char state[16];
+    struct db_rows *r = NULL;
+    if (!auth_require_staff_or_reply(app, req, res, &u))
+        return;
+    const char *st = http_query(req, "state", state, sizeof(state));
+    if (st == NULL)
+        st = "";
+    if (st[0] != '\0' && job_state_parse(st) < 0) {
+        cJSON *errs = NULL;
+        json_errors_add(&errs, "state", "Select a valid choice.");
+        json_errors_reply(res, errs);
+        return;
+    }
+    enum vf_err e =
+        db_query(app->db, STMT_ADMIN_JOBS, DB_ARGS(DB_TEXT(st), DB_INT(JOB_LIST_LIMIT)), &r);
+    if (e != VF_OK) {
+        json_error_for(res, e, req->request_id);
+        return;
+    }
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; arr != NULL && i < db_rows_count(r); i++) {
+        /* id, kind, state, progress, attempts, max_attempts, last_error, run_after,
+         * created_at, updated_at, video_id, video title */
+        cJSON *o = cJSON_CreateObject();
+        if (o == NULL)
+            break;
+        int maxa = (int)db_rows_int(r, i, 5);
+        cJSON_AddNumberToObject(o, "id", (double)db_rows_int(r, i, 0));
+        cJSON_AddStringToObject(o, "kind", db_rows_text(r, i, 1) ? db_rows_text(r, i, 1) : "");
+        cJSON_AddStringToObject(o, "state", db_rows_text(r, i, 2) ? db_rows_text(r, i, 2) : "");
+        cJSON_AddNumberToObject(o, "progress", (double)db_rows_int(r, i, 3));
+        cJSON_AddNumberToObject(o, "attempts", (double)db_rows_int(r, i, 4));
+        cJSON_AddNumberToObject(o, "max_attempts", maxa > 0 ? maxa : app->cfg->job_max_attempts);
+        add_text_or_null(o, "error", db_rows_text(r, i, 6));
+        add_time(o, "run_after", db_rows_int(r, i, 7));
+        add_time(o, "created_at", db_rows_int(r, i, 8));
+        add_time(o, "updated_at", db_rows_int(r, i, 9));
+        if (db_rows_isnull(r, i, 10))
+            cJSON_AddNullToObject(o, "video_id");
+        else
+            cJSON_AddNumberToObject(o, "video_id", (double)db_rows_int(r, i, 10));
+        add_text_or_null(o, "video_title", db_rows_text(r, i, 11));
+        cJSON_AddItemToArray(arr, o);
+    }
+    db_rows_free(r);
+    if (arr == NULL) {
+        json_internal_error(res, req->request_id);
+        return;
+    }
+    json_reply(res, 200, arr);
+}
+
+/* POST /api/admin/jobs/<id>/retry/ -- a failed (or queued) job runs again now. */
+static void
+h_job_retry(struct app *app, struct http_request *req, struct http_response *res)
+{
+    struct user u;
+    struct job_info ji;
+    if (!auth_require_staff_or_reply(app, req, res, &u))
+        return;
+    int64_t id = id_param(req, res);
+    if (id == 0)
+        return;
+    enum vf_err e = job_retry(app->db, id);
+    if (e == VF_ERR_CONFLICT) {
+        json_detail(res, 409, "Only failed or queued jobs can be retried.");
+        return;
+    }
+    if (e == VF_OK)
+        e = job_get(app->db, id, &ji);
+    if (e != VF_OK) {
+        json_error_for(res, e, req->request_id);
+        return;
+    }
+    log_info("admin: user %lld retried job %lld", (long long)u.id, (long long)id);
+    cJSON *o = cJSON_CreateObject();
+    if (o != NULL) {
+        cJSON_AddNumberToObject(o, "id", (double)ji.id);
+        cJSON_AddStringToObject(o, "kind", ji.kind);
+        cJSON_AddStringToObject(o, "state", job_state_name(ji.state));
+        cJSON_AddNumberToObject(o, "attempts", ji.attempts);
+        cJSON_AddNumberToObject(o, "max_attempts",
+                                ji.max_attempts > 0 ? ji.max_attempts : app->cfg->job_max_attempts);
+    }
+    job_info_clear(&ji);
+    if (o == NULL)
+        json_internal_error(res, req->request_id);
+    else
+        json_reply(res, 200, o);
+}
+
+/* GET /api/admin/users/ */
+static void
+h_users(struct app *app, struct http_request *req, struct http_response *res)
+{
+    struct user u;
+    struct db_rows *r = NULL;
+    if (!auth_require_staff_or_reply(app, req, res, &u))
+        return;
+    enum vf_err e = db_query(app->db, STMT_USER_LIST, DB_NOARGS, &r);
+    if (e != VF_OK) {
+        json_error_for(res, e, req->request_id);
+        return;
+    }
+    cJSON *arr = cJSON_CreateArray();
+    for (size_t i = 0; arr != NULL && i < db_rows_count(r); i++) {
+        cJSON *o = user_json(r, i);
+        if (o != NULL)
+            cJSON_AddItemToArray(arr, o);
+    }
+    db_rows_free(r);
+    if (arr == NULL)
+        json_internal_error(res, req->request_id);
+    else
+        json_reply(res, 200, arr);
+}
+
+/* PATCH /api/admin/users/<id>/ {"is_active": bool, "is_staff": bool} (each optional).
+ * Nobody changes their own account here (no lock-out), and only a superuser touches a
+ * superuser.  Deactivating ends the user's sessions (token version bump). */
+static void
+h_user_edit(struct app *app, struct http_request *req, struct http_response *res)
+{
+    struct user me, target;
+    if (!auth_require_staff_or_reply(app, req, res, &me))
+        return;
+    int64_t id = id_param(req, res);
+    if (id == 0)
+        return;
+    if (req->json == NULL || !cJSON_IsObject(req->json)) {
+        cJSON *errs = NULL;
+        json_errors_add(&errs, "non_field_errors", "Invalid data. Expected a dictionary.");
+        json_errors_reply(res, errs);
+        return;
+    }
+    int active = json_bool_member(req->json, "is_active");
+    int staff = json_bool_member(req->json, "is_staff");
+    if (active == -2 || staff == -2) {
+        cJSON *errs = NULL;
+        json_errors_add(&errs, active == -2 ? "is_active" : "is_staff", "Must be a valid boolean.");
+        json_errors_reply(res, errs);
+        return;
+    }
+    enum vf_err e = user_get(app->db, id, &target, NULL);
+    if (e != VF_OK) {
+        json_error_for(res, e, req->request_id);
+        return;
+    }
+    if (target.id == me.id) {
+        json_detail(res, 403, "You cannot change your own account here.");
+        return;
+    }
+    if (target.is_superuser && !me.is_superuser) {
+        json_detail(res, 403, "You do not have permission to perform this action.");
+        return;
+    }
+    e = db_begin(app->db);
+    if (e == VF_OK && active >= 0 && (active == 1) != target.is_active)
+        e = user_set_active(app->db, id, active == 1);
+    if (e == VF_OK && staff >= 0 && (staff == 1) != target.is_staff)
+        e = user_set_staff(app->db, id, staff == 1, staff == 1 && target.is_superuser);
+    if (e == VF_OK)
+        e = db_commit(app->db);
+    if (e != VF_OK) {
+        db_rollback(app->db);
+        json_error_for(res, e, req->request_id);
+        return;
+    }
+    log_info("admin: user %lld changed user %lld (active %d, staff %d)", (long long)me.id,
+             (long long)id, active, staff);
+    struct db_rows *r = NULL;
+    e = db_query(app->db, STMT_USER_LIST, DB_NOARGS, &r);
+    if (e != VF_OK) {
+        json_error_for(res, e, req->request_id);
+        return;
+    }
+    cJSON *o = NULL;
+    for (size_t i = 0; i < db_rows_count(r); i++)
+        if (db_rows_int(r, i, 0) == id)
+            o = user_json(r, i);
+    db_rows_free(r);
+    if (o == NULL)
+        json_detail(res, 404, "Not found.");
+    else
+        json_reply(res, 200, o);
+}
 
 const struct route admin_routes[] = {
+    { HTTP_GET, "/api/admin/me/", h_me, ROUTE_NO_STORE },
+    { HTTP_GET, "/api/admin/videos/", h_videos, ROUTE_NO_STORE },
+    { HTTP_POST, "/api/admin/videos/", h_upload, ROUTE_STREAM | ROUTE_NO_STORE },
+    { HTTP_GET, "/api/admin/videos/{}/", h_video, ROUTE_NO_STORE },
+    { HTTP_PATCH, "/api/admin/videos/{}/", h_video_edit, ROUTE_JSON | ROUTE_NO_STORE },
+    { HTTP_DELETE, "/api/admin/videos/{}/", h_video_delete, ROUTE_NO_STORE },
+    { HTTP_POST, "/api/admin/videos/{}/transcode/", h_video_transcode,
+      ROUTE_JSON | ROUTE_NO_STORE },
+    { HTTP_GET, "/api/admin/jobs/", h_jobs, ROUTE_NO_STORE },
+    { HTTP_POST, "/api/admin/jobs/{}/retry/", h_job_retry, ROUTE_JSON | ROUTE_NO_STORE },
+    { HTTP_GET, "/api/admin/users/", h_users, ROUTE_NO_STORE },
+    { HTTP_PATCH, "/api/admin/users/{}/", h_user_edit, ROUTE_JSON | ROUTE_NO_STORE },
     { 0, NULL, NULL, 0 },
 };

@@ -6,7 +6,8 @@ sbin_PROGRAMS += fcgi/videoflix-fcgi
 fcgi_videoflix_fcgi_SOURCES = fcgi/main.c fcgi/master.c fcgi/master.h fcgi/responder.c \
 	fcgi/cgienv.c fcgi/cgienv.h \
 	fcgi/responder.h
-fcgi_videoflix_fcgi_LDADD = fcgi/libvfhandlers.a $(VF_LIBS) $(FCGI_LIBS)
+# VF_TRANSCODE_LIBS (gst-pipelines/gst.mk): uploads are probed (lib/admin.mk).
+fcgi_videoflix_fcgi_LDADD = fcgi/libvfhandlers.a $(VF_TRANSCODE_LIBS) $(FCGI_LIBS)
 
 lint_sources += fcgi/main.c fcgi/master.c fcgi/responder.c fcgi/cgienv.c fcgi/health.c \
 	tests/unit/test_cgienv.c

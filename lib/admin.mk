@@ -1,14 +1,23 @@
 ## lib/admin.mk -- the admin area: library modules, handlers and tests.
 
-# Streaming multipart/form-data parser.
-lib_libvideoflix_a_SOURCES += lib/multipart.c lib/multipart.h
-lint_sources += lib/multipart.c fcgi/admin.c ctl/video.c
+# Streaming multipart/form-data parser, the upload pipeline, staff operations on videos.
+lib_libvideoflix_a_SOURCES += lib/multipart.c lib/multipart.h lib/upload.c lib/upload.h \
+	lib/videoadmin.c lib/videoadmin.h
+lint_sources += lib/multipart.c lib/upload.c lib/videoadmin.c fcgi/admin.c ctl/video.c
+
+# lib/upload.c probes uploads with the transcoder's probe_file() (gst-pipelines), which it
+# references weakly so that programs without uploads need not link GStreamer.  The two
+# programs that take uploads link libvftranscode.a ($(VF_TRANSCODE_LIBS)) and force the
+# symbol in: a weak reference alone does not pull a member out of a static library.
+fcgi_videoflix_fcgi_LDFLAGS = -Wl,-u,probe_file
+ctl_videoflixctl_LDFLAGS = -Wl,-u,probe_file
 
 if HAVE_CRITERION
 check_PROGRAMS += tests/unit/test_multipart
 tests_unit_test_multipart_SOURCES = tests/unit/test_multipart.c
 tests_unit_test_multipart_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_multipart_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_multipart
 endif
 
 # The multipart fuzz target.  make check replays its seed corpus with a plain
