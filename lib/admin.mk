@@ -22,13 +22,13 @@ endif
 
 # The multipart fuzz target.  make check replays its seed corpus with a plain
 # driver (no arguments: the corpus in the source tree); ./configure
-# --enable-fuzzing CC=clang builds the libFuzzer binary:
-#   tests/fuzz/fuzz_multipart -max_total_time=300 $(srcdir)/tests/fuzz/corpus/multipart
-check_PROGRAMS += tests/fuzz/fuzz_multipart_replay
-tests_fuzz_fuzz_multipart_replay_SOURCES = tests/fuzz/fuzz_multipart.c
-tests_fuzz_fuzz_multipart_replay_LDADD = $(VF_LIBS)
-TESTS += tests/fuzz/fuzz_multipart_replay
-EXTRA_DIST += tests/fuzz/corpus/multipart
+# --enable-fuzzing CC=clang builds the libFuzzer binary (script/test runs it):
+#   tests/fuzz/fuzz_multipart -max_total_time=300 $(srcdir)/tests/fuzz/corpus/fuzz_multipart
+check_PROGRAMS += tests/fuzz/replay_multipart
+tests_fuzz_replay_multipart_SOURCES = tests/fuzz/fuzz_multipart.c
+tests_fuzz_replay_multipart_LDADD = $(VF_LIBS)
+TESTS += tests/fuzz/replay_multipart
+EXTRA_DIST += tests/fuzz/corpus/fuzz_multipart
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_multipart
 tests_fuzz_fuzz_multipart_SOURCES = tests/fuzz/fuzz_multipart.c

@@ -142,7 +142,7 @@ main(int argc, char **argv)
             if (!replay(argv[i]))
                 return 1;
     } else {
-        const char *dir = VF_SRCDIR "/tests/fuzz/corpus/multipart";
+        const char *dir = VF_SRCDIR "/tests/fuzz/corpus/fuzz_multipart";
         DIR *d = opendir(dir);
         if (d == NULL) {
             perror(dir);
