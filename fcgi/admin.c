@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "json.h"
 #include "log.h"
+#include "mediafile.h"
 #include "route.h"
 #include "upload.h"
 #include "user.h"
@@ -82,9 +83,9 @@ video_json(const struct app *app, const struct video *v, const struct videoadmin
     }
     cJSON *rs = cJSON_AddArrayToObject(o, "renditions");
     for (size_t i = 0; rs != NULL && i < v->nrenditions; i++) {
-        char name[16];
-        snprintf(name, sizeof(name), "%dp", v->renditions[i].height);
-        cJSON_AddItemToArray(rs, cJSON_CreateString(name));
+        /* the ladder step (URL name) that holds the rendition, e.g. 360 high -> "480p" */
+        const char *name = mediafile_res_name(mediafile_res_for_height(v->renditions[i].height));
+        cJSON_AddItemToArray(rs, cJSON_CreateString(name != NULL ? name : "?"));
     }
     if (j != NULL)
         cJSON_AddItemToObject(o, "job", job_json(app, j));

@@ -691,7 +691,10 @@
 
   function onQualityChange() {
     if (!hls) return;
-    hls.currentLevel = Number($('#quality').value);
+    const level = Number($('#quality').value);
+    hls.currentLevel = level;
+    const l = hls.levels[level];
+    $('#quality-now').textContent = level < 0 ? 'auto' : (l ? `${l.height}p` : '');
   }
 
   /* --------------------------------------------------------------- jobs */
