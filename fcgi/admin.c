@@ -341,6 +341,10 @@ h_video_transcode(struct app *app, struct http_request *req, struct http_respons
         json_detail(res, 409, "A transcode of this video is already queued or running.");
         return;
     }
+    if (e == VF_ERR_INVALID) {
+        json_detail(res, 400, "This video has no source file to transcode.");
+        return;
+    }
     if (e != VF_OK) {
         json_error_for(res, e, req->request_id);
         return;

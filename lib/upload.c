@@ -14,8 +14,8 @@
 #include <unistd.h>
 
 #include "../gst-pipelines/probe.h"
+#include "../gst-pipelines/transcode_job.h"
 #include "db.h"
-#include "job.h"
 #include "log.h"
 #include "multipart.h"
 #include "video.h"
@@ -422,15 +422,12 @@ publish(struct upload *u, const struct upload_meta *meta, int64_t *video_id, int
 
     struct db *db = u->app->db;
     int64_t vid = 0, jid = 0;
-    char payload[64];
     e = db_begin(db);
     if (e == VF_OK)
         e = video_create(db, meta->title, meta->description != NULL ? meta->description : "",
                          meta->category, rel, &vid);
-    if (e == VF_OK) {
-        snprintf(payload, sizeof(payload), "{\"video_id\":%lld}", (long long)vid);
-        e = job_enqueue(db, "transcode", payload, 0, 0, &jid);
-    }
+    if (e == VF_OK)
+        e = transcode_job_enqueue(db, vid, rel, false, &jid);
     if (e == VF_OK)
         e = db_commit(db);
     if (e != VF_OK) {

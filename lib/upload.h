@@ -20,8 +20,9 @@
  *   3. it is fsync'ed, then probed (probe_file() in a forked child: it must hold a video
  *      stream of sane duration and size);
  *   4. it is renamed to uploads/<same hex>.<sniffed extension> and the directory fsync'ed;
- *   5. the video row (state uploaded) and its "transcode" job ({"video_id":N}) are created
- *      in one transaction.
+ *   5. the video row (state uploaded) and its "transcode" job are created in one
+ *      transaction (payload {"video_id":N,"source":"uploads/...","overwrite":false}, see
+ *      gst-pipelines/transcode_job.h).
  *
  * Any failure removes the file.  The limits: UPLOAD_MAX_BYTES for an HTTP body (413) and
  * MIN_FREE_DISK_BYTES of free space left after the upload (507).

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../gst-pipelines/transcode_job.h"
 #include "log.h"
 #include "video.h"
 
@@ -112,12 +113,10 @@ videoadmin_retranscode(struct db *db, int64_t video_id, bool force, int64_t *job
 {
     struct video *v = NULL;
     struct videoadmin_job j;
-    char payload[64];
     enum vf_err e = db_begin(db);
     if (e != VF_OK)
         return e;
     e = video_get(db, video_id, &v);
-    video_free(v);
     if (e == VF_OK && !force) {
         enum vf_err je = videoadmin_job_for(db, video_id, &j);
         if (je == VF_OK && videoadmin_job_active(&j))
@@ -125,10 +124,10 @@ videoadmin_retranscode(struct db *db, int64_t video_id, bool force, int64_t *job
         else if (je != VF_OK && je != VF_ERR_NOTFOUND)
             e = je;
     }
-    if (e == VF_OK) {
-        snprintf(payload, sizeof(payload), "{\"video_id\":%lld}", (long long)video_id);
-        e = job_enqueue(db, "transcode", payload, 0, 0, job_id);
-    }
+    /* A published video is re-transcoded in place: the transcoder replaces hls/<id>/. */
+    if (e == VF_OK)
+        e = transcode_job_enqueue(db, video_id, v->source_path, v->state == VIDEO_READY, job_id);
+    video_free(v);
     if (e == VF_OK)
         e = db_commit(db);
     if (e != VF_OK)

@@ -33,9 +33,11 @@ enum vf_err videoadmin_job_for(struct db *db, int64_t video_id, struct videoadmi
 bool videoadmin_job_active(const struct videoadmin_job *job);
 
 /*
- * Queue a new transcode of an existing video.  Unless `force`, refused with
- * VF_ERR_CONFLICT while one is queued or running.  VF_ERR_NOTFOUND for no such video.
- * *job_id (may be NULL) gets the new job's id.
+ * Queue a new transcode of an existing video from its source file (a ready video is
+ * marked "overwrite": its renditions are replaced when the job publishes).  Unless
+ * `force`, refused with VF_ERR_CONFLICT while one is queued or running.  VF_ERR_NOTFOUND
+ * for no such video, VF_ERR_INVALID when it has no usable source path.  *job_id (may be
+ * NULL) gets the new job's id.
  */
 enum vf_err videoadmin_retranscode(struct db *db, int64_t video_id, bool force, int64_t *job_id);
 

@@ -85,12 +85,14 @@ try {
   const id = await row.getAttribute('data-video-id');
   const states = new Set();
   let maxProgress = 0;
+  let barSeen = false;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const st = await row.getAttribute('data-state');
     states.add(st);
     const bar = row.locator('.progress');
     if (await bar.isVisible()) {
+      barSeen = true;
       const v = Number(await bar.getAttribute('aria-valuenow') || 0);
       maxProgress = Math.max(maxProgress, v);
     }
@@ -99,7 +101,9 @@ try {
     if (Date.now() > deadline) throw new Error(`video ${id} not ready after ${timeoutMs / 1000}s (states ${[...states]})`);
     await page.waitForTimeout(250);
   }
-  console.log(`video ${id}: states seen ${[...states].join(' -> ')}; progress bar max ${maxProgress}%`);
+  console.log(`video ${id}: states seen ${[...states].join(' -> ')}; progress bar seen: ${barSeen}` +
+    ` (max ${maxProgress}%)`);
+  if (!states.has('ready')) throw new Error('never ready');
   await page.screenshot({ path: join(outDir, 'admin-videos.png') });
   console.log(`screenshot: ${join(outDir, 'admin-videos.png')}`);
 

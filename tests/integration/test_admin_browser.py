@@ -32,11 +32,12 @@ def ensure_playwright():
 
 
 def make_clip(path):
-    """8 s of 640x360 test pattern with a tone, H.264/AAC in MP4 (a few hundred KB)."""
+    """8 s of 720p test pattern with a tone, H.264/AAC in MP4 (about 1.5 MB): transcoded to
+    480p and 720p, so the preview has a quality to choose."""
     subprocess.run(
         ['gst-launch-1.0', '-q', 'videotestsrc', 'num-buffers=192', 'pattern=smpte', '!',
-         'video/x-raw,width=640,height=360,framerate=24/1', '!', 'x264enc',
-         'speed-preset=ultrafast', 'bitrate=600', '!', 'h264parse', '!', 'mp4mux', 'name=mux',
+         'video/x-raw,width=1280,height=720,framerate=24/1', '!', 'x264enc',
+         'speed-preset=ultrafast', 'bitrate=1500', '!', 'h264parse', '!', 'mp4mux', 'name=mux',
          '!', 'filesink', 'location=%s' % path,
          'audiotestsrc', 'num-buffers=375', '!', 'audioconvert', '!', 'avenc_aac', '!', 'mux.'],
         check=True, timeout=120, capture_output=True)
