@@ -13,11 +13,14 @@ fcgi_videoflix_fcgi_LDFLAGS = -Wl,-u,probe_file
 ctl_videoflixctl_LDFLAGS = -Wl,-u,probe_file
 
 if HAVE_CRITERION
-check_PROGRAMS += tests/unit/test_multipart
+check_PROGRAMS += tests/unit/test_multipart tests/unit/test_upload
 tests_unit_test_multipart_SOURCES = tests/unit/test_multipart.c
 tests_unit_test_multipart_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_multipart_LDADD = $(UNIT_LDADD)
-TESTS += tests/unit/test_multipart
+tests_unit_test_upload_SOURCES = tests/unit/test_upload.c
+tests_unit_test_upload_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_upload_LDADD = $(UNIT_LDADD)
+TESTS += tests/unit/test_multipart tests/unit/test_upload
 endif
 
 # The multipart fuzz target.  make check replays its seed corpus with a plain

@@ -22,9 +22,12 @@ videoadmin_parse_id(const char *s)
         return 0;
     int64_t v = 0;
     for (; *s != '\0'; s++) {
-        if (*s < '0' || *s > '9' || v > (INT64_MAX - 9) / 10)
+        if (*s < '0' || *s > '9')
             return 0;
-        v = v * 10 + (*s - '0');
+        int d = *s - '0';
+        if (v > (INT64_MAX - d) / 10)
+            return 0;
+        v = v * 10 + d;
     }
     return v;
 }
