@@ -731,7 +731,6 @@
           refresh();
         } catch (e) { toast(e.message, 'error'); }
       } }, icon('redo'), 'Retry');
-    retry.disabled = j.state !== 'failed';
     return el('tr', { 'data-job-id': String(j.id), 'data-state': j.state },
       el('td', { class: 'num', 'data-label': 'Job' }, String(j.id)),
       el('td', { 'data-label': 'Kind' }, el('span', { class: 'chip' }, j.kind)),
@@ -739,7 +738,7 @@
       status,
       el('td', { class: 'num', 'data-label': 'Attempts' }, `${j.attempts}/${j.max_attempts}`),
       el('td', { 'data-label': 'Updated' }, timeCell(j.updated_at)),
-      el('td', null, el('div', { class: 'row-actions' }, retry)));
+      el('td', null, el('div', { class: 'row-actions' }, j.state === 'failed' ? retry : null)));
   }
 
   /* -------------------------------------------------------------- users */
