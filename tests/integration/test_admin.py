@@ -59,6 +59,19 @@ def multipart(fields, files=(), boundary=None):
     return b''.join(out), 'multipart/form-data; boundary=%s' % boundary
 
 
+def make_user(st, email, staff):
+    """An active account made by createsuperuser (then demoted unless staff), signed in."""
+    r = st.ctl('createsuperuser', env={'VIDEOFLIX_SUPERUSER_EMAIL': email,
+                                       'VIDEOFLIX_SUPERUSER_PASSWORD': PASSWORD})
+    assert r.returncode == 0, r.stdout + r.stderr
+    if not staff:
+        st.sql('UPDATE users SET is_staff = 0, is_superuser = 0 WHERE email = ?', (email,))
+    c = st.client()
+    r = c.post('/api/login/', json={'email': email, 'password': PASSWORD})
+    assert r.status == 200, r.body
+    return c
+
+
 class AdminBase:
     WEB = 'lighttpd'
     DB = 'sqlite'
@@ -73,8 +86,8 @@ class AdminBase:
         })
         cls.st.start()
         try:
-            cls.staff = cls.make_user(STAFF_EMAIL, staff=True)
-            cls.member = cls.make_user(MEMBER_EMAIL, staff=False)
+            cls.staff = make_user(cls.st, STAFF_EMAIL, staff=True)
+            cls.member = make_user(cls.st, MEMBER_EMAIL, staff=False)
             cls.clip = clip_path().read_bytes()
         except BaseException:
             cls.st.stop()
@@ -83,18 +96,6 @@ class AdminBase:
     @classmethod
     def tearDownClass(cls):
         cls.st.stop()
-
-    @classmethod
-    def make_user(cls, email, staff):
-        r = cls.st.ctl('createsuperuser', env={'VIDEOFLIX_SUPERUSER_EMAIL': email,
-                                               'VIDEOFLIX_SUPERUSER_PASSWORD': PASSWORD})
-        assert r.returncode == 0, r.stdout + r.stderr
-        if not staff:
-            cls.st.sql('UPDATE users SET is_staff = 0, is_superuser = 0 WHERE email = ?', (email,))
-        c = cls.st.client()
-        r = c.post('/api/login/', json={'email': email, 'password': PASSWORD})
-        assert r.status == 200, r.body
-        return c
 
     # -- helpers -----------------------------------------------------------------
 
@@ -400,6 +401,23 @@ class AdminBase:
         for asset in ('admin.js', 'admin.css', 'vendor/hls.js/hls.light.min.js'):
             r = self.st.request('GET', '/admin/' + asset)
             self.assertEqual(r.status, 200, asset)
+
+
+class AdminLowDiskTest(unittest.TestCase):
+    """MIN_FREE_DISK_BYTES above the free space: uploads get 507 JSON and store nothing."""
+
+    def test_upload_is_507_when_the_disk_is_nearly_full(self):
+        web, db = harness.matrix()[0]
+        with harness.Stack(web=web, db=db, env={'UPLOAD_MAX_BYTES': str(UPLOAD_MAX),
+                                                'MIN_FREE_DISK_BYTES': str(1 << 40)}) as st:
+            staff = make_user(st, STAFF_EMAIL, staff=True)
+            body, ctype = multipart({'title': 'T', 'category': 'C'},
+                                    [('file', 'clip.mp4', clip_path().read_bytes(), 'video/mp4')])
+            r = staff.post('/api/admin/videos/', body=body, headers={'Content-Type': ctype})
+            self.assertEqual(r.status, 507, r.body)
+            self.assertIn('disk', r.json()['detail'])
+            self.assertEqual(list((st.media_root / 'uploads').iterdir()), [])
+            self.assertEqual(st.sql('SELECT id FROM videos'), [])
 
 
 def _make_classes():
