@@ -1,6 +1,7 @@
 /* upload.c -- the upload pipeline: stream a video to MEDIA_ROOT, check it, queue its transcode. */
 #include "upload.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 
 #include "../gst-pipelines/probe.h"
 #include "../gst-pipelines/transcode_job.h"
+#include "clock.h"
 #include "db.h"
 #include "log.h"
 #include "multipart.h"
@@ -242,6 +244,30 @@ mkdir_one(const char *path)
     return mkdir(path, 0750) == 0 || errno == EEXIST;
 }
 
+/* Remove *.part files older than UPLOAD_STALE_PART_S: the leftovers of a process killed
+ * mid-upload (a live upload writes its file within minutes: the web server has buffered
+ * the whole body before the application reads it). */
+static void
+sweep_stale_parts(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    int64_t cutoff = clock_now() - UPLOAD_STALE_PART_S;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t n = strlen(e->d_name);
+        struct stat st;
+        if (n < 6 || strcmp(e->d_name + n - 5, ".part") != 0)
+            continue;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode) ||
+            (int64_t)st.st_mtime >= cutoff)
+            continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+            log_warn("upload: removed a stale partial upload %s", e->d_name);
+    }
+    closedir(d);
+}
+
 /* Create MEDIA_ROOT/uploads if needed, pick a fresh name and open dir/name.part. */
 static enum vf_err
 open_part(struct upload *u)
@@ -253,6 +279,7 @@ open_part(struct upload *u)
         log_error("upload: cannot create %s: %s", u->dir, strerror(errno));
         return set_err(u->err, VF_ERR_IO, NULL, "Cannot store uploads.");
     }
+    sweep_stale_parts(u->dir);
     for (int tries = 0; tries < 4; tries++) {
         unsigned char rnd[16];
         if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))

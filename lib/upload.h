@@ -24,14 +24,16 @@
  *      transaction (payload {"video_id":N,"source":"uploads/...","overwrite":false}, see
  *      gst-pipelines/transcode_job.h).
  *
- * Any failure removes the file.  The limits: UPLOAD_MAX_BYTES for an HTTP body (413) and
- * MIN_FREE_DISK_BYTES of free space left after the upload (507).
+ * Any failure removes the file; a process killed mid-upload leaves uploads/<hex>.part, which
+ * the next upload removes once it is UPLOAD_STALE_PART_S old.  The limits: UPLOAD_MAX_BYTES for an
+ * HTTP body (413) and MIN_FREE_DISK_BYTES of free space left after the upload (507).
  */
 
 #define UPLOAD_TITLE_MAX       255
 #define UPLOAD_CATEGORY_MAX    100
 #define UPLOAD_DESCRIPTION_MAX 4000
-#define UPLOAD_PROBE_TIMEOUT   60 /* seconds */
+#define UPLOAD_PROBE_TIMEOUT   60         /* seconds */
+#define UPLOAD_STALE_PART_S    (6 * 3600) /* a *.part file older than this is a crash leftover */
 
 /* Why an upload was refused: a field error ({"<field>":["msg"]}, 400) when `field` is set,
  * otherwise a {"detail":"msg"} with the status of the returned error. */

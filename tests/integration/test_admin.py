@@ -177,6 +177,13 @@ class AdminBase:
         self.assertJsonError(r, 415)
         self.assertEqual(self.uploads(), before)
         self.assertEqual(len(self.st.sql('SELECT id FROM videos')), nvideos)
+        # A large one is refused as soon as its first bytes are in, without reading the rest;
+        # the connection stays usable.
+        r = self.upload(self.staff, files=[('file', 'big.mp4', b'lorem ipsum ' * 250000,
+                                            'video/mp4')])
+        self.assertJsonError(r, 415)
+        self.assertEqual(self.uploads(), before)
+        self.assertEqual(self.staff.get('/api/admin/me/').status, 200)
 
     def test_container_that_is_not_a_video_is_415_after_the_probe(self):
         # Right magic bytes (an MP4 ftyp box), nothing playable behind them.

@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -372,4 +375,32 @@ Test(upload, low_disk_is_refused_before_reading, .init = app_setup, .fini = app_
                  VF_ERR_NOSPACE);
     cr_assert_eq(upload_entries(), 0);
     cr_assert_geq(upload_free_bytes(media), 0);
+}
+
+Test(upload, stale_partial_uploads_are_swept_fresh_ones_kept, .init = app_setup,
+     .fini = app_teardown)
+{
+    char dir[128], old_part[192], new_part[192], other[192];
+    snprintf(dir, sizeof(dir), "%s/uploads", media);
+    cr_assert_eq(mkdir(dir, 0750), 0);
+    snprintf(old_part, sizeof(old_part), "%s/dead.part", dir);
+    snprintf(new_part, sizeof(new_part), "%s/live.part", dir);
+    snprintf(other, sizeof(other), "%s/old-source.mp4", dir);
+    const char *files[] = { old_part, new_part, other };
+    for (size_t i = 0; i < 3; i++) {
+        FILE *fp = fopen(files[i], "w");
+        cr_assert_not_null(fp);
+        fclose(fp);
+    }
+    struct timeval tv[2] = { { time(NULL) - UPLOAD_STALE_PART_S - 60, 0 },
+                             { time(NULL) - UPLOAD_STALE_PART_S - 60, 0 } };
+    cr_assert_eq(utimes(old_part, tv), 0);
+    cr_assert_eq(utimes(other, tv), 0);
+    static const char body[] = PART("file", "; filename=\"a.mp4\"") "plain text\r\n--" BND "--";
+    struct upload_error err;
+    cr_assert_eq(run_upload(CT, body, sizeof(body) - 1, 64, false, -1, &err), VF_ERR_MEDIATYPE);
+    cr_assert_neq(access(old_part, F_OK), 0, "the stale .part is still there");
+    cr_assert_eq(access(new_part, F_OK), 0, "a fresh .part was removed");
+    cr_assert_eq(access(other, F_OK), 0, "a source file was removed");
+    cr_assert_eq(upload_entries(), 2);
 }
