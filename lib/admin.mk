@@ -31,12 +31,17 @@ check_PROGRAMS += tests/fuzz/replay_multipart
 tests_fuzz_replay_multipart_SOURCES = tests/fuzz/fuzz_multipart.c
 tests_fuzz_replay_multipart_LDADD = $(VF_LIBS)
 TESTS += tests/fuzz/replay_multipart
-EXTRA_DIST += tests/fuzz/corpus/fuzz_multipart
+lint_sources += tests/fuzz/fuzz_multipart.c
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz_multipart
 tests_fuzz_fuzz_multipart_SOURCES = tests/fuzz/fuzz_multipart.c
 tests_fuzz_fuzz_multipart_CPPFLAGS = $(AM_CPPFLAGS) -DVF_LIBFUZZER
-tests_fuzz_fuzz_multipart_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
-tests_fuzz_fuzz_multipart_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_multipart_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_multipart_LDFLAGS = $(FUZZ_FLAGS)
 tests_fuzz_fuzz_multipart_LDADD = $(VF_LIBS)
 endif
+
+# The browser test (tests/integration/test_admin_browser.py runs it); node_modules is
+# installed there by `npm ci` from the committed lock file on first use.
+EXTRA_DIST += tests/browser/package.json tests/browser/package-lock.json \
+	tests/browser/admin_panel.mjs

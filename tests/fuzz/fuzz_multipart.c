@@ -116,6 +116,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 }
 
 #ifndef VF_LIBFUZZER
+#ifndef VF_SRCDIR
+#define VF_SRCDIR "." /* the build passes the source tree */
+#endif
+
 /* Replay one file; returns false when it cannot be read. */
 static bool
 replay(const char *path)
