@@ -98,6 +98,7 @@ fx_fini(void)
             unlink(p);
         }
         rmdir(FX.dir);
+        FX.dir[0] = '\0';
     } else if (FX.engine == CONFIG_DB_POSTGRES && FX.dbname[0] != '\0') {
         struct db *admin = NULL;
         FX.cfg.db_name = (char *)"postgres";
@@ -107,8 +108,17 @@ fx_fini(void)
             db_exec_script(admin, sql);
             db_close(admin);
         }
+        FX.dbname[0] = '\0';
     }
 }
+
+/* Skip a case that does not apply to this engine.  Criterion runs no .fini after a
+ * skip, so clean up first. */
+#define skip_case(why)                                                                             \
+    do {                                                                                           \
+        fx_fini();                                                                                 \
+        cr_skip_test("%s", why);                                                                   \
+    } while (0)
 
 static void
 init_sqlite(void)
@@ -620,7 +630,7 @@ DB_CASE(notify_wakes_a_listener_after_commit)
 DB_CASE(lost_connection_is_busy_then_reconnects)
 {
     if (fx->engine == CONFIG_DB_SQLITE)
-        cr_skip_test("SQLite is embedded: no connection to lose");
+        skip_case("SQLite is embedded: no connection to lose");
     migrate_fixtures(fx);
     struct db *killer = open2(fx, 5000);
     int64_t pid = 0;
@@ -718,7 +728,7 @@ DB_CASE(logs_name_the_statement_but_never_the_values)
 DB_CASE(sqlite_pragmas_and_missing_directory)
 {
     if (fx->engine != CONFIG_DB_SQLITE)
-        cr_skip_test("SQLite only");
+        skip_case("SQLite only");
     struct db_rows *r = NULL;
     cr_assert_eq(db_query(fx->db, STMT_TEST_PRAGMA_JOURNAL, DB_NOARGS, &r), VF_OK);
     cr_assert_str_eq(db_rows_text(r, 0, 0), "wal");
@@ -855,7 +865,7 @@ DB_CASE(concurrent_writers_lose_nothing)
 DB_CASE(postgres_session_is_named_and_cannot_idle_in_a_transaction)
 {
     if (fx->engine != CONFIG_DB_POSTGRES)
-        cr_skip_test("PostgreSQL only");
+        skip_case("PostgreSQL only");
     struct db_rows *r = NULL;
     cr_assert_eq(db_query(fx->db, STMT_TEST_SESSION, DB_NOARGS, &r), VF_OK);
     cr_assert_str_eq(db_rows_text(r, 0, 0), program_invocation_short_name, "got %s",
@@ -867,7 +877,7 @@ DB_CASE(postgres_session_is_named_and_cannot_idle_in_a_transaction)
 DB_CASE(deadlock_victim_gets_busy_and_the_other_commits)
 {
     if (fx->engine == CONFIG_DB_SQLITE)
-        cr_skip_test("SQLite: BEGIN IMMEDIATE serialises writers, no deadlock is possible");
+        skip_case("SQLite: BEGIN IMMEDIATE serialises writers, no deadlock is possible");
     migrate_fixtures(fx);
     insert(fx, "other", 1, NULL);
     int ready[2];
