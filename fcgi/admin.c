@@ -111,6 +111,16 @@ user_json(const struct db_rows *r, size_t i)
     return o;
 }
 
+/* 200 with a built array or object, or 500 when building it ran out of memory. */
+static void
+reply_built(struct http_request *req, struct http_response *res, cJSON *built)
+{
+    if (built == NULL)
+        json_internal_error(res, req->request_id);
+    else
+        json_reply(res, 200, built);
+}
+
 /* Reply with one video as loaded now. */
 static void
 reply_video(struct app *app, struct http_request *req, struct http_response *res, int status,
@@ -404,11 +414,7 @@ h_jobs(struct app *app, struct http_request *req, struct http_response *res)
         cJSON_AddItemToArray(arr, o);
     }
     db_rows_free(r);
-    if (arr == NULL) {
-        json_internal_error(res, req->request_id);
-        return;
-    }
-    json_reply(res, 200, arr);
+    reply_built(req, res, arr);
 }
 
 /* POST /api/admin/jobs/<id>/retry/ -- a failed (or queued) job runs again now. */
@@ -444,10 +450,7 @@ h_job_retry(struct app *app, struct http_request *req, struct http_response *res
                                 ji.max_attempts > 0 ? ji.max_attempts : app->cfg->job_max_attempts);
     }
     job_info_clear(&ji);
-    if (o == NULL)
-        json_internal_error(res, req->request_id);
-    else
-        json_reply(res, 200, o);
+    reply_built(req, res, o);
 }
 
 /* GET /api/admin/users/ */
@@ -470,10 +473,7 @@ h_users(struct app *app, struct http_request *req, struct http_response *res)
             cJSON_AddItemToArray(arr, o);
     }
     db_rows_free(r);
-    if (arr == NULL)
-        json_internal_error(res, req->request_id);
-    else
-        json_reply(res, 200, arr);
+    reply_built(req, res, arr);
 }
 
 /* PATCH /api/admin/users/<id>/ {"is_active": bool, "is_staff": bool} (each optional).

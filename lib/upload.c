@@ -50,6 +50,7 @@ struct upload {
     unsigned char head[UPLOAD_SNIFF_BYTES];
     size_t headlen;
     const char *ext; /* sniffed extension, NULL until known */
+    char *buf;       /* READ_CHUNK bytes for reading the body or the source file */
     uint64_t file_bytes;
     bool have_file;
 
@@ -474,20 +475,42 @@ publish(struct upload *u, const struct upload_meta *meta, int64_t *video_id, int
     return VF_OK;
 }
 
-static void
-upload_init(struct upload *u, struct app *app, struct upload_error *err)
+/* A fresh upload with its read buffer, or NULL (and *err says so) when out of memory.
+ * Release with end_upload(). */
+static struct upload *
+begin_upload(struct app *app, struct upload_error *err)
 {
-    memset(u, 0, sizeof(*u));
+    memset(err, 0, sizeof(*err));
+    struct upload *u = calloc(1, sizeof(*u));
+    char *buf = malloc(READ_CHUNK);
+    if (u == NULL || buf == NULL) {
+        free(u);
+        free(buf);
+        set_err(err, VF_ERR_NOMEM, NULL, "Out of memory.");
+        return NULL;
+    }
     u->app = app;
     u->err = err;
     u->fd = -1;
+    u->buf = buf;
     u->title =
         (struct field_buf){ u->titlebuf, 0, sizeof(u->titlebuf) - 1, UPLOAD_TITLE_MAX, false };
     u->description =
         (struct field_buf){ u->descbuf, 0, sizeof(u->descbuf) - 1, UPLOAD_DESCRIPTION_MAX, false };
     u->category =
         (struct field_buf){ u->catbuf, 0, sizeof(u->catbuf) - 1, UPLOAD_CATEGORY_MAX, false };
-    memset(err, 0, sizeof(*err));
+    return u;
+}
+
+/* Ends an upload: on failure (`e` not VF_OK) its partial file is removed.  Returns e. */
+static enum vf_err
+end_upload(struct upload *u, enum vf_err e)
+{
+    if (e != VF_OK)
+        discard_part(u);
+    free(u->buf);
+    free(u);
+    return e;
 }
 
 /* ------------------------------------------------------------- HTTP path */
@@ -573,20 +596,14 @@ enum vf_err
 upload_receive(struct app *app, struct http_request *req, int64_t *video_id, int64_t *job_id,
                struct upload_error *err)
 {
-    struct upload *u = malloc(sizeof(*u));
-    char *buf = malloc(READ_CHUNK);
+    struct upload *u = begin_upload(app, err);
     struct multipart *mp = NULL;
     enum vf_err e = VF_OK;
     char boundary[MULTIPART_MAX_BOUNDARY + 1];
     uint64_t total = 0, limit = app->cfg->upload_max_bytes;
 
-    if (u == NULL || buf == NULL) {
-        free(u);
-        free(buf);
-        memset(err, 0, sizeof(*err));
-        return set_err(err, VF_ERR_NOMEM, NULL, "Out of memory.");
-    }
-    upload_init(u, app, err);
+    if (u == NULL)
+        return VF_ERR_NOMEM;
 
     e = multipart_boundary(http_header(req, "content-type"), boundary, sizeof(boundary));
     if (e == VF_ERR_MEDIATYPE) {
@@ -624,7 +641,7 @@ upload_receive(struct app *app, struct http_request *req, int64_t *video_id, int
         goto out;
     }
     for (;;) {
-        ssize_t n = req->body_read(req->body_ctx, buf, READ_CHUNK);
+        ssize_t n = req->body_read(req->body_ctx, u->buf, READ_CHUNK);
         if (n < 0) {
             e = set_err(err, VF_ERR_INVALID, NULL, "Could not read the request body.");
             goto out;
@@ -637,7 +654,7 @@ upload_receive(struct app *app, struct http_request *req, int64_t *video_id, int
                         (unsigned long long)limit);
             goto out;
         }
-        e = multipart_feed(mp, buf, (size_t)n);
+        e = multipart_feed(mp, u->buf, (size_t)n);
         if (e != VF_OK)
             goto parse_error;
     }
@@ -669,12 +686,8 @@ parse_error:
     e = publish(u, &meta, video_id, job_id);
 
 out:
-    if (e != VF_OK)
-        discard_part(u);
     multipart_free(mp);
-    free(buf);
-    free(u);
-    return e;
+    return end_upload(u, e);
 }
 
 /* ------------------------------------------------------------- local path */
@@ -683,19 +696,13 @@ enum vf_err
 upload_add_file(struct app *app, const char *path, const struct upload_meta *meta,
                 int64_t *video_id, int64_t *job_id, struct upload_error *err)
 {
-    struct upload *u = malloc(sizeof(*u));
-    char *buf = malloc(READ_CHUNK);
+    struct upload *u = begin_upload(app, err);
     int in = -1;
     enum vf_err e = VF_OK;
     struct stat st;
 
-    if (u == NULL || buf == NULL) {
-        free(u);
-        free(buf);
-        memset(err, 0, sizeof(*err));
-        return set_err(err, VF_ERR_NOMEM, NULL, "Out of memory.");
-    }
-    upload_init(u, app, err);
+    if (u == NULL)
+        return VF_ERR_NOMEM;
     if (!upload_meta_valid(meta, true, err)) {
         e = VF_ERR_INVALID;
         goto out;
@@ -716,7 +723,7 @@ upload_add_file(struct app *app, const char *path, const struct upload_meta *met
     if (e != VF_OK)
         goto out;
     for (;;) {
-        ssize_t n = read(in, buf, READ_CHUNK);
+        ssize_t n = read(in, u->buf, READ_CHUNK);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
@@ -725,7 +732,7 @@ upload_add_file(struct app *app, const char *path, const struct upload_meta *met
         }
         if (n == 0)
             break;
-        e = file_bytes(u, buf, (size_t)n);
+        e = file_bytes(u, u->buf, (size_t)n);
         if (e != VF_OK)
             goto out;
     }
@@ -734,11 +741,7 @@ upload_add_file(struct app *app, const char *path, const struct upload_meta *met
         e = publish(u, meta, video_id, job_id);
 
 out:
-    if (e != VF_OK)
-        discard_part(u);
     if (in >= 0)
         close(in);
-    free(buf);
-    free(u);
-    return e;
+    return end_upload(u, e);
 }
