@@ -506,6 +506,10 @@
       showError($('#edit-error'), 'A title is required.');
       return;
     }
+    if (!body.category) {
+      showError($('#edit-error'), 'A category is required.');
+      return;
+    }
     try {
       await api('PATCH', `/api/admin/videos/${editing.id}/`, body);
       $('#edit-dialog').close();
@@ -554,6 +558,7 @@
     const errNode = $('#upload-error');
     if (!file) return showError(errNode, 'Choose a video file to upload.');
     if (!title) return showError(errNode, 'A title is required.');
+    if (!$('#upload-category').value.trim()) return showError(errNode, 'A category is required.');
     const limit = state.me && state.me.upload_max_bytes;
     if (limit && file.size > limit) {
       return showError(errNode, `The file is ${bytes(file.size)}; the upload limit is ${bytes(limit)}.`);
