@@ -71,27 +71,67 @@ Test(catalogue_etag, if_none_match_forms)
                      cases[i].inm ? cases[i].inm : "(null)");
 }
 
-/* ---- against a real SQLite database migrated with the shipped schema ---- */
+/* ---- against real databases migrated with the shipped schema: SQLite always, PostgreSQL
+ * when script/test's cluster is there (VF_TEST_PG_HOST/PORT/USER), else skipped ---- */
 
-static char dir[64], path[128];
+static char dir[64], path[128], dbname[64];
 static struct config cfg;
 static struct db *db;
+static const char *skip;
 
 static void
-db_setup(void)
+db_setup(enum config_db_engine engine)
 {
-    static char empty[] = "";
+    static char empty[] = "", postgres[] = "postgres";
     log_init("test_catalogue", CONFIG_LOG_ERROR);
-    strcpy(dir, "/tmp/vf-test-catalogue-XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof(path), "%s/test.sqlite3", dir);
     memset(&cfg, 0, sizeof(cfg));
-    cfg.db_engine = CONFIG_DB_SQLITE;
-    cfg.db_name = path;
+    dir[0] = dbname[0] = '\0';
+    skip = NULL;
+    cfg.db_engine = engine;
     cfg.db_busy_timeout_ms = 5000;
     cfg.db_user = cfg.db_password = cfg.db_host = cfg.data_dir = cfg.media_root = empty;
+    if (engine == CONFIG_DB_SQLITE) {
+        strcpy(dir, "/tmp/vf-test-catalogue-XXXXXX");
+        cr_assert_not_null(mkdtemp(dir));
+        snprintf(path, sizeof(path), "%s/test.sqlite3", dir);
+        cfg.db_name = path;
+    } else {
+        const char *host = getenv("VF_TEST_PG_HOST"), *port = getenv("VF_TEST_PG_PORT");
+        const char *user = getenv("VF_TEST_PG_USER");
+        if (host == NULL || host[0] == '\0') {
+            skip = "VF_TEST_PG_HOST not set: PostgreSQL cases skipped";
+            return;
+        }
+        cfg.db_host = (char *)host;
+        cfg.db_port = port != NULL ? (int)strtol(port, NULL, 10) : 5432;
+        cfg.db_user = user != NULL ? (char *)user : postgres;
+        cfg.db_name = postgres;
+        struct db *admin = NULL;
+        cr_assert_eq(db_open(&cfg, &admin), VF_OK, "cannot reach PostgreSQL at %s", host);
+        static unsigned seq;
+        snprintf(dbname, sizeof(dbname), "vf_unit_catalogue_%ld_%u", (long)getpid(), seq++);
+        char sql[160];
+        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", dbname);
+        db_exec_script(admin, sql);
+        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", dbname);
+        cr_assert_eq(db_exec_script(admin, sql), VF_OK, "%s", db_errmsg(admin));
+        db_close(admin);
+        cfg.db_name = dbname;
+    }
     cr_assert_eq(db_open(&cfg, &db), VF_OK);
     cr_assert_eq(db_migrate(db, VF_SRCDIR "/schema", NULL), VF_OK);
+}
+
+static void
+db_setup_sqlite(void)
+{
+    db_setup(CONFIG_DB_SQLITE);
+}
+
+static void
+db_setup_pg(void)
+{
+    db_setup(CONFIG_DB_POSTGRES);
 }
 
 static void
@@ -100,13 +140,39 @@ db_teardown(void)
     db_close(db);
     db = NULL;
     clock_set_us(0);
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        cr_log_warn("could not remove %s", dir);
+    if (dir[0]) {
+        char cmd[128];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            cr_log_warn("could not remove %s", dir);
+    }
+    if (dbname[0]) {
+        static char postgres[] = "postgres";
+        struct db *admin = NULL;
+        cfg.db_name = postgres;
+        if (db_open(&cfg, &admin) == VF_OK) {
+            char sql[160];
+            snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", dbname);
+            db_exec_script(admin, sql);
+            db_close(admin);
+        }
+    }
 }
 
-TestSuite(catalogue_db, .init = db_setup, .fini = db_teardown);
+/* One case, registered for both engines: sqlite/<name> and postgres/<name>. */
+#define DB_CASE(name)                                                                              \
+    static void name(void);                                                                        \
+    Test(catalogue_sqlite, name, .init = db_setup_sqlite, .fini = db_teardown)                     \
+    {                                                                                              \
+        name();                                                                                    \
+    }                                                                                              \
+    Test(catalogue_postgres, name, .init = db_setup_pg, .fini = db_teardown)                       \
+    {                                                                                              \
+        if (skip != NULL)                                                                          \
+            cr_skip_test("%s", skip);                                                              \
+        name();                                                                                    \
+    }                                                                                              \
+    static void name(void)
 
 static int64_t
 ready_video(const char *title, int64_t created_us, bool thumb)
@@ -120,7 +186,7 @@ ready_video(const char *title, int64_t created_us, bool thumb)
     return id;
 }
 
-Test(catalogue_db, list_is_ready_only_newest_first_ties_higher_id_first)
+DB_CASE(list_is_ready_only_newest_first_ties_higher_id_first)
 {
     int64_t a = ready_video("a", 1000000, true);
     int64_t b = ready_video("b", 3000000, false);
@@ -150,7 +216,7 @@ Test(catalogue_db, list_is_ready_only_newest_first_ties_higher_id_first)
     catalogue_free(cat);
 }
 
-Test(catalogue_db, cache_serves_until_the_version_changes)
+DB_CASE(cache_serves_until_the_version_changes)
 {
     ready_video("first", 1000000, false);
     struct catalogue *cat = catalogue_new("http://h", "/tmp");
@@ -189,7 +255,7 @@ Test(catalogue_db, cache_serves_until_the_version_changes)
     catalogue_free(cat);
 }
 
-Test(catalogue_db, video_round_trip_with_renditions_ascending)
+DB_CASE(video_round_trip_with_renditions_ascending)
 {
     int64_t id = ready_video("t", 42, true);
     struct video *v = NULL;
@@ -226,7 +292,7 @@ Test(catalogue_db, video_round_trip_with_renditions_ascending)
     video_list_free(all, n);
 }
 
-Test(catalogue_db, invalid_input_and_missing_rows)
+DB_CASE(invalid_input_and_missing_rows)
 {
     int64_t id = 0;
     struct video *v = NULL;
