@@ -405,6 +405,9 @@ class AdminBase:
         csp = r.headers.get('Content-Security-Policy', '')
         self.assertIn("script-src 'self'", csp)
         self.assertEqual(r.headers.get('X-Frame-Options'), 'DENY')
+        r = self.st.request('GET', '/admin')
+        self.assertIn(r.status, (301, 302, 308))
+        self.assertTrue(r.headers.get('Location', '').endswith('/admin/'), r.headers.get('Location'))
         for asset in ('admin.js', 'admin.css', 'vendor/hls.js/hls.light.min.js'):
             r = self.st.request('GET', '/admin/' + asset)
             self.assertEqual(r.status, 200, asset)
