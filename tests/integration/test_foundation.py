@@ -483,6 +483,51 @@ class CrashLoop(unittest.TestCase):
             self.assertEqual(len(st.fcgi_worker_pids()), 2)
 
 
+class ReloadConfiguration(unittest.TestCase):
+    """SIGHUP re-reads the .env file; an invalid one keeps the running configuration."""
+
+    def test_sighup_applies_a_changed_env_file_and_survives_a_broken_one(self):
+        with harness.Stack(web='lighttpd', db=first_db(), workers=1) as st:
+            env = dict(st.env)
+            env.pop('FCGI_WORKERS')
+            envfile = st.tmpdir / 'reload.env'
+            secret = env.pop('SECRET_KEY')
+            envfile.write_text('SECRET_KEY=%s\nFCGI_WORKERS=1\n' % secret)
+            env['VIDEOFLIX_ENV'] = str(envfile)
+            sock = st.tmpdir / 'run' / 'reload.sock'
+            p = subprocess.Popen([str(harness.FCGI_BIN), '-s', str(sock), '-T', '5'], env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            try:
+                def children(n, old=()):
+                    def check():
+                        try:
+                            text = Path('/proc/%d/task/%d/children' % (p.pid, p.pid)).read_text()
+                        except OSError:
+                            return None
+                        pids = [int(x) for x in text.split() if syscall_of(int(x)) is not None]
+                        return pids if len(pids) == n and not set(pids) & set(old) else None
+                    return st.wait_for(check, timeout=10, what='%d workers' % n)
+
+                first = children(1)
+                envfile.write_text('SECRET_KEY=%s\nFCGI_WORKERS=3\n' % secret)
+                p.send_signal(signal.SIGHUP)
+                second = children(3, first)
+                status, body = fcgi_get(str(sock), '/api/health/')
+                self.assertEqual(status, 200, body)
+
+                envfile.write_text('SECRET_KEY=short\nFCGI_WORKERS=1\n')
+                p.send_signal(signal.SIGHUP)
+                children(3, second)  # the old configuration stays; fresh workers anyway
+                status, body = fcgi_get(str(sock), '/api/health/')
+                self.assertEqual(status, 200, body)
+            finally:
+                p.send_signal(signal.SIGTERM)
+                out, _ = p.communicate(timeout=20)
+            self.assertEqual(p.returncode, 0, out)
+            self.assertIn(b'keeping the current configuration', out)
+            self.assertNotIn(b'short', out)
+
+
 class Recycling(unittest.TestCase):
     def test_worker_is_replaced_after_fcgi_max_requests(self):
         with harness.Stack(web='lighttpd', db=first_db(), workers=1,
