@@ -411,9 +411,10 @@ publish(struct upload *u, const struct upload_meta *meta, int64_t *video_id, int
     struct probe_info info;
 
     if (fsync(u->fd) != 0) {
-        log_error("upload: fsync %s: %s", u->part_path, strerror(errno));
+        int saved = errno;
+        log_error("upload: fsync %s: %s", u->part_path, strerror(saved));
         discard_part(u);
-        return set_err(u->err, errno == ENOSPC ? VF_ERR_NOSPACE : VF_ERR_IO, NULL,
+        return set_err(u->err, saved == ENOSPC ? VF_ERR_NOSPACE : VF_ERR_IO, NULL,
                        "Cannot store the upload.");
     }
     close(u->fd);
@@ -430,9 +431,11 @@ publish(struct upload *u, const struct upload_meta *meta, int64_t *video_id, int
         discard_part(u);
         if (e == VF_ERR_MEDIATYPE || e == VF_ERR_TIMEOUT) {
             log_info("upload refused by the probe: %s", reason);
+            /* GStreamer's messages may name the file: a path never goes to a client. */
+            bool names_path = strstr(reason, u->dir) != NULL || strstr(reason, ".part") != NULL;
             return set_err(u->err, VF_ERR_MEDIATYPE, NULL,
                            "The uploaded file is not a usable video: %s.",
-                           reason[0] != '\0' ? reason : "it could not be analysed");
+                           reason[0] != '\0' && !names_path ? reason : "it could not be decoded");
         }
         log_error("upload: probe failed (%s): %s", vf_strerror(e), reason);
         return set_err(u->err, VF_ERR_INTERNAL, NULL, "The upload could not be checked.");

@@ -190,7 +190,10 @@ class AdminBase:
         junk = b'\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2' + os.urandom(4096)
         before = self.uploads()
         r = self.upload(self.staff, files=[('file', 'junk.mp4', junk, 'video/mp4')])
-        self.assertJsonError(r, 415)
+        body = self.assertJsonError(r, 415)
+        self.assertIn('not a usable video', body['detail'])
+        self.assertNotIn(str(self.st.media_root), body['detail'])  # never a path
+        self.assertNotIn('.part', body['detail'])
         self.assertEqual(self.uploads(), before)
 
     def test_oversize_upload_is_413_json(self):
