@@ -338,7 +338,8 @@ class Durability(QueueStack):
         log = self.st.tmpdir / 'kill.log'
         self.enqueue('noop', {'log': str(log), 'sleep_ms': 200}, 300)
         ws = [self.start_worker() for _ in range(3)]
-        rnd = random.Random(os.environ.get('VF_TEST_SEED', str(time.time())))
+        seed = os.environ.get('VF_TEST_SEED', str(time.time()))
+        rnd = random.Random(seed)
         kills = {'worker': 0, 'child': 0}
         stale = []
         for i in range(60):
@@ -371,6 +372,8 @@ class Durability(QueueStack):
             return c.get('queued', 0) == 0 and c.get('running', 0) == 0
 
         self.st.wait_for(settled, timeout=120, interval=0.2, what='every job terminal')
+        print('      kills: %(worker)d workers, %(child)d children' % kills
+              + ' (VF_TEST_SEED=%s)' % seed, flush=True)
         self.assertGreaterEqual(kills['worker'] + kills['child'], 10)
         self.assertEqual(self.counts(), {'done': 300}, 'every job finished')
         self.assertEqual(stale, [], 'no job stayed running past its lease (+ sweep slack)')
@@ -382,12 +385,12 @@ class Durability(QueueStack):
         alive = [p for p in pids if Path('/proc/%d' % p).exists()
                  and 'videoflix-worker' in Path('/proc/%d/cmdline' % p).read_text(errors='replace')]
         self.assertEqual(alive, [], 'no orphaned job children')
-        print('      kills: %(worker)d workers, %(child)d children' % kills, flush=True)
 
     def overdue(self):
-        """Jobs still running 3 s after their lease expired (lease 2 s, sweep every 1 s)."""
+        """Jobs still running well after their lease expired: lease 2 s, a sweep every 1 s,
+        plus slack for a loaded machine (a SQLite busy wait alone may take 5 s)."""
         return self.st.sql("SELECT id FROM jobs WHERE state = 'running' AND lease_expires < ?",
-                           (now_us() - 3000000,))
+                           (now_us() - 8000000,))
 
     def test_sigterm_lets_a_running_job_finish(self):
         log = self.st.tmpdir / 'term.log'
