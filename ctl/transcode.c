@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -43,6 +45,43 @@ dir_is_empty(const char *dir)
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
         return 0;
     return rmdir(dir) == 0 && mkdir(dir, 0755) == 0;
+}
+
+/* The transcoder child: runs the pipeline, prints progress (stderr) and the result (stdout). */
+static int
+child(const struct config *cfg, const char *in, const char *out, enum pipeline_preset preset,
+      int threads)
+{
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    struct transcode_params p = {
+        .input = in,
+        .outdir = out,
+        .segment_seconds = cfg->hls_segment_seconds,
+        .x264_threads = threads,
+        .preset = preset,
+        .timeout_s = cfg->transcode_timeout,
+        .stall_timeout_s = cfg->transcode_stall_timeout,
+        .stop = &stop_flag,
+        .progress_fd = STDERR_FILENO,
+    };
+    struct transcode_result res;
+    char reason[512];
+    enum vf_err err = transcode_run(&p, &res, reason, sizeof(reason));
+    if (err != VF_OK) {
+        fprintf(stderr, "videoflixctl: transcode failed (%s): %s\n", vf_strerror(err), reason);
+        fflush(NULL);
+        return 1;
+    }
+    char *json = transcode_result_json(&res, NULL);
+    printf("%s\n", json ? json : "{}");
+    free(json);
+    fflush(NULL);
+    return 0;
 }
 
 /*
@@ -97,36 +136,39 @@ cmd_transcode_file(struct ctl_ctx *ctx, int argc, char **argv)
         return 1;
     }
 
+    /* GStreamer lives only in a child (as in the worker): this process stays clean, and the
+     * child leaves with _exit() once the result is printed. */
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "videoflixctl: fork: %s\n", strerror(errno));
+        if (created)
+            rmdir(out);
+        return 1;
+    }
+    if (pid == 0)
+        _exit(child(cfg, in, out, preset, threads));
+
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-
-    struct transcode_params p = {
-        .input = in,
-        .outdir = out,
-        .segment_seconds = cfg->hls_segment_seconds,
-        .x264_threads = threads,
-        .preset = preset,
-        .timeout_s = cfg->transcode_timeout,
-        .stall_timeout_s = cfg->transcode_stall_timeout,
-        .stop = &stop_flag,
-        .progress_fd = STDERR_FILENO,
-    };
-    struct transcode_result res;
-    char reason[512];
-    enum vf_err err = transcode_run(&p, &res, reason, sizeof(reason));
-    if (err != VF_OK) {
-        fprintf(stderr, "videoflixctl: transcode failed (%s): %s\n", vf_strerror(err), reason);
-        if (created)
-            transcode_rmtree(out);
-        return 1;
+    int status = 0, forwarded = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR)
+            break;
+        if (stop_flag && !forwarded) {
+            kill(pid, SIGTERM);
+            forwarded = 1;
+        }
     }
-    char *json = transcode_result_json(&res, NULL);
-    printf("%s\n", json ? json : "{}");
-    free(json);
-    return 0;
+    int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    if (!ok && WIFSIGNALED(status))
+        fprintf(stderr, "videoflixctl: the transcoder died (signal %d)\n", WTERMSIG(status));
+    if (!ok && created)
+        transcode_rmtree(out);
+    return ok ? 0 : 1;
 }
 
 const struct ctl_cmd ctl_transcode_cmds[] = {
