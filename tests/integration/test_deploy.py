@@ -196,11 +196,16 @@ class InstallTest(unittest.TestCase):
             path = self.dest / f
             data = path.read_bytes()
             if data.startswith(b'\x7fELF'):
+                if harness.SANITIZED:
+                    # ASan/UBSan put every instrumented source file's path into .rodata for
+                    # their reports; only the text files can be checked in that build.
+                    continue
                 # Only the program's constant data counts (debug info names the build dir).
                 data = subprocess.run(['readelf', '-p', '.rodata', str(path)],
                                       capture_output=True, timeout=60).stdout
             for n in needles:
-                self.assertNotIn(n, data, '%s mentions %s' % (f, n.decode()))
+                # assertTrue, not assertNotIn: the message must not dump a whole binary.
+                self.assertTrue(n not in data, '%s mentions %s' % (f, n.decode()))
 
     def test_04_reinstall_keeps_edited_samples_and_uninstall_removes_the_rest(self):
         env = self.d(self.vfconfdir / 'videoflix.env')
