@@ -20,6 +20,52 @@ local internal = "/_vf_signed_hls/"
 
 local r = lighty.r
 local c = lighty.c
+
+-- The allowed origin of this request, or nil.
+local function allowed_origin()
+    local origin = r.req_header["Origin"]
+    if origin then
+        for o in origins_csv:gmatch("[^,%s]+") do
+            if o == origin then
+                return origin
+            end
+        end
+    end
+    return nil
+end
+
+-- Second use (magnet.attract-response-start-to in videoflix.conf): every response is
+-- about to go out.  Responses lighttpd makes itself -- 503 application down, 413, 411
+-- POST without Content-Length, static files -- lack the CORS headers the application puts
+-- on its own: the frontend could not read them (CONTRACT.md: every response, errors and
+-- files included, carries them).  Errors under /api/ also get the application's other
+-- headers, and their JSON bodies (etc/lighttpd/errors) a JSON Content-Type.
+local status = r.req_item.http_status
+if status ~= 0 then
+    local h = r.resp_header
+    local origin = allowed_origin()
+    if origin and not h["Access-Control-Allow-Origin"] then
+        h["Access-Control-Allow-Origin"] = origin
+        h["Access-Control-Allow-Credentials"] = "true"
+        h["Vary"] = "Origin"
+    end
+    local uri = r.req_attr["request.uri"] or ""
+    if status >= 400 and uri:sub(1, 5) == "/api/" and not h["X-Frame-Options"] then
+        local ct = h["Content-Type"] or ""
+        if ct:sub(1, 9) == "text/html" then
+            h["Content-Type"] = "application/json"
+        end
+        h["X-Content-Type-Options"] = "nosniff"
+        h["X-Frame-Options"] = "DENY"
+        h["Referrer-Policy"] = "same-origin"
+        h["Cache-Control"] = "no-store"
+        if status == 503 and not h["Retry-After"] then
+            h["Retry-After"] = "5"
+        end
+    end
+    return 0
+end
+
 local path = r.req_attr["uri.path"] or ""
 
 -- Clients never reach the internal prefix directly.
@@ -72,15 +118,10 @@ h["X-Content-Type-Options"] = "nosniff"
 h["X-Frame-Options"] = "DENY"
 h["Referrer-Policy"] = "same-origin"
 
-local origin = r.req_header["Origin"]
+local origin = allowed_origin()
 if origin then
-    for o in origins_csv:gmatch("[^,%s]+") do
-        if o == origin then
-            h["Access-Control-Allow-Origin"] = origin
-            h["Access-Control-Allow-Credentials"] = "true"
-            break
-        end
-    end
+    h["Access-Control-Allow-Origin"] = origin
+    h["Access-Control-Allow-Credentials"] = "true"
 end
 h["Vary"] = "Origin"
 return 0
