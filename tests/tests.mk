@@ -29,3 +29,7 @@ tests_fuzz_fuzz_request_LDADD = $(VF_LIBS)
 endif
 
 lint_sources += tests/fuzz/fuzz_request.c
+
+# tests/integration/test_contract.py drives the frontend's cross-origin use of the API in
+# headless Chromium with this script (playwright-core from tests/browser/package.json).
+EXTRA_DIST += tests/browser/frontend_cors.mjs
