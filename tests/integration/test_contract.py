@@ -232,7 +232,6 @@ class _ContractTests(unittest.TestCase):
                 r = self.st.request(method, path, headers=h)
                 self.assertEqual(r.status, status, '%s: %r' % (what, r))
                 self.assertCors(r.headers, ORIGIN, what)
-                self.assertNotEqual(r.headers.get('Access-Control-Allow-Origin'), '*')
                 for k, v in SECURITY.items():
                     self.assertEqual(r.headers.get(k), v, '%s: %s' % (what, k))
                 server = r.headers.get('Server', '')
@@ -243,6 +242,18 @@ class _ContractTests(unittest.TestCase):
                 h['Origin'] = EVIL
                 r = self.st.request(method, path, headers=h)
                 self.assertIsNone(r.headers.get('Access-Control-Allow-Origin'), what)
+
+    def test_not_modified_list_keeps_the_cors_headers(self):
+        # CONTRACT.md does not ask for an ETag; where the list has one, its 304 is a
+        # response like any other (the browser merges it with the cached 200 and checks
+        # CORS again).
+        h = {'Origin': ORIGIN, 'Cookie': self.cookie()}
+        etag = self.st.request('GET', '/api/video/', headers=h).headers.get('ETag')
+        if not etag:
+            self.skipTest('the list sends no ETag')
+        r = self.st.request('GET', '/api/video/', headers=dict(h, **{'If-None-Match': etag}))
+        self.assertEqual(r.status, 304, r)
+        self.assertCors(r.headers, ORIGIN, '304')
 
     def test_segments_answer_directly_in_both_forms(self):
         for name in ('segment', 'segment/', 'segment1000'):
@@ -258,9 +269,14 @@ class _ContractTests(unittest.TestCase):
                     'Cookie': self.cookie(), 'Range': 'bytes=10-19'})
                 self.assertEqual(r.status, 206, r)
                 self.assertEqual(r.body, self.segment[10:20])
+                r = self.st.request('HEAD', self.paths()[name], headers={'Cookie': self.cookie()})
+                self.assertEqual(r.status, 200, r)
+                self.assertEqual(r.headers.get('Content-Length'), str(len(self.segment)))
+                self.assertEqual(r.body, b'')
 
     def test_wrong_method_is_405_json_with_allow_on_every_route(self):
         p = self.paths()
+        gets = ('activate', 'list', 'playlist', 'segment', 'segment/', 'segment1000')
         cases = [('GET', 'register'), ('PUT', 'register'), ('POST', 'activate'),
                  ('GET', 'login'), ('DELETE', 'login'), ('GET', 'logout'), ('GET', 'refresh'),
                  ('GET', 'reset'), ('GET', 'confirm'), ('POST', 'list'), ('DELETE', 'list'),
@@ -275,7 +291,7 @@ class _ContractTests(unittest.TestCase):
                 self.assertEqual(r.json(), {'detail': 'Method "%s" not allowed.' % method})
                 allow = [m.strip() for m in r.headers.get('Allow', '').split(',')]
                 self.assertNotIn(method, allow)
-                self.assertTrue(set(allow) & {'GET', 'POST'}, allow)
+                self.assertIn('GET' if name in gets else 'POST', allow)
                 self.assertCors(r.headers, ORIGIN, name)
 
     def test_no_store_on_auth_and_user_data(self):
@@ -361,9 +377,10 @@ class _ContractTests(unittest.TestCase):
              'Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n'
              % (UPLOAD_MAX + 4096), b'{"email":"', (413,)),
             # lighttpd refuses a POST without Content-Length itself (411); nginx passes it
-            # on as an empty body and the application answers.
+            # on as an empty body and the application answers (no refresh cookie: 400).
             ('POST without Content-Length', 'POST /api/token/refresh/ HTTP/1.1\r\nHost: x\r\n'
-             + o + 'Connection: close\r\n\r\n', b'', (411, 400)),
+             + o + 'Connection: close\r\n\r\n', b'',
+             (411,) if self.WEB == 'lighttpd' else (400,)),
         ]
 
     def test_web_server_errors_under_api_are_json_with_cors(self):
@@ -391,6 +408,8 @@ class _ContractTests(unittest.TestCase):
                 status, h, payload = raw_http(self.st.http_port, head % ORIGIN)
                 self.assertIn(status, statuses, payload)
                 self.assertIn('detail', json.loads(payload))
+                self.assertTrue(h.get('content-type', '').startswith('application/json'),
+                                '%s: %s' % (what, h.get('content-type')))
                 self.assertCors(h, ORIGIN, what)
 
     def test_z_application_down_is_json_503_with_retry_after_and_cors(self):
