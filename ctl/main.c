@@ -40,15 +40,25 @@ main(int argc, char **argv)
         i += 2;
     }
     if (i >= argc || strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0 ||
-        strcmp(argv[i], "help") == 0) {
+        (strcmp(argv[i], "help") == 0 && i + 1 >= argc)) {
         usage(i >= argc ? stderr : stdout);
         return i >= argc ? 2 : 0;
     }
+    /* "help COMMAND" and "COMMAND --help" show that command's usage without running it
+     * (a prompting command would otherwise wait for input or fail on its argument). */
+    bool help = strcmp(argv[i], "help") == 0 && i + 1 < argc;
+    if (help)
+        i++;
     const struct ctl_cmd *cmd = find(argv[i]);
     if (cmd == NULL) {
         fprintf(stderr, "videoflixctl: unknown command '%s'\n", argv[i]);
         usage(stderr);
         return 2;
+    }
+    if (help ||
+        (i + 1 < argc && (strcmp(argv[i + 1], "-h") == 0 || strcmp(argv[i + 1], "--help") == 0))) {
+        printf("usage: videoflixctl [-e ENVFILE] %s\n  %s\n", cmd->usage, cmd->help);
+        return 0;
     }
 
     char err[512];

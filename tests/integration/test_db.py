@@ -53,6 +53,18 @@ class CtlBase:
         self.addCleanup(self.st._psql, 'postgres', 'DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
         return {'DB_NAME': name}, lambda sql: self.st._psql(name, sql, rows=True)
 
+    def test_help_for_a_command_shows_its_usage_and_runs_nothing(self):
+        before = self.st.sql('SELECT count(*) FROM users')
+        for args in (['createsuperuser', '--help'], ['help', 'createsuperuser'], ['jobs', '-h']):
+            r = self.st.ctl(*args, input='')
+            self.assertEqual(r.returncode, 0, (args, r.stderr))
+            self.assertRegex(r.stdout, r'^usage: videoflixctl .*%s' % args[0 if args[0] != 'help' else 1])
+            self.assertEqual(r.stderr, '')
+        self.assertEqual(self.st.sql('SELECT count(*) FROM users'), before)
+        r = self.st.ctl('help', 'no-such-command')
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("unknown command 'no-such-command'", r.stderr)
+
     def test_migrate_again_is_up_to_date(self):
         r = self.st.ctl('migrate')
         self.assertEqual(r.returncode, 0, r.stderr)
