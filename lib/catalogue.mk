@@ -18,7 +18,8 @@ lint_sources += lib/catalogue.c fcgi/catalogue.c
 
 if HAVE_CRITERION
 check_PROGRAMS += tests/unit/test_catalogue
-tests_unit_test_catalogue_SOURCES = tests/unit/test_catalogue.c
+tests_unit_test_catalogue_SOURCES = tests/unit/test_catalogue.c tests/unit/dbfixture.c \
+	tests/unit/dbfixture.h
 tests_unit_test_catalogue_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_catalogue_LDADD = $(UNIT_LDADD)
 endif

@@ -14,7 +14,9 @@ EXTRA_DIST += tests/fixtures/schema
 
 if HAVE_CRITERION
 check_PROGRAMS += tests/unit/test_db
-tests_unit_test_db_SOURCES = tests/unit/test_db.c
+# tests/unit/dbfixture.{c,h}: a throwaway SQLite/PostgreSQL database per case, shared by
+# every unit test that runs its cases on both engines (test_job, test_catalogue too).
+tests_unit_test_db_SOURCES = tests/unit/test_db.c tests/unit/dbfixture.c tests/unit/dbfixture.h
 tests_unit_test_db_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_db_LDADD = $(UNIT_LDADD)
 endif

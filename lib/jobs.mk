@@ -25,7 +25,7 @@ bench_jobs_claim_bench_SOURCES = bench/jobs_claim.c
 
 if HAVE_CRITERION
 check_PROGRAMS += tests/unit/test_job tests/unit/test_mail
-tests_unit_test_job_SOURCES = tests/unit/test_job.c
+tests_unit_test_job_SOURCES = tests/unit/test_job.c tests/unit/dbfixture.c tests/unit/dbfixture.h
 tests_unit_test_job_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_job_LDADD = $(UNIT_LDADD)
 tests_unit_test_mail_SOURCES = tests/unit/test_mail.c

@@ -8,6 +8,7 @@
 #include "catalogue.h"
 #include "clock.h"
 #include "db.h"
+#include "dbfixture.h"
 #include "log.h"
 #include "video.h"
 
@@ -74,108 +75,13 @@ Test(catalogue_etag, if_none_match_forms)
 /* ---- against real databases migrated with the shipped schema: SQLite always, PostgreSQL
  * when script/test's cluster is there (VF_TEST_PG_HOST/PORT/USER), else skipped ---- */
 
-static char dir[64], path[128], dbname[64];
-static struct config cfg;
-static struct db *db;
-static const char *skip;
+static const struct dbfixture_setup fixture = { "catalogue", VF_SRCDIR "/schema", 0 };
 
-static void
-db_setup(enum config_db_engine engine)
-{
-    static char empty[] = "", postgres[] = "postgres";
-    log_init("test_catalogue", CONFIG_LOG_ERROR);
-    memset(&cfg, 0, sizeof(cfg));
-    dir[0] = dbname[0] = '\0';
-    skip = NULL;
-    cfg.db_engine = engine;
-    cfg.db_busy_timeout_ms = 5000;
-    cfg.db_user = cfg.db_password = cfg.db_host = cfg.data_dir = cfg.media_root = empty;
-    if (engine == CONFIG_DB_SQLITE) {
-        strcpy(dir, "/tmp/vf-test-catalogue-XXXXXX");
-        cr_assert_not_null(mkdtemp(dir));
-        snprintf(path, sizeof(path), "%s/test.sqlite3", dir);
-        cfg.db_name = path;
-    } else {
-        const char *host = getenv("VF_TEST_PG_HOST"), *port = getenv("VF_TEST_PG_PORT");
-        const char *user = getenv("VF_TEST_PG_USER");
-        if (host == NULL || host[0] == '\0') {
-            skip = "VF_TEST_PG_HOST not set: PostgreSQL cases skipped";
-            return;
-        }
-        cfg.db_host = (char *)host;
-        cfg.db_port = port != NULL ? (int)strtol(port, NULL, 10) : 5432;
-        cfg.db_user = user != NULL ? (char *)user : postgres;
-        cfg.db_name = postgres;
-        struct db *admin = NULL;
-        cr_assert_eq(db_open(&cfg, &admin), VF_OK, "cannot reach PostgreSQL at %s", host);
-        static unsigned seq;
-        snprintf(dbname, sizeof(dbname), "vf_unit_catalogue_%ld_%u", (long)getpid(), seq++);
-        char sql[160];
-        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", dbname);
-        db_exec_script(admin, sql);
-        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", dbname);
-        cr_assert_eq(db_exec_script(admin, sql), VF_OK, "%s", db_errmsg(admin));
-        db_close(admin);
-        cfg.db_name = dbname;
-    }
-    cr_assert_eq(db_open(&cfg, &db), VF_OK);
-    cr_assert_eq(db_migrate(db, VF_SRCDIR "/schema", NULL), VF_OK);
-}
-
-static void
-db_setup_sqlite(void)
-{
-    db_setup(CONFIG_DB_SQLITE);
-}
-
-static void
-db_setup_pg(void)
-{
-    db_setup(CONFIG_DB_POSTGRES);
-}
-
-static void
-db_teardown(void)
-{
-    db_close(db);
-    db = NULL;
-    clock_set_us(0);
-    if (dir[0]) {
-        char cmd[128];
-        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-        if (system(cmd) != 0)
-            cr_log_warn("could not remove %s", dir);
-    }
-    if (dbname[0]) {
-        static char postgres[] = "postgres";
-        struct db *admin = NULL;
-        cfg.db_name = postgres;
-        if (db_open(&cfg, &admin) == VF_OK) {
-            char sql[160];
-            snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", dbname);
-            db_exec_script(admin, sql);
-            db_close(admin);
-        }
-    }
-}
-
-/* One case, registered for both engines: sqlite/<name> and postgres/<name>. */
-#define DB_CASE(name)                                                                              \
-    static void name(void);                                                                        \
-    Test(catalogue_sqlite, name, .init = db_setup_sqlite, .fini = db_teardown)                     \
-    {                                                                                              \
-        name();                                                                                    \
-    }                                                                                              \
-    Test(catalogue_postgres, name, .init = db_setup_pg, .fini = db_teardown)                       \
-    {                                                                                              \
-        if (skip != NULL)                                                                          \
-            cr_skip_test("%s", skip);                                                              \
-        name();                                                                                    \
-    }                                                                                              \
-    static void name(void)
+/* One case, registered for both engines: catalogue_sqlite/<name> and catalogue_postgres/<name>. */
+#define DB_CASE(name) DBFIXTURE_CASE(fixture, catalogue_sqlite, catalogue_postgres, name)
 
 static int64_t
-ready_video(const char *title, int64_t created_us, bool thumb)
+ready_video(struct db *db, const char *title, int64_t created_us, bool thumb)
 {
     int64_t id = 0;
     clock_set_us(created_us);
@@ -188,18 +94,19 @@ ready_video(const char *title, int64_t created_us, bool thumb)
 
 DB_CASE(list_is_ready_only_newest_first_ties_higher_id_first)
 {
-    int64_t a = ready_video("a", 1000000, true);
-    int64_t b = ready_video("b", 3000000, false);
-    int64_t c = ready_video("c", 3000000, false); /* same instant as b */
+    int64_t a = ready_video(fx->db, "a", 1000000, true);
+    int64_t b = ready_video(fx->db, "b", 3000000, false);
+    int64_t c = ready_video(fx->db, "c", 3000000, false); /* same instant as b */
     int64_t hidden = 0;
-    cr_assert_eq(video_create(db, "uploaded only", "", "Drama", "uploads/y.mp4", &hidden), VF_OK);
-    int64_t failed = ready_video("failed", 5000000, false);
-    cr_assert_eq(video_set_failed(db, failed, "bad input"), VF_OK);
+    cr_assert_eq(video_create(fx->db, "uploaded only", "", "Drama", "uploads/y.mp4", &hidden),
+                 VF_OK);
+    int64_t failed = ready_video(fx->db, "failed", 5000000, false);
+    cr_assert_eq(video_set_failed(fx->db, failed, "bad input"), VF_OK);
 
     struct catalogue *cat = catalogue_new("http://h", "/tmp");
     const char *body, *etag;
     size_t len;
-    cr_assert_eq(catalogue_get(cat, db, &body, &len, &etag), VF_OK);
+    cr_assert_eq(catalogue_get(cat, fx->db, &body, &len, &etag), VF_OK);
     char want[64];
     const char *p = body;
     int64_t order[] = { c, b, a };
@@ -218,38 +125,38 @@ DB_CASE(list_is_ready_only_newest_first_ties_higher_id_first)
 
 DB_CASE(cache_serves_until_the_version_changes)
 {
-    ready_video("first", 1000000, false);
+    ready_video(fx->db, "first", 1000000, false);
     struct catalogue *cat = catalogue_new("http://h", "/tmp");
     const char *body, *etag;
     size_t len;
     char etag1[80];
-    cr_assert_eq(catalogue_get(cat, db, &body, &len, &etag), VF_OK);
+    cr_assert_eq(catalogue_get(cat, fx->db, &body, &len, &etag), VF_OK);
     strcpy(etag1, etag);
     const char *body1 = body;
-    cr_assert_eq(catalogue_get(cat, db, &body, &len, &etag), VF_OK);
+    cr_assert_eq(catalogue_get(cat, fx->db, &body, &len, &etag), VF_OK);
     cr_expect_eq(body, body1, "unchanged catalogue re-rendered");
     cr_expect_str_eq(etag, etag1);
 
     /* Every kind of write moves the version and so the ETag. */
     int64_t v0 = 0, v1 = 0;
-    cr_assert_eq(video_catalogue_version(db, &v0), VF_OK);
-    int64_t id = ready_video("second", 2000000, false);
-    cr_assert_eq(video_catalogue_version(db, &v1), VF_OK);
+    cr_assert_eq(video_catalogue_version(fx->db, &v0), VF_OK);
+    int64_t id = ready_video(fx->db, "second", 2000000, false);
+    cr_assert_eq(video_catalogue_version(fx->db, &v1), VF_OK);
     cr_expect_gt(v1, v0);
-    cr_assert_eq(catalogue_get(cat, db, &body, &len, &etag), VF_OK);
+    cr_assert_eq(catalogue_get(cat, fx->db, &body, &len, &etag), VF_OK);
     cr_expect_not_null(strstr(body, "second"));
     cr_expect_str_neq(etag, etag1);
     strcpy(etag1, etag);
 
-    cr_assert_eq(video_update_meta(db, id, "renamed", NULL, NULL), VF_OK);
-    cr_assert_eq(catalogue_get(cat, db, &body, &len, &etag), VF_OK);
+    cr_assert_eq(video_update_meta(fx->db, id, "renamed", NULL, NULL), VF_OK);
+    cr_assert_eq(catalogue_get(cat, fx->db, &body, &len, &etag), VF_OK);
     cr_expect_not_null(strstr(body, "renamed"));
     cr_expect_not_null(strstr(body, "\"description\":\"desc\""));
     cr_expect_str_neq(etag, etag1);
     strcpy(etag1, etag);
 
-    cr_assert_eq(video_delete(db, id), VF_OK);
-    cr_assert_eq(catalogue_get(cat, db, &body, &len, &etag), VF_OK);
+    cr_assert_eq(video_delete(fx->db, id), VF_OK);
+    cr_assert_eq(catalogue_get(cat, fx->db, &body, &len, &etag), VF_OK);
     cr_expect_null(strstr(body, "renamed"));
     cr_expect_str_neq(etag, etag1);
     catalogue_free(cat);
@@ -257,9 +164,9 @@ DB_CASE(cache_serves_until_the_version_changes)
 
 DB_CASE(video_round_trip_with_renditions_ascending)
 {
-    int64_t id = ready_video("t", 42, true);
+    int64_t id = ready_video(fx->db, "t", 42, true);
     struct video *v = NULL;
-    cr_assert_eq(video_get(db, id, &v), VF_OK);
+    cr_assert_eq(video_get(fx->db, id, &v), VF_OK);
     cr_expect_str_eq(v->title, "t");
     cr_expect_str_eq(v->category, "Drama");
     cr_expect_str_eq(v->source_path, "uploads/x.mp4");
@@ -277,16 +184,16 @@ DB_CASE(video_round_trip_with_renditions_ascending)
 
     /* A re-transcode replaces the renditions. */
     struct video_rendition one = { 480, 854, 1, 1, "avc1" };
-    cr_assert_eq(video_set_processing(db, id), VF_OK);
-    cr_assert_eq(video_set_ready(db, id, 1, 854, 480, &one, 1, false), VF_OK);
-    cr_assert_eq(video_get(db, id, &v), VF_OK);
+    cr_assert_eq(video_set_processing(fx->db, id), VF_OK);
+    cr_assert_eq(video_set_ready(fx->db, id, 1, 854, 480, &one, 1, false), VF_OK);
+    cr_assert_eq(video_get(fx->db, id, &v), VF_OK);
     cr_expect_eq(v->nrenditions, 1);
     cr_expect_not(v->has_thumbnail);
     video_free(v);
 
     struct video **all = NULL;
     size_t n = 0;
-    cr_assert_eq(video_list_all(db, &all, &n), VF_OK);
+    cr_assert_eq(video_list_all(fx->db, &all, &n), VF_OK);
     cr_assert_eq(n, 1);
     cr_expect_eq(all[0]->nrenditions, 1);
     video_list_free(all, n);
@@ -296,26 +203,26 @@ DB_CASE(invalid_input_and_missing_rows)
 {
     int64_t id = 0;
     struct video *v = NULL;
-    cr_expect_eq(video_create(db, "", "d", "c", "s", &id), VF_ERR_INVALID);
-    cr_expect_eq(video_create(db, "t", "d", "", "s", &id), VF_ERR_INVALID);
-    cr_expect_eq(video_create(db, "t", "d", NULL, "s", &id), VF_ERR_INVALID);
-    cr_expect_eq(video_get(db, 999, &v), VF_ERR_NOTFOUND);
+    cr_expect_eq(video_create(fx->db, "", "d", "c", "s", &id), VF_ERR_INVALID);
+    cr_expect_eq(video_create(fx->db, "t", "d", "", "s", &id), VF_ERR_INVALID);
+    cr_expect_eq(video_create(fx->db, "t", "d", NULL, "s", &id), VF_ERR_INVALID);
+    cr_expect_eq(video_get(fx->db, 999, &v), VF_ERR_NOTFOUND);
     cr_expect_null(v);
-    cr_expect_eq(video_set_processing(db, 999), VF_ERR_NOTFOUND);
-    cr_expect_eq(video_set_failed(db, 999, "x"), VF_ERR_NOTFOUND);
-    cr_expect_eq(video_set_ready(db, 999, 1, 1, 1, NULL, 0, false), VF_ERR_NOTFOUND);
-    cr_expect_eq(video_update_meta(db, 999, "t", NULL, NULL), VF_ERR_NOTFOUND);
-    cr_expect_eq(video_delete(db, 999), VF_ERR_NOTFOUND);
-    cr_assert_eq(video_create(db, "t", NULL, "c", NULL, &id), VF_OK);
-    cr_expect_eq(video_update_meta(db, id, "", NULL, NULL), VF_ERR_INVALID);
-    cr_expect_eq(video_update_meta(db, id, NULL, NULL, ""), VF_ERR_INVALID);
+    cr_expect_eq(video_set_processing(fx->db, 999), VF_ERR_NOTFOUND);
+    cr_expect_eq(video_set_failed(fx->db, 999, "x"), VF_ERR_NOTFOUND);
+    cr_expect_eq(video_set_ready(fx->db, 999, 1, 1, 1, NULL, 0, false), VF_ERR_NOTFOUND);
+    cr_expect_eq(video_update_meta(fx->db, 999, "t", NULL, NULL), VF_ERR_NOTFOUND);
+    cr_expect_eq(video_delete(fx->db, 999), VF_ERR_NOTFOUND);
+    cr_assert_eq(video_create(fx->db, "t", NULL, "c", NULL, &id), VF_OK);
+    cr_expect_eq(video_update_meta(fx->db, id, "", NULL, NULL), VF_ERR_INVALID);
+    cr_expect_eq(video_update_meta(fx->db, id, NULL, NULL, ""), VF_ERR_INVALID);
     struct video_rendition four[4] = { 0 };
-    cr_expect_eq(video_set_ready(db, id, 1, 1, 1, four, 4, false), VF_ERR_INVALID);
-    cr_expect_eq(video_set_ready(db, id, -1, 1, 1, NULL, 0, false), VF_ERR_INVALID);
+    cr_expect_eq(video_set_ready(fx->db, id, 1, 1, 1, four, 4, false), VF_ERR_INVALID);
+    cr_expect_eq(video_set_ready(fx->db, id, -1, 1, 1, NULL, 0, false), VF_ERR_INVALID);
     /* A failed set_ready leaves nothing half-written. */
     struct video_rendition bad[2] = { { 480, 854, 1, 1, "a" }, { 480, 854, 1, 1, "dup" } };
-    cr_expect_eq(video_set_ready(db, id, 1, 1, 1, bad, 2, false), VF_ERR_CONFLICT);
-    cr_assert_eq(video_get(db, id, &v), VF_OK);
+    cr_expect_eq(video_set_ready(fx->db, id, 1, 1, 1, bad, 2, false), VF_ERR_CONFLICT);
+    cr_assert_eq(video_get(fx->db, id, &v), VF_OK);
     cr_expect_eq(v->state, VIDEO_UPLOADED);
     cr_expect_eq(v->nrenditions, 0);
     video_free(v);

@@ -16,140 +16,29 @@
 #include <criterion/criterion.h>
 
 #include "db.h"
+#include "dbfixture.h"
 #include "log.h"
 
 /*
- * Every case is a function of a fixture holding an open, empty database.  DB_CASE(x)
- * defines it once and registers it twice: sqlite/x and postgres/x.  PostgreSQL runs
- * against the cluster named by VF_TEST_PG_HOST/VF_TEST_PG_PORT/VF_TEST_PG_USER (a fresh
- * database per test, dropped afterwards) and is skipped when they are unset.
+ * Every case is a function of a fixture holding an open, empty database (dbfixture.h).
+ * DB_CASE(x) defines it once and registers it twice: sqlite/x and postgres/x.  PostgreSQL
+ * runs against the cluster named by VF_TEST_PG_HOST/VF_TEST_PG_PORT/VF_TEST_PG_USER and is
+ * skipped when they are unset.
  */
 #define FIXTURES VF_SRCDIR "/tests/fixtures/schema"
 #define SCHEMA   VF_SRCDIR "/schema"
 
-struct fx {
-    enum config_db_engine engine;
-    struct config cfg;
-    char dir[64];     /* SQLite: temp directory */
-    char path[128];   /* SQLite: database file */
-    char dbname[64];  /* PostgreSQL: throwaway database */
-    const char *skip; /* why this case cannot run here */
-    struct db *db;
-};
+static const struct dbfixture_setup fixture = { "db", NULL, 0 };
 
-static struct fx FX;
+#define DB_CASE(name) DBFIXTURE_CASE(fixture, sqlite, postgres, name)
 
-static void
-fx_init(enum config_db_engine engine)
-{
-    static char empty[] = "";
-    memset(&FX, 0, sizeof(FX));
-    FX.engine = engine;
-    FX.cfg.db_engine = engine;
-    FX.cfg.db_busy_timeout_ms = 5000;
-    FX.cfg.db_user = empty;
-    FX.cfg.db_password = empty;
-    FX.cfg.db_host = empty;
-    FX.cfg.data_dir = empty;
-    FX.cfg.media_root = empty;
-    log_init("test_db", CONFIG_LOG_ERROR);
-
-    if (engine == CONFIG_DB_SQLITE) {
-        strcpy(FX.dir, "/tmp/vf-test-db-XXXXXX");
-        cr_assert_not_null(mkdtemp(FX.dir));
-        snprintf(FX.path, sizeof(FX.path), "%s/test.sqlite3", FX.dir);
-        FX.cfg.db_name = FX.path;
-    } else {
-        const char *host = getenv("VF_TEST_PG_HOST"), *port = getenv("VF_TEST_PG_PORT");
-        const char *user = getenv("VF_TEST_PG_USER");
-        if (host == NULL || host[0] == '\0') {
-            FX.skip = "VF_TEST_PG_HOST not set: PostgreSQL cases skipped";
-            return;
-        }
-        FX.cfg.db_host = (char *)host;
-        FX.cfg.db_port = port != NULL ? atoi(port) : 5432;
-        FX.cfg.db_user = (char *)(user != NULL ? user : "postgres");
-        FX.cfg.db_name = (char *)"postgres";
-        static unsigned seq;
-        snprintf(FX.dbname, sizeof(FX.dbname), "vf_unit_%ld_%u_%ld", (long)getpid(), seq++,
-                 (long)time(NULL) % 100000);
-        struct db *admin = NULL;
-        cr_assert_eq(db_open(&FX.cfg, &admin), VF_OK, "cannot reach PostgreSQL at %s:%d", host,
-                     FX.cfg.db_port);
-        char sql[160];
-        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", FX.dbname);
-        cr_assert_eq(db_exec_script(admin, sql), VF_OK, "%s", db_errmsg(admin));
-        db_close(admin);
-        FX.cfg.db_name = FX.dbname;
-    }
-    cr_assert_eq(db_open(&FX.cfg, &FX.db), VF_OK);
-}
-
-static void
-fx_fini(void)
-{
-    db_close(FX.db);
-    FX.db = NULL;
-    if (FX.engine == CONFIG_DB_SQLITE && FX.dir[0] != '\0') {
-        char p[192];
-        const char *sfx[] = { "", "-wal", "-shm", "-journal" };
-        for (size_t i = 0; i < 4; i++) {
-            snprintf(p, sizeof(p), "%s%s", FX.path, sfx[i]);
-            unlink(p);
-        }
-        rmdir(FX.dir);
-        FX.dir[0] = '\0';
-    } else if (FX.engine == CONFIG_DB_POSTGRES && FX.dbname[0] != '\0') {
-        struct db *admin = NULL;
-        FX.cfg.db_name = (char *)"postgres";
-        if (db_open(&FX.cfg, &admin) == VF_OK) {
-            char sql[160];
-            snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", FX.dbname);
-            db_exec_script(admin, sql);
-            db_close(admin);
-        }
-        FX.dbname[0] = '\0';
-    }
-}
-
-/* Skip a case that does not apply to this engine.  Criterion runs no .fini after a
- * skip, so clean up first. */
-#define skip_case(why)                                                                             \
-    do {                                                                                           \
-        fx_fini();                                                                                 \
-        cr_skip_test("%s", why);                                                                   \
-    } while (0)
-
-static void
-init_sqlite(void)
-{
-    fx_init(CONFIG_DB_SQLITE);
-}
-
-static void
-init_pg(void)
-{
-    fx_init(CONFIG_DB_POSTGRES);
-}
-
-#define DB_CASE(name)                                                                              \
-    static void name(struct fx *fx);                                                               \
-    Test(sqlite, name, .init = init_sqlite, .fini = fx_fini)                                       \
-    {                                                                                              \
-        name(&FX);                                                                                 \
-    }                                                                                              \
-    Test(postgres, name, .init = init_pg, .fini = fx_fini)                                         \
-    {                                                                                              \
-        if (FX.skip != NULL)                                                                       \
-            cr_skip_test("%s", FX.skip);                                                           \
-        name(&FX);                                                                                 \
-    }                                                                                              \
-    static void name(struct fx *fx)
+/* Skip a case that does not apply to this engine. */
+#define skip_case(why) dbfixture_skip(fx, why)
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
 static void
-migrate_fixtures(struct fx *fx)
+migrate_fixtures(struct dbfixture *fx)
 {
     int applied = -1;
     cr_assert_eq(db_migrate(fx->db, FIXTURES, &applied), VF_OK);
@@ -157,7 +46,7 @@ migrate_fixtures(struct fx *fx)
 }
 
 static int64_t
-insert(struct fx *fx, const char *name, int64_t n, const char *note)
+insert(struct dbfixture *fx, const char *name, int64_t n, const char *note)
 {
     int64_t id = 0;
     enum vf_err rc = db_query_int(fx->db, STMT_TEST_INSERT,
@@ -185,7 +74,7 @@ count_or(struct db *db)
 
 /* A second connection to the same database, with its own busy timeout. */
 static struct db *
-open2(struct fx *fx, int busy_ms)
+open2(struct dbfixture *fx, int busy_ms)
 {
     struct config cfg = fx->cfg;
     struct db *db = NULL;
@@ -785,11 +674,10 @@ DB_CASE(schema_change_under_a_cached_statement_is_picked_up)
 
 /* The two texts of each statement take the same number of parameters (a ?3 that is
  * $2 in the other dialect would bind the wrong values on one engine only). */
-Test(dialects, parameter_counts_agree, .init = init_pg, .fini = fx_fini)
+static void
+parameter_counts_agree(struct dbfixture *fx)
 {
-    if (FX.skip != NULL)
-        cr_skip_test("%s", FX.skip);
-    struct config cfg = FX.cfg;
+    struct config cfg = fx->cfg;
     char dir[] = "/tmp/vf-test-dialects-XXXXXX", path[96];
     struct db *lite = NULL;
     cr_assert_not_null(mkdtemp(dir));
@@ -798,13 +686,13 @@ Test(dialects, parameter_counts_agree, .init = init_pg, .fini = fx_fini)
     cfg.db_name = path;
     cr_assert_eq(db_open(&cfg, &lite), VF_OK);
     cr_assert_eq(db_migrate(lite, SCHEMA, NULL), VF_OK);
-    cr_assert_eq(db_migrate(FX.db, SCHEMA, NULL), VF_OK);
+    cr_assert_eq(db_migrate(fx->db, SCHEMA, NULL), VF_OK);
     for (int id = 0; id < STMT__MAX; id++) {
         int a = -1, b = -2;
         if (test_only((enum stmt_id)id))
             continue;
         if (db_prepare(lite, (enum stmt_id)id, &a) != VF_OK ||
-            db_prepare(FX.db, (enum stmt_id)id, &b) != VF_OK)
+            db_prepare(fx->db, (enum stmt_id)id, &b) != VF_OK)
             continue; /* reported by real_schema_migrates_and_every_statement_prepares */
         cr_expect_eq(a, b, "%s: SQLite takes %d parameters, PostgreSQL %d", stmt_table[id].name, a,
                      b);
@@ -813,6 +701,11 @@ Test(dialects, parameter_counts_agree, .init = init_pg, .fini = fx_fini)
     char cmd[96];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     cr_assert_eq(system(cmd), 0);
+}
+
+Test(dialects, parameter_counts_agree, .fini = dbfixture_fini)
+{
+    dbfixture_run(&fixture, CONFIG_DB_POSTGRES, parameter_counts_agree);
 }
 
 DB_CASE(concurrent_writers_lose_nothing)

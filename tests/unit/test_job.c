@@ -15,129 +15,28 @@
 
 #include "clock.h"
 #include "db.h"
+#include "dbfixture.h"
 #include "job.h"
 #include "log.h"
 
 /*
- * JOB_CASE(x) defines a case once and registers it as sqlite/x and postgres/x.  The
- * PostgreSQL variant uses a fresh database on the cluster named by VF_TEST_PG_HOST/
- * VF_TEST_PG_PORT/VF_TEST_PG_USER and is skipped with a message when they are unset.
- * Time is frozen with clock_set_us() so leases and backoff are exact.
+ * JOB_CASE(x) defines a case once and registers it as sqlite/x and postgres/x, each on a fresh
+ * database migrated with the shipped schema (dbfixture.h; PostgreSQL is skipped with a message
+ * when VF_TEST_PG_HOST is unset).  Time is frozen with clock_set_us() so leases and backoff are
+ * exact.
  */
 #define SCHEMA VF_SRCDIR "/schema"
 #define T0     1800000000000000LL /* 2027-01-15, microseconds */
 #define SEC    1000000LL
 
-struct fx {
-    enum config_db_engine engine;
-    struct config cfg;
-    char dir[64], path[128], dbname[64];
-    const char *skip;
-    struct db *db;
-};
+static const struct dbfixture_setup fixture = { "job", SCHEMA, T0 };
 
-static struct fx FX;
-
-static void
-fx_init(enum config_db_engine engine)
-{
-    static char empty[] = "";
-    memset(&FX, 0, sizeof(FX));
-    FX.engine = engine;
-    FX.cfg.db_engine = engine;
-    FX.cfg.db_busy_timeout_ms = 5000;
-    FX.cfg.db_user = FX.cfg.db_password = FX.cfg.db_host = empty;
-    FX.cfg.data_dir = FX.cfg.media_root = empty;
-    log_init("test_job", CONFIG_LOG_ERROR);
-    clock_set_us(T0);
-
-    if (engine == CONFIG_DB_SQLITE) {
-        strcpy(FX.dir, "/tmp/vf-test-job-XXXXXX");
-        cr_assert_not_null(mkdtemp(FX.dir));
-        snprintf(FX.path, sizeof(FX.path), "%s/test.sqlite3", FX.dir);
-        FX.cfg.db_name = FX.path;
-    } else {
-        const char *host = getenv("VF_TEST_PG_HOST"), *port = getenv("VF_TEST_PG_PORT");
-        const char *user = getenv("VF_TEST_PG_USER");
-        if (host == NULL || host[0] == '\0') {
-            FX.skip = "VF_TEST_PG_HOST not set: PostgreSQL cases skipped";
-            return;
-        }
-        FX.cfg.db_host = (char *)host;
-        FX.cfg.db_port = port != NULL ? atoi(port) : 5432;
-        FX.cfg.db_user = (char *)(user != NULL ? user : "postgres");
-        FX.cfg.db_name = (char *)"postgres";
-        static unsigned seq;
-        snprintf(FX.dbname, sizeof(FX.dbname), "vf_job_%ld_%u_%ld", (long)getpid(), seq++,
-                 (long)time(NULL) % 100000);
-        struct db *admin = NULL;
-        cr_assert_eq(db_open(&FX.cfg, &admin), VF_OK, "cannot reach PostgreSQL at %s", host);
-        char sql[160];
-        snprintf(sql, sizeof(sql), "CREATE DATABASE %s", FX.dbname);
-        cr_assert_eq(db_exec_script(admin, sql), VF_OK, "%s", db_errmsg(admin));
-        db_close(admin);
-        FX.cfg.db_name = FX.dbname;
-    }
-    cr_assert_eq(db_open(&FX.cfg, &FX.db), VF_OK);
-    cr_assert_eq(db_migrate(FX.db, SCHEMA, NULL), VF_OK, "%s", db_errmsg(FX.db));
-}
-
-static void
-fx_fini(void)
-{
-    clock_set_us(0);
-    db_close(FX.db);
-    FX.db = NULL;
-    if (FX.engine == CONFIG_DB_SQLITE && FX.dir[0] != '\0') {
-        char p[192];
-        const char *sfx[] = { "", "-wal", "-shm", "-journal" };
-        for (size_t i = 0; i < 4; i++) {
-            snprintf(p, sizeof(p), "%s%s", FX.path, sfx[i]);
-            unlink(p);
-        }
-        rmdir(FX.dir);
-    } else if (FX.engine == CONFIG_DB_POSTGRES && FX.dbname[0] != '\0') {
-        struct db *admin = NULL;
-        FX.cfg.db_name = (char *)"postgres";
-        if (db_open(&FX.cfg, &admin) == VF_OK) {
-            char sql[160];
-            snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", FX.dbname);
-            db_exec_script(admin, sql);
-            db_close(admin);
-        }
-    }
-}
-
-static void
-init_sqlite(void)
-{
-    fx_init(CONFIG_DB_SQLITE);
-}
-
-static void
-init_pg(void)
-{
-    fx_init(CONFIG_DB_POSTGRES);
-}
-
-#define JOB_CASE(name)                                                                             \
-    static void name(struct fx *fx);                                                               \
-    Test(sqlite, name, .init = init_sqlite, .fini = fx_fini)                                       \
-    {                                                                                              \
-        name(&FX);                                                                                 \
-    }                                                                                              \
-    Test(postgres, name, .init = init_pg, .fini = fx_fini)                                         \
-    {                                                                                              \
-        if (FX.skip != NULL)                                                                       \
-            cr_skip_test("%s", FX.skip);                                                           \
-        name(&FX);                                                                                 \
-    }                                                                                              \
-    static void name(struct fx *fx)
+#define JOB_CASE(name) DBFIXTURE_CASE(fixture, sqlite, postgres, name)
 
 /* ---- helpers --------------------------------------------------------------------------- */
 
 static int64_t
-enqueue(struct fx *fx, const char *kind, int64_t run_after, int max_attempts)
+enqueue(struct dbfixture *fx, const char *kind, int64_t run_after, int max_attempts)
 {
     int64_t id = 0;
     enum vf_err e = job_enqueue(fx->db, kind, "{\"n\":1}", run_after, max_attempts, &id);
@@ -147,7 +46,7 @@ enqueue(struct fx *fx, const char *kind, int64_t run_after, int max_attempts)
 }
 
 static struct job *
-claim(struct fx *fx, const char *owner, const char *kinds)
+claim(struct dbfixture *fx, const char *owner, const char *kinds)
 {
     struct job *job = NULL;
     enum vf_err e = job_claim(fx->db, owner, kinds, 10, &job);
@@ -157,7 +56,7 @@ claim(struct fx *fx, const char *owner, const char *kinds)
 }
 
 static void
-claim_none(struct fx *fx, const char *kinds)
+claim_none(struct dbfixture *fx, const char *kinds)
 {
     struct job *job = NULL;
     cr_assert_eq(job_claim(fx->db, "nobody", kinds, 10, &job), VF_ERR_NOTFOUND);
@@ -165,7 +64,7 @@ claim_none(struct fx *fx, const char *kinds)
 }
 
 static struct job_info
-info(struct fx *fx, int64_t id)
+info(struct dbfixture *fx, int64_t id)
 {
     struct job_info ji;
     cr_assert_eq(job_get(fx->db, id, &ji), VF_OK);
@@ -173,7 +72,7 @@ info(struct fx *fx, int64_t id)
 }
 
 static void
-expect_state(struct fx *fx, int64_t id, enum job_state st, int attempts)
+expect_state(struct dbfixture *fx, int64_t id, enum job_state st, int attempts)
 {
     struct job_info ji = info(fx, id);
     cr_expect_eq(ji.state, st, "job %lld: state %s, expected %s", (long long)id,
