@@ -71,16 +71,21 @@ bucket(char *buf, size_t len, const char *action, const char *kind, const char *
     snprintf(buf, len, "%s:%s:%s", action, kind, value != NULL ? value : "");
 }
 
+/* ratelimit_take or ratelimit_check. */
+typedef enum vf_err (*limiter)(struct db *db, const char *bucket, int limit, int window_s,
+                               int64_t *retry_after);
+
 /*
- * Count an attempt against a bucket and answer 429 when over the limit.  Returns true
+ * Ask `limit_fn` about a bucket (ratelimit_take counts the attempt, ratelimit_check only
+ * checks: for buckets that count failures) and answer 429 when over the limit.  Returns true
  * when the caller may proceed; otherwise the reply is made.
  */
 static bool
-take_or_reply(struct app *app, const struct http_request *req, struct http_response *res,
-              const char *b, int limit)
+limit_or_reply(struct app *app, const struct http_request *req, struct http_response *res,
+               limiter limit_fn, const char *b, int limit)
 {
     int64_t retry = 0;
-    enum vf_err err = ratelimit_take(app->db, b, limit, app->cfg->ratelimit_window, &retry);
+    enum vf_err err = limit_fn(app->db, b, limit, app->cfg->ratelimit_window, &retry);
     if (err == VF_ERR_RATELIMIT) {
         reply_throttled(res, retry);
         return false;
@@ -92,22 +97,14 @@ take_or_reply(struct app *app, const struct http_request *req, struct http_respo
     return true;
 }
 
-/* Only checks (no count): for buckets that count failures. */
+/* Count one attempt in the bucket action:kind:value; as limit_or_reply. */
 static bool
-check_or_reply(struct app *app, const struct http_request *req, struct http_response *res,
-               const char *b, int limit)
+take_or_reply(struct app *app, const struct http_request *req, struct http_response *res,
+              const char *action, const char *kind, const char *value, int limit)
 {
-    int64_t retry = 0;
-    enum vf_err err = ratelimit_check(app->db, b, limit, app->cfg->ratelimit_window, &retry);
-    if (err == VF_ERR_RATELIMIT) {
-        reply_throttled(res, retry);
-        return false;
-    }
-    if (err != VF_OK) {
-        reply_db_error(app, req, res, err);
-        return false;
-    }
-    return true;
+    char b[400];
+    bucket(b, sizeof(b), action, kind, value);
+    return limit_or_reply(app, req, res, ratelimit_take, b, limit);
 }
 
 /* Load the common-password list once per process (a missing list is logged, not fatal). */
@@ -122,17 +119,23 @@ policy_ready(const struct config *cfg)
     state = password_common_load(path) == VF_OK ? 1 : -1;
 }
 
-/* Add the policy's messages for `pw` under `field`; false when there were any. */
-static bool
-policy_ok(const struct config *cfg, const char *pw, const char *email, const char *field,
-          cJSON **errs)
+/*
+ * Check a new password and its repetition (either may be NULL: missing, already reported):
+ * the policy's messages go under `field`, a mismatch under `repeat_field`.
+ */
+static void
+new_password_check(const struct config *cfg, const char *pw, const char *repeat, const char *email,
+                   const char *field, const char *repeat_field, cJSON **errs)
 {
     const char *msgs[PASSWORD_MAX_ERRORS];
+    if (pw == NULL)
+        return;
     policy_ready(cfg);
     size_t n = password_validate(pw, email, msgs, PASSWORD_MAX_ERRORS);
     for (size_t i = 0; i < n; i++)
         json_errors_add(errs, field, msgs[i]);
-    return n == 0;
+    if (repeat != NULL && strcmp(pw, repeat) != 0)
+        json_errors_add(errs, repeat_field, MSG_MISMATCH);
 }
 
 static struct linktoken_subject
@@ -168,6 +171,25 @@ link_user(struct app *app, const char *uidb64, const char *token, enum linktoken
                            app->cfg->password_reset_timeout);
 }
 
+/*
+ * The user of the request's link ({uidb64}/{token} route parameters) for `purpose`, filling
+ * *u and hash.  Otherwise answers 400 {key: invalid} (or the storage failure) and returns false.
+ */
+static bool
+link_user_or_reply(struct app *app, const struct http_request *req, struct http_response *res,
+                   enum linktoken_purpose purpose, const char *key, const char *invalid,
+                   struct user *u, char *hash)
+{
+    enum vf_err err = VF_OK;
+    if (req->nparams == 2 && link_user(app, req->params[0], req->params[1], purpose, u, hash, &err))
+        return true;
+    if (err != VF_OK)
+        reply_db_error(app, req, res, err);
+    else
+        json_message(res, 400, key, invalid);
+    return false;
+}
+
 /* ---- POST /api/register/ ----------------------------------------------------------------- */
 
 enum { REG_EMAIL, REG_PASSWORD, REG_CONFIRMED, REG__MAX };
@@ -181,26 +203,20 @@ static void
 handle_register(struct app *app, struct http_request *req, struct http_response *res)
 {
     const struct config *cfg = app->cfg;
-    char b[400];
-    bucket(b, sizeof(b), "register", "ip", req->remote_addr);
-    if (!take_or_reply(app, req, res, b, cfg->ratelimit_register))
+    if (!take_or_reply(app, req, res, "register", "ip", req->remote_addr, cfg->ratelimit_register))
         return;
 
     const char *v[REG__MAX];
     char emails[REG__MAX][FORM_VALUE_MAX];
     cJSON *errs = NULL;
     form_parse(req->json, register_form, REG__MAX, v, emails, &errs);
-    if (v[REG_PASSWORD] != NULL) {
-        policy_ok(cfg, v[REG_PASSWORD], v[REG_EMAIL], "password", &errs);
-        if (v[REG_CONFIRMED] != NULL && strcmp(v[REG_PASSWORD], v[REG_CONFIRMED]) != 0)
-            json_errors_add(&errs, "confirmed_password", MSG_MISMATCH);
-    }
+    new_password_check(cfg, v[REG_PASSWORD], v[REG_CONFIRMED], v[REG_EMAIL], "password",
+                       "confirmed_password", &errs);
     if (errs != NULL) {
         json_errors_reply(res, errs);
         return;
     }
-    bucket(b, sizeof(b), "register", "email", v[REG_EMAIL]);
-    if (!take_or_reply(app, req, res, b, cfg->ratelimit_register))
+    if (!take_or_reply(app, req, res, "register", "email", v[REG_EMAIL], cfg->ratelimit_register))
         return;
 
     /* Hash before looking at the table: a taken email costs the same time. */
@@ -258,17 +274,12 @@ handle_activate(struct app *app, struct http_request *req, struct http_response 
 {
     struct user u;
     char hash[USER_HASH_MAX];
-    enum vf_err err = VF_OK;
-    if (req->nparams != 2 ||
-        !link_user(app, req->params[0], req->params[1], LINKTOKEN_ACTIVATE, &u, hash, &err)) {
-        if (err != VF_OK)
-            reply_db_error(app, req, res, err);
-        else
-            json_message(res, 400, "message", MSG_BAD_ACTIVATION);
+    if (!link_user_or_reply(app, req, res, LINKTOKEN_ACTIVATE, "message", MSG_BAD_ACTIVATION, &u,
+                            hash))
         return;
-    }
     bool changed = false;
-    if ((err = user_activate(app->db, u.id, &changed)) != VF_OK) {
+    enum vf_err err = user_activate(app->db, u.id, &changed);
+    if (err != VF_OK) {
         reply_db_error(app, req, res, err);
         return;
     }
@@ -310,8 +321,9 @@ handle_login(struct app *app, struct http_request *req, struct http_response *re
     char ipb[400], accb[400];
     bucket(ipb, sizeof(ipb), "login", "ip", req->remote_addr);
     bucket(accb, sizeof(accb), "login", "email", email_ok ? email : "-");
-    if (!check_or_reply(app, req, res, ipb, cfg->ratelimit_login * LOGIN_IP_FACTOR) ||
-        (email_ok && !check_or_reply(app, req, res, accb, cfg->ratelimit_login)))
+    if (!limit_or_reply(app, req, res, ratelimit_check, ipb,
+                        cfg->ratelimit_login * LOGIN_IP_FACTOR) ||
+        (email_ok && !limit_or_reply(app, req, res, ratelimit_check, accb, cfg->ratelimit_login)))
         return;
 
     struct user u = { .is_active = false };
@@ -366,17 +378,32 @@ handle_login(struct app *app, struct http_request *req, struct http_response *re
 
 /* ---- POST /api/logout/ ------------------------------------------------------------------ */
 
-static void
-handle_logout(struct app *app, struct http_request *req, struct http_response *res)
+/*
+ * The user and claims of the request's refresh-token cookie.  Without the cookie answers 400
+ * and returns false; otherwise returns true with *err as auth_token_user() left it (VF_ERR_AUTH
+ * for a bad token: each caller answers that its own way).
+ */
+static bool
+refresh_user_or_reply(struct app *app, const struct http_request *req, struct http_response *res,
+                      struct user *u, struct token_claims *c, enum vf_err *err)
 {
     const char *jwt = http_cookie(req, AUTH_REFRESH_COOKIE);
     if (jwt == NULL || *jwt == '\0') {
         json_detail(res, 400, MSG_NO_REFRESH);
-        return;
+        return false;
     }
+    *err = auth_token_user(app, jwt, TOKEN_REFRESH, u, c);
+    return true;
+}
+
+static void
+handle_logout(struct app *app, struct http_request *req, struct http_response *res)
+{
     struct user u;
     struct token_claims c;
-    enum vf_err err = auth_token_user(app, jwt, TOKEN_REFRESH, &u, &c);
+    enum vf_err err;
+    if (!refresh_user_or_reply(app, req, res, &u, &c, &err))
+        return;
     if (err == VF_OK)
         err = user_revoke(app->db, c.jti, u.id, c.exp);
     if (err == VF_ERR_AUTH || err == VF_ERR_STALE) {
@@ -397,14 +424,11 @@ handle_logout(struct app *app, struct http_request *req, struct http_response *r
 static void
 handle_refresh(struct app *app, struct http_request *req, struct http_response *res)
 {
-    const char *jwt = http_cookie(req, AUTH_REFRESH_COOKIE);
-    if (jwt == NULL || *jwt == '\0') {
-        json_detail(res, 400, MSG_NO_REFRESH);
-        return;
-    }
     struct user u;
     struct token_claims c;
-    enum vf_err err = auth_token_user(app, jwt, TOKEN_REFRESH, &u, &c);
+    enum vf_err err;
+    if (!refresh_user_or_reply(app, req, res, &u, &c, &err))
+        return;
     if (err == VF_OK) {
         if (app->cfg->rotate_refresh_tokens) {
             /* The atomic step: of N concurrent refreshes with this token one inserts. */
@@ -454,9 +478,8 @@ static void
 handle_password_reset(struct app *app, struct http_request *req, struct http_response *res)
 {
     const struct config *cfg = app->cfg;
-    char b[400];
-    bucket(b, sizeof(b), "reset", "ip", req->remote_addr);
-    if (!take_or_reply(app, req, res, b, cfg->ratelimit_password_reset))
+    if (!take_or_reply(app, req, res, "reset", "ip", req->remote_addr,
+                       cfg->ratelimit_password_reset))
         return;
     const char *v[RESET__MAX];
     char emails[RESET__MAX][FORM_VALUE_MAX];
@@ -465,8 +488,8 @@ handle_password_reset(struct app *app, struct http_request *req, struct http_res
         json_errors_reply(res, errs);
         return;
     }
-    bucket(b, sizeof(b), "reset", "email", v[RESET_EMAIL]);
-    if (!take_or_reply(app, req, res, b, cfg->ratelimit_password_reset))
+    if (!take_or_reply(app, req, res, "reset", "email", v[RESET_EMAIL],
+                       cfg->ratelimit_password_reset))
         return;
 
     struct user u;
@@ -508,29 +531,20 @@ handle_password_confirm(struct app *app, struct http_request *req, struct http_r
 {
     struct user u;
     char hash[USER_HASH_MAX];
-    enum vf_err err = VF_OK;
-    if (req->nparams != 2 ||
-        !link_user(app, req->params[0], req->params[1], LINKTOKEN_RESET, &u, hash, &err)) {
-        if (err != VF_OK)
-            reply_db_error(app, req, res, err);
-        else
-            json_detail(res, 400, MSG_BAD_RESET_LINK);
+    if (!link_user_or_reply(app, req, res, LINKTOKEN_RESET, "detail", MSG_BAD_RESET_LINK, &u, hash))
         return;
-    }
     const char *v[CONFIRM__MAX];
     cJSON *errs = NULL;
     form_parse(req->json, confirm_form, CONFIRM__MAX, v, NULL, &errs);
-    if (v[CONFIRM_NEW] != NULL) {
-        policy_ok(app->cfg, v[CONFIRM_NEW], u.email, "new_password", &errs);
-        if (v[CONFIRM_REPEAT] != NULL && strcmp(v[CONFIRM_NEW], v[CONFIRM_REPEAT]) != 0)
-            json_errors_add(&errs, "confirm_password", MSG_MISMATCH);
-    }
+    new_password_check(app->cfg, v[CONFIRM_NEW], v[CONFIRM_REPEAT], u.email, "new_password",
+                       "confirm_password", &errs);
     if (errs != NULL) {
         json_errors_reply(res, errs); /* the link stays usable */
         return;
     }
     char fresh[PASSWORD_HASH_MAX];
-    if ((err = password_hash(v[CONFIRM_NEW], fresh, sizeof(fresh))) != VF_OK) {
+    enum vf_err err = password_hash(v[CONFIRM_NEW], fresh, sizeof(fresh));
+    if (err != VF_OK) {
         json_error_for(res, err, req->request_id);
         return;
     }
