@@ -237,8 +237,7 @@ handle_register(struct app *app, struct http_request *req, struct http_response 
     err = user_create(app->db, u.email, hash, false, false, false, &u.id);
     if (err == VF_ERR_CONFLICT) {
         db_rollback(app->db);
-        json_errors_add(&errs, "non_field_errors", MSG_CHECK_INPUT);
-        json_errors_reply(res, errs);
+        json_field_error(res, "non_field_errors", MSG_CHECK_INPUT);
         return;
     }
     struct linktoken_subject s = subject_of(&u, hash, false);

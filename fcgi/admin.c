@@ -153,6 +153,16 @@ id_param(struct http_request *req, struct http_response *res)
     return id;
 }
 
+/* For a staff user (*u), the route's id capture; otherwise 0 after answering 401/403/404. */
+static int64_t
+staff_id_or_reply(struct app *app, struct http_request *req, struct http_response *res,
+                  struct user *u)
+{
+    if (!auth_require_staff_or_reply(app, req, res, u))
+        return 0;
+    return id_param(req, res);
+}
+
 /* A JSON boolean member: 1 true, 0 false, -1 absent; -2 present but not a boolean. */
 static int
 json_bool_member(const cJSON *obj, const char *key)
@@ -259,9 +269,7 @@ static void
 h_video(struct app *app, struct http_request *req, struct http_response *res)
 {
     struct user u;
-    if (!auth_require_staff_or_reply(app, req, res, &u))
-        return;
-    int64_t id = id_param(req, res);
+    int64_t id = staff_id_or_reply(app, req, res, &u);
     if (id > 0)
         reply_video(app, req, res, 200, id);
 }
@@ -272,17 +280,11 @@ h_video_edit(struct app *app, struct http_request *req, struct http_response *re
 {
     struct user u;
     struct upload_error err;
-    if (!auth_require_staff_or_reply(app, req, res, &u))
-        return;
-    int64_t id = id_param(req, res);
+    int64_t id = staff_id_or_reply(app, req, res, &u);
     if (id == 0)
         return;
-    if (req->json == NULL || !cJSON_IsObject(req->json)) {
-        cJSON *errs = NULL;
-        json_errors_add(&errs, "non_field_errors", "Invalid data. Expected a dictionary.");
-        json_errors_reply(res, errs);
+    if (!json_object_or_reply(req->json, res))
         return;
-    }
     static const char *const keys[] = { "title", "description", "category" };
     const char *vals[3] = { NULL, NULL, NULL };
     for (size_t i = 0; i < 3; i++) {
@@ -290,18 +292,14 @@ h_video_edit(struct app *app, struct http_request *req, struct http_response *re
         if (it == NULL)
             continue;
         if (!cJSON_IsString(it)) {
-            cJSON *errs = NULL;
-            json_errors_add(&errs, keys[i], "Not a valid string.");
-            json_errors_reply(res, errs);
+            json_field_error(res, keys[i], "Not a valid string.");
             return;
         }
         vals[i] = it->valuestring;
     }
     struct upload_meta meta = { .title = vals[0], .description = vals[1], .category = vals[2] };
     if (!upload_meta_valid(&meta, false, &err)) {
-        cJSON *errs = NULL;
-        json_errors_add(&errs, err.field, err.msg);
-        json_errors_reply(res, errs);
+        json_field_error(res, err.field, err.msg);
         return;
     }
     enum vf_err e = video_update_meta(app->db, id, vals[0], vals[1], vals[2]);
@@ -318,9 +316,7 @@ h_video_delete(struct app *app, struct http_request *req, struct http_response *
 {
     struct user u;
     int left = 0;
-    if (!auth_require_staff_or_reply(app, req, res, &u))
-        return;
-    int64_t id = id_param(req, res);
+    int64_t id = staff_id_or_reply(app, req, res, &u);
     if (id == 0)
         return;
     enum vf_err e = videoadmin_delete(app->cfg, app->db, id, &left);
@@ -341,9 +337,7 @@ h_video_transcode(struct app *app, struct http_request *req, struct http_respons
 {
     struct user u;
     int64_t jid = 0;
-    if (!auth_require_staff_or_reply(app, req, res, &u))
-        return;
-    int64_t id = id_param(req, res);
+    int64_t id = staff_id_or_reply(app, req, res, &u);
     if (id == 0)
         return;
     enum vf_err e = videoadmin_retranscode(app->db, id, false, &jid);
@@ -377,9 +371,7 @@ h_jobs(struct app *app, struct http_request *req, struct http_response *res)
     if (st == NULL)
         st = "";
     if (st[0] != '\0' && job_state_parse(st) < 0) {
-        cJSON *errs = NULL;
-        json_errors_add(&errs, "state", "Select a valid choice.");
-        json_errors_reply(res, errs);
+        json_field_error(res, "state", "Select a valid choice.");
         return;
     }
     enum vf_err e =
@@ -423,9 +415,7 @@ h_job_retry(struct app *app, struct http_request *req, struct http_response *res
 {
     struct user u;
     struct job_info ji;
-    if (!auth_require_staff_or_reply(app, req, res, &u))
-        return;
-    int64_t id = id_param(req, res);
+    int64_t id = staff_id_or_reply(app, req, res, &u);
     if (id == 0)
         return;
     enum vf_err e = job_retry(app->db, id);
@@ -483,23 +473,15 @@ static void
 h_user_edit(struct app *app, struct http_request *req, struct http_response *res)
 {
     struct user me, target;
-    if (!auth_require_staff_or_reply(app, req, res, &me))
-        return;
-    int64_t id = id_param(req, res);
+    int64_t id = staff_id_or_reply(app, req, res, &me);
     if (id == 0)
         return;
-    if (req->json == NULL || !cJSON_IsObject(req->json)) {
-        cJSON *errs = NULL;
-        json_errors_add(&errs, "non_field_errors", "Invalid data. Expected a dictionary.");
-        json_errors_reply(res, errs);
+    if (!json_object_or_reply(req->json, res))
         return;
-    }
     int active = json_bool_member(req->json, "is_active");
     int staff = json_bool_member(req->json, "is_staff");
     if (active == -2 || staff == -2) {
-        cJSON *errs = NULL;
-        json_errors_add(&errs, active == -2 ? "is_active" : "is_staff", "Must be a valid boolean.");
-        json_errors_reply(res, errs);
+        json_field_error(res, active == -2 ? "is_active" : "is_staff", "Must be a valid boolean.");
         return;
     }
     enum vf_err e = user_get(app->db, id, &target, NULL);

@@ -124,6 +124,23 @@ json_errors_reply(struct http_response *res, cJSON *errs)
     json_reply(res, 400, errs);
 }
 
+void
+json_field_error(struct http_response *res, const char *field, const char *msg)
+{
+    cJSON *errs = NULL;
+    json_errors_add(&errs, field, msg);
+    json_errors_reply(res, errs);
+}
+
+bool
+json_object_or_reply(const cJSON *body, struct http_response *res)
+{
+    if (body != NULL && cJSON_IsObject(body))
+        return true;
+    json_field_error(res, "non_field_errors", "Invalid data. Expected a dictionary.");
+    return false;
+}
+
 const char *
 json_string(const cJSON *obj, const char *key)
 {

@@ -23,6 +23,11 @@ void json_error_for(struct http_response *res, enum vf_err err, const char *requ
 bool json_errors_add(cJSON **errs, const char *field, const char *msg);
 /* 400 with errs (ownership taken). */
 void json_errors_reply(struct http_response *res, cJSON *errs);
+/* 400 {field: [msg]}: one field error (500 when out of memory). */
+void json_field_error(struct http_response *res, const char *field, const char *msg);
+/* True when body is a JSON object; otherwise answers DRF's 400
+ * {"non_field_errors": ["Invalid data. Expected a dictionary."]} and returns false. */
+bool json_object_or_reply(const cJSON *body, struct http_response *res);
 
 /* String member or NULL when absent/not a string.  Borrowed. */
 /* libjansson (loaded by libjwt) exports json_string(): an executable defining the same

@@ -203,13 +203,7 @@ parse_json_or_reply(struct http_request *req, struct http_response *res)
             return false;
         }
     }
-    if (!cJSON_IsObject(req->json)) {
-        cJSON *errs = NULL;
-        json_errors_add(&errs, "non_field_errors", "Invalid data. Expected a dictionary.");
-        json_errors_reply(res, errs);
-        return false;
-    }
-    return true;
+    return json_object_or_reply(req->json, res);
 }
 
 static void
