@@ -73,23 +73,6 @@ struct run {
     _Atomic int link_error; /* a decoded stream could not be linked */
 };
 
-static void say(char *reason, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-say(char *reason, size_t len, const char *fmt, ...)
-{
-    if (reason == NULL || len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, len, fmt, ap);
-    va_end(ap);
-    for (char *p = reason; *p; p++)
-        if (*p == '\n' || *p == '\r' || *p == '\t')
-            *p = ' ';
-}
-
 static GstElement *
 parse_bin(const char *fmt, char *reason, size_t len, ...)
 {
@@ -101,7 +84,7 @@ parse_bin(const char *fmt, char *reason, size_t len, ...)
     GError *gerr = NULL;
     GstElement *bin = gst_parse_bin_from_description(desc, TRUE, &gerr);
     if (bin == NULL || gerr != NULL) {
-        say(reason, len, "cannot build pipeline: %s", gerr ? gerr->message : "?");
+        vf_reason(reason, len, "cannot build pipeline: %s", gerr ? gerr->message : "?");
         g_clear_error(&gerr);
         if (bin != NULL)
             gst_object_unref(bin);
@@ -115,7 +98,8 @@ make(GstElement *pipe, const char *factory, char *reason, size_t len)
 {
     GstElement *e = gst_element_factory_make(factory, NULL);
     if (e == NULL) {
-        say(reason, len, "missing GStreamer element %s (install the GStreamer plugins)", factory);
+        vf_reason(reason, len, "missing GStreamer element %s (install the GStreamer plugins)",
+                  factory);
         return NULL;
     }
     gst_bin_add(GST_BIN(pipe), e);
@@ -232,7 +216,7 @@ build(struct run *r, char *reason, size_t len)
         return VF_ERR_INTERNAL;
     g_object_set(src, "location", o->input, NULL);
     if (!gst_element_link(src, dec)) {
-        say(reason, len, "cannot link the source");
+        vf_reason(reason, len, "cannot link the source");
         return VF_ERR_INTERNAL;
     }
     g_signal_connect(dec, "pad-added", G_CALLBACK(on_pad_added), r);
@@ -242,7 +226,7 @@ build(struct run *r, char *reason, size_t len)
         return VF_ERR_INTERNAL;
     gst_bin_add(GST_BIN(r->pipe), r->vhead);
     if (!gst_element_link(r->vhead, vtee)) {
-        say(reason, len, "cannot link the video head");
+        vf_reason(reason, len, "cannot link the video head");
         return VF_ERR_INTERNAL;
     }
     GstPad *vsrc = gst_element_get_static_pad(r->vhead, "src");
@@ -258,7 +242,7 @@ build(struct run *r, char *reason, size_t len)
         if ((atee = make(r->pipe, "tee", reason, len)) == NULL)
             return VF_ERR_INTERNAL;
         if (!gst_element_link(r->ahead, atee)) {
-            say(reason, len, "cannot link the audio head");
+            vf_reason(reason, len, "cannot link the audio head");
             return VF_ERR_INTERNAL;
         }
     }
@@ -282,7 +266,7 @@ build(struct run *r, char *reason, size_t len)
                      "playlist-length", 0, "target-duration", (guint)o->segment_seconds,
                      "send-keyframe-requests", FALSE, NULL);
         if (!gst_element_link(vtee, b) || !gst_element_link_pads(b, "src", sink, "video")) {
-            say(reason, len, "cannot link rendition %s", rd->name);
+            vf_reason(reason, len, "cannot link rendition %s", rd->name);
             return VF_ERR_INTERNAL;
         }
         if (atee != NULL) {
@@ -292,7 +276,7 @@ build(struct run *r, char *reason, size_t len)
             g_object_set(q, "max-size-buffers", 0, "max-size-bytes", 0, "max-size-time", (guint64)0,
                          NULL);
             if (!gst_element_link(atee, q) || !gst_element_link_pads(q, "src", sink, "audio")) {
-                say(reason, len, "cannot link audio of rendition %s", rd->name);
+                vf_reason(reason, len, "cannot link audio of rendition %s", rd->name);
                 return VF_ERR_INTERNAL;
             }
         }
@@ -327,7 +311,7 @@ bus_error(GstMessage *m, char *reason, size_t len)
                   ? VF_ERR_MEDIATYPE
                   : VF_ERR_INTERNAL;
     }
-    say(reason, len, "%s: %s", who ? who : "pipeline", gerr->message);
+    vf_reason(reason, len, "%s: %s", who ? who : "pipeline", gerr->message);
     g_clear_error(&gerr);
     g_free(dbg);
     return err;
@@ -419,14 +403,14 @@ pipeline_run(const struct pipeline_opts *o, struct pipeline_output *out, char *r
     if (reason != NULL && len > 0)
         reason[0] = '\0';
     if (o->nr == 0 || o->nr > LADDER_MAX || strchr(o->outdir, '%') != NULL) {
-        say(reason, len, "bad transcode request");
+        vf_reason(reason, len, "bad transcode request");
         return VF_ERR_INTERNAL;
     }
     for (size_t i = 0; i < o->nr; i++) {
         char dir[4096];
         snprintf(dir, sizeof(dir), "%s/%s", o->outdir, o->r[i].name);
         if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-            say(reason, len, "cannot create %s: %s", o->r[i].name, strerror(errno));
+            vf_reason(reason, len, "cannot create %s: %s", o->r[i].name, strerror(errno));
             return VF_ERR_IO;
         }
     }
@@ -450,7 +434,7 @@ pipeline_run(const struct pipeline_opts *o, struct pipeline_output *out, char *r
                 err = bus_error(m, reason, len);
                 gst_message_unref(m);
             } else {
-                say(reason, len, "the pipeline failed to start");
+                vf_reason(reason, len, "the pipeline failed to start");
                 err = VF_ERR_INTERNAL;
             }
         }
@@ -476,23 +460,25 @@ pipeline_run(const struct pipeline_opts *o, struct pipeline_output *out, char *r
         int64_t pos = atomic_load(&r.pos_ns);
         int le = atomic_load(&r.link_error);
         if (le != 0) {
-            say(reason, len, "%s",
-                le == 2   ? "not a usable video: the video stream cannot be decoded"
-                : le == 3 ? "the audio stream cannot be decoded"
-                          : "cannot link a decoded stream");
+            vf_reason(reason, len, "%s",
+                      le == 2   ? "not a usable video: the video stream cannot be decoded"
+                      : le == 3 ? "the audio stream cannot be decoded"
+                                : "cannot link a decoded stream");
             err = VF_ERR_MEDIATYPE;
         } else if (o->stop != NULL && *o->stop) {
-            say(reason, len, "stopped by a signal");
+            vf_reason(reason, len, "stopped by a signal");
             err = VF_ERR_TEMPFAIL;
         } else if (o->timeout_s > 0 && now - start > (gint64)o->timeout_s * G_USEC_PER_SEC) {
-            say(reason, len, "transcode took longer than %d s (TRANSCODE_TIMEOUT)", o->timeout_s);
+            vf_reason(reason, len, "transcode took longer than %d s (TRANSCODE_TIMEOUT)",
+                      o->timeout_s);
             err = VF_ERR_TIMEOUT;
         } else if (pos != last_pos) {
             last_pos = pos;
             last_move = now;
         } else if (o->stall_timeout_s > 0 &&
                    now - last_move > (gint64)o->stall_timeout_s * G_USEC_PER_SEC) {
-            say(reason, len, "no progress for %d s (TRANSCODE_STALL_TIMEOUT)", o->stall_timeout_s);
+            vf_reason(reason, len, "no progress for %d s (TRANSCODE_STALL_TIMEOUT)",
+                      o->stall_timeout_s);
             err = VF_ERR_TIMEOUT;
         }
         int pct = dur_ns > 0 ? (int)((double)pos * 100.0 / dur_ns) : 0;

@@ -14,17 +14,6 @@
 #define PLAYLIST_MAX_BYTES    (8 * 1024 * 1024)
 #define PLAYLIST_MAX_SEGMENTS 200000
 
-static void __attribute__((format(printf, 3, 4)))
-say(char *reason, size_t len, const char *fmt, ...)
-{
-    if (reason == NULL || len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, len, fmt, ap);
-    va_end(ap);
-}
-
 /* True for "<digits>.ts" (at most 12 digits). */
 static bool
 segment_name_ok(const char *s)
@@ -61,7 +50,7 @@ playlist_load(const char *path, struct playlist **out, char *reason, size_t len)
     *out = NULL;
     FILE *fp = fopen(path, "re");
     if (fp == NULL) {
-        say(reason, len, "cannot open playlist: %s", strerror(errno));
+        vf_reason(reason, len, "cannot open playlist: %s", strerror(errno));
         return VF_ERR_IO;
     }
     struct playlist *pl = calloc(1, sizeof(*pl));
@@ -78,7 +67,7 @@ playlist_load(const char *path, struct playlist **out, char *reason, size_t len)
         size_t l = strlen(line);
         total += l;
         if (total > PLAYLIST_MAX_BYTES || (l == sizeof(line) - 1 && line[l - 1] != '\n')) {
-            say(reason, len, "playlist too large or line too long");
+            vf_reason(reason, len, "playlist too large or line too long");
             err = VF_ERR_INVALID;
             break;
         }
@@ -87,7 +76,7 @@ playlist_load(const char *path, struct playlist **out, char *reason, size_t len)
         lineno++;
         if (lineno == 1) {
             if (strcmp(line, "#EXTM3U") != 0) {
-                say(reason, len, "playlist does not start with #EXTM3U");
+                vf_reason(reason, len, "playlist does not start with #EXTM3U");
                 err = VF_ERR_INVALID;
                 break;
             }
@@ -101,7 +90,7 @@ playlist_load(const char *path, struct playlist **out, char *reason, size_t len)
             double d = strtod(line + 8, &end);
             if (errno != 0 || end == line + 8 || (*end != ',' && *end != '\0') || !isfinite(d) ||
                 d <= 0.0 || d > 3600.0) {
-                say(reason, len, "bad #EXTINF duration");
+                vf_reason(reason, len, "bad #EXTINF duration");
                 err = VF_ERR_INVALID;
                 break;
             }
@@ -116,12 +105,12 @@ playlist_load(const char *path, struct playlist **out, char *reason, size_t len)
             continue;
         } else {
             if (pending < 0.0 || !segment_name_ok(line)) {
-                say(reason, len, "segment URI without #EXTINF or not <digits>.ts");
+                vf_reason(reason, len, "segment URI without #EXTINF or not <digits>.ts");
                 err = VF_ERR_INVALID;
                 break;
             }
             if (pl->n >= PLAYLIST_MAX_SEGMENTS) {
-                say(reason, len, "too many segments");
+                vf_reason(reason, len, "too many segments");
                 err = VF_ERR_INVALID;
                 break;
             }
@@ -131,12 +120,12 @@ playlist_load(const char *path, struct playlist **out, char *reason, size_t len)
         }
     }
     if (err == VF_OK && ferror(fp)) {
-        say(reason, len, "read error: %s", strerror(errno));
+        vf_reason(reason, len, "read error: %s", strerror(errno));
         err = VF_ERR_IO;
     }
     fclose(fp);
     if (err == VF_OK && lineno == 0) {
-        say(reason, len, "empty playlist");
+        vf_reason(reason, len, "empty playlist");
         err = VF_ERR_INVALID;
     }
     if (err != VF_OK) {
@@ -256,12 +245,12 @@ playlist_measure(const struct playlist *pl, const char *dir, struct playlist_sta
 {
     memset(st, 0, sizeof(*st));
     if (pl->n == 0) {
-        say(reason, len, "playlist has no segments");
+        vf_reason(reason, len, "playlist has no segments");
         return VF_ERR_INVALID;
     }
     int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0) {
-        say(reason, len, "cannot open rendition directory: %s", strerror(errno));
+        vf_reason(reason, len, "cannot open rendition directory: %s", strerror(errno));
         return VF_ERR_IO;
     }
     double total = 0.0, target = pl->target_duration > 0 ? pl->target_duration : 1;
@@ -271,7 +260,7 @@ playlist_measure(const struct playlist *pl, const char *dir, struct playlist_sta
         struct stat sb;
         if (fstatat(dfd, pl->seg[i].uri, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode) ||
             sb.st_size == 0) {
-            say(reason, len, "segment %s is missing or empty", pl->seg[i].uri);
+            vf_reason(reason, len, "segment %s is missing or empty", pl->seg[i].uri);
             err = VF_ERR_INVALID;
             break;
         }

@@ -23,24 +23,6 @@
 #define PROBE_MAX_DURATION (24.0 * 3600.0)
 #define PROBE_MAX_FPS      300.0
 
-static void say(char *reason, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-say(char *reason, size_t len, const char *fmt, ...)
-{
-    if (reason == NULL || len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, len, fmt, ap);
-    va_end(ap);
-    /* One line only: GStreamer messages may hold newlines. */
-    for (char *p = reason; *p; p++)
-        if (*p == '\n' || *p == '\r' || *p == '\t')
-            *p = ' ';
-}
-
 /* Reads the first video and audio stream of `info` into *out; checks the limits. */
 static enum vf_err
 check_streams(GstDiscovererInfo *info, struct probe_info *out, char *reason, size_t len)
@@ -55,13 +37,13 @@ check_streams(GstDiscovererInfo *info, struct probe_info *out, char *reason, siz
     out->duration = GST_CLOCK_TIME_IS_VALID(dur) ? (double)dur / GST_SECOND : 0.0;
 
     if (videos == NULL) {
-        say(reason, len, "not a video: the file has no video stream");
+        vf_reason(reason, len, "not a video: the file has no video stream");
         err = VF_ERR_MEDIATYPE;
         goto done;
     }
     GstDiscovererVideoInfo *v = videos->data;
     if (gst_discoverer_video_info_is_image(v)) {
-        say(reason, len, "not a video: the file is a still image");
+        vf_reason(reason, len, "not a video: the file is a still image");
         err = VF_ERR_MEDIATYPE;
         goto done;
     }
@@ -80,18 +62,18 @@ check_streams(GstDiscovererInfo *info, struct probe_info *out, char *reason, siz
 
     if (out->width < PROBE_MIN_SIDE || out->height < PROBE_MIN_SIDE ||
         out->width > PROBE_MAX_SIDE || out->height > PROBE_MAX_SIDE) {
-        say(reason, len, "unsupported video size %dx%d (each side must be %d..%d pixels)",
-            out->width, out->height, PROBE_MIN_SIDE, PROBE_MAX_SIDE);
+        vf_reason(reason, len, "unsupported video size %dx%d (each side must be %d..%d pixels)",
+                  out->width, out->height, PROBE_MIN_SIDE, PROBE_MAX_SIDE);
         err = VF_ERR_MEDIATYPE;
     } else if (!(out->duration > 0.05)) {
-        say(reason, len, "not a video: zero or unknown duration");
+        vf_reason(reason, len, "not a video: zero or unknown duration");
         err = VF_ERR_MEDIATYPE;
     } else if (out->duration > PROBE_MAX_DURATION) {
-        say(reason, len, "video too long (%.0f s, at most %.0f s)", out->duration,
-            PROBE_MAX_DURATION);
+        vf_reason(reason, len, "video too long (%.0f s, at most %.0f s)", out->duration,
+                  PROBE_MAX_DURATION);
         err = VF_ERR_MEDIATYPE;
     } else if (out->fps > PROBE_MAX_FPS) {
-        say(reason, len, "unsupported frame rate %.1f fps", out->fps);
+        vf_reason(reason, len, "unsupported frame rate %.1f fps", out->fps);
         err = VF_ERR_MEDIATYPE;
     }
 done:
@@ -109,11 +91,11 @@ probe_discover(const char *path, int timeout_s, struct probe_info *out, char *re
 
     struct stat sb;
     if (stat(path, &sb) != 0) {
-        say(reason, len, "cannot read the file: %s", strerror(errno));
+        vf_reason(reason, len, "cannot read the file: %s", strerror(errno));
         return VF_ERR_IO;
     }
     if (!S_ISREG(sb.st_mode) || sb.st_size == 0) {
-        say(reason, len, "not a video: the file is empty");
+        vf_reason(reason, len, "not a video: the file is empty");
         return VF_ERR_MEDIATYPE;
     }
 
@@ -121,13 +103,13 @@ probe_discover(const char *path, int timeout_s, struct probe_info *out, char *re
     GstDiscoverer *d =
         gst_discoverer_new((GstClockTime)(timeout_s > 0 ? timeout_s : 30) * GST_SECOND, &gerr);
     if (d == NULL) {
-        say(reason, len, "discoverer: %s", gerr ? gerr->message : "cannot create");
+        vf_reason(reason, len, "discoverer: %s", gerr ? gerr->message : "cannot create");
         g_clear_error(&gerr);
         return VF_ERR_INTERNAL;
     }
     char *uri = gst_filename_to_uri(path, &gerr);
     if (uri == NULL) {
-        say(reason, len, "bad path: %s", gerr ? gerr->message : "?");
+        vf_reason(reason, len, "bad path: %s", gerr ? gerr->message : "?");
         g_clear_error(&gerr);
         g_object_unref(d);
         return VF_ERR_IO;
@@ -141,15 +123,15 @@ probe_discover(const char *path, int timeout_s, struct probe_info *out, char *re
         err = check_streams(info, out, reason, len);
         break;
     case GST_DISCOVERER_TIMEOUT:
-        say(reason, len, "probing timed out after %d s", timeout_s);
+        vf_reason(reason, len, "probing timed out after %d s", timeout_s);
         err = VF_ERR_TIMEOUT;
         break;
     case GST_DISCOVERER_MISSING_PLUGINS:
-        say(reason, len, "unsupported format: no decoder for this file");
+        vf_reason(reason, len, "unsupported format: no decoder for this file");
         err = VF_ERR_MEDIATYPE;
         break;
     default:
-        say(reason, len, "not a usable video: %s", gerr ? gerr->message : "unreadable file");
+        vf_reason(reason, len, "not a usable video: %s", gerr ? gerr->message : "unreadable file");
         err = VF_ERR_MEDIATYPE;
         break;
     }
@@ -212,13 +194,13 @@ probe_file(const char *path, int timeout_s, struct probe_info *out, char *reason
 
     int p[2];
     if (pipe2(p, O_CLOEXEC) != 0) {
-        say(reason, len, "pipe: %s", strerror(errno));
+        vf_reason(reason, len, "pipe: %s", strerror(errno));
         return VF_ERR_IO;
     }
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
-        say(reason, len, "fork: %s", strerror(errno));
+        vf_reason(reason, len, "fork: %s", strerror(errno));
         close(p[0]);
         close(p[1]);
         return VF_ERR_IO;
@@ -267,19 +249,20 @@ probe_file(const char *path, int timeout_s, struct probe_info *out, char *reason
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     if (err == VF_ERR_TIMEOUT) {
-        say(reason, len, "probing timed out after %d s", timeout_s);
+        vf_reason(reason, len, "probing timed out after %d s", timeout_s);
         return err;
     }
     if (err != VF_OK) {
         if (WIFSIGNALED(status))
-            say(reason, len, "the probe crashed (signal %d): not a usable video", WTERMSIG(status));
+            vf_reason(reason, len, "the probe crashed (signal %d): not a usable video",
+                      WTERMSIG(status));
         else
-            say(reason, len, "the probe failed (exit %d)", WEXITSTATUS(status));
+            vf_reason(reason, len, "the probe failed (exit %d)", WEXITSTATUS(status));
         /* A decoder that crashes on the file makes it unusable, not the server broken. */
         return WIFSIGNALED(status) ? VF_ERR_MEDIATYPE : err;
     }
     *out = w.info;
     w.reason[sizeof(w.reason) - 1] = '\0';
-    say(reason, len, "%s", w.reason);
+    vf_reason(reason, len, "%s", w.reason);
     return (enum vf_err)w.err;
 }

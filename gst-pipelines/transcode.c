@@ -15,20 +15,6 @@
 #include <cjson/cJSON.h>
 #include <gst/gst.h>
 
-static void say(char *reason, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-say(char *reason, size_t len, const char *fmt, ...)
-{
-    if (reason == NULL || len == 0)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(reason, len, fmt, ap);
-    va_end(ap);
-}
-
 static void
 progress_line(int fd, int pct)
 {
@@ -62,21 +48,22 @@ finish_rendition(const struct transcode_params *p, struct transcode_result *res,
     struct playlist *pl = NULL;
     enum vf_err err = playlist_load(path, &pl, why, sizeof(why));
     if (err != VF_OK) {
-        say(reason, len, "%s: %s", rd->name, why);
+        vf_reason(reason, len, "%s: %s", rd->name, why);
         return err == VF_ERR_NOMEM ? err : VF_ERR_MEDIATYPE;
     }
     if (pl->n == 0 || !pl->endlist) {
-        say(reason, len, "%s: the playlist is incomplete", rd->name);
+        vf_reason(reason, len, "%s: the playlist is incomplete", rd->name);
         err = VF_ERR_MEDIATYPE;
     } else if (fabs(playlist_duration(pl) - res->probe.duration) > 1.0) {
-        say(reason, len, "%s: %.2f s of output for %.2f s of source (damaged or truncated input)",
-            rd->name, playlist_duration(pl), res->probe.duration);
+        vf_reason(reason, len,
+                  "%s: %.2f s of output for %.2f s of source (damaged or truncated input)",
+                  rd->name, playlist_duration(pl), res->probe.duration);
         err = VF_ERR_MEDIATYPE;
     } else if (playlist_measure(pl, dir, &res->stats[i], why, sizeof(why)) != VF_OK) {
-        say(reason, len, "%s: %s", rd->name, why);
+        vf_reason(reason, len, "%s: %s", rd->name, why);
         err = VF_ERR_MEDIATYPE;
     } else if ((err = playlist_write_vod(pl, path)) != VF_OK) {
-        say(reason, len, "%s: cannot rewrite the playlist: %s", rd->name, strerror(errno));
+        vf_reason(reason, len, "%s: cannot rewrite the playlist: %s", rd->name, strerror(errno));
     }
     playlist_free(pl);
     return err;
@@ -91,7 +78,7 @@ transcode_run(const struct transcode_params *p, struct transcode_result *res, ch
         reason[0] = '\0';
     GError *gerr = NULL;
     if (!gst_init_check(NULL, NULL, &gerr)) {
-        say(reason, len, "cannot initialise GStreamer: %s", gerr ? gerr->message : "?");
+        vf_reason(reason, len, "cannot initialise GStreamer: %s", gerr ? gerr->message : "?");
         g_clear_error(&gerr);
         return VF_ERR_INTERNAL;
     }
@@ -103,7 +90,7 @@ transcode_run(const struct transcode_params *p, struct transcode_result *res, ch
         return err == VF_ERR_IO ? VF_ERR_MEDIATYPE : err;
     res->nr = ladder_plan(res->probe.width, res->probe.height, res->r);
     if (res->nr == 0) {
-        say(reason, len, "unsupported video size %dx%d", res->probe.width, res->probe.height);
+        vf_reason(reason, len, "unsupported video size %dx%d", res->probe.width, res->probe.height);
         return VF_ERR_MEDIATYPE;
     }
 
@@ -146,7 +133,7 @@ transcode_run(const struct transcode_params *p, struct transcode_result *res, ch
     char master[4200];
     snprintf(master, sizeof(master), "%s/master.m3u8", p->outdir);
     if (playlist_write_master(master, v, res->nr) != VF_OK) {
-        say(reason, len, "cannot write master.m3u8: %s", strerror(errno));
+        vf_reason(reason, len, "cannot write master.m3u8: %s", strerror(errno));
         return VF_ERR_IO;
     }
     progress_line(p->progress_fd, 100);

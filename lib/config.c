@@ -112,21 +112,6 @@ struct envfile {
     size_t n, cap;
 };
 
-static void seterr(char *errbuf, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *errbuf, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errbuf == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(errbuf, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static void
 envfile_free(struct envfile *ef)
 {
@@ -254,13 +239,13 @@ read_envfile(const char *path, bool required, struct envfile *ef, char *errbuf, 
     if (fp == NULL) {
         if (errno == ENOENT && !required)
             return VF_OK;
-        seterr(errbuf, errlen, "cannot read %s: %s", path, strerror(errno));
+        vf_reason(errbuf, errlen, "cannot read %s: %s", path, strerror(errno));
         return VF_ERR_CONFIG;
     }
     while (getline(&line, &cap, fp) != -1) {
         lineno++;
         if (parse_line(ef, line) != 0) {
-            seterr(errbuf, errlen, "%s:%d: not a KEY=VALUE line", path, lineno);
+            vf_reason(errbuf, errlen, "%s:%d: not a KEY=VALUE line", path, lineno);
             err = VF_ERR_CONFIG;
             break;
         }
@@ -396,15 +381,15 @@ set_origins(struct config *cfg, const char *val, char *errbuf, size_t errlen)
         while (len > 0 && p[len - 1] == '/')
             len--;
         if (!is_origin(p, len)) {
-            seterr(errbuf, errlen,
-                   "CORS_ALLOWED_ORIGINS: '%.*s' is not an origin "
-                   "(scheme://host[:port])",
-                   (int)len, p);
+            vf_reason(errbuf, errlen,
+                      "CORS_ALLOWED_ORIGINS: '%.*s' is not an origin "
+                      "(scheme://host[:port])",
+                      (int)len, p);
             return VF_ERR_CONFIG;
         }
         if (cfg->n_cors_origins == CONFIG_MAX_ORIGINS) {
-            seterr(errbuf, errlen, "CORS_ALLOWED_ORIGINS: more than %d origins",
-                   CONFIG_MAX_ORIGINS);
+            vf_reason(errbuf, errlen, "CORS_ALLOWED_ORIGINS: more than %d origins",
+                      CONFIG_MAX_ORIGINS);
             return VF_ERR_CONFIG;
         }
         if ((cfg->cors_origins[cfg->n_cors_origins] = strndup(p, len)) == NULL)
@@ -423,27 +408,27 @@ set_var(struct config *cfg, const struct var *v, const char *val, char *errbuf, 
     bool b;
 
     if (has_ctl(val)) {
-        seterr(errbuf, errlen, "%s: control characters are not allowed", v->name);
+        vf_reason(errbuf, errlen, "%s: control characters are not allowed", v->name);
         return VF_ERR_CONFIG;
     }
     switch (v->type) {
     case V_SECRET:
         if (strlen(val) < (size_t)v->min) {
-            seterr(errbuf, errlen,
-                   "%s must be at least %lld bytes (got %zu); generate one with "
-                   "`head -c 48 /dev/urandom | base64`",
-                   v->name, v->min, strlen(val));
+            vf_reason(errbuf, errlen,
+                      "%s must be at least %lld bytes (got %zu); generate one with "
+                      "`head -c 48 /dev/urandom | base64`",
+                      v->name, v->min, strlen(val));
             return VF_ERR_CONFIG;
         }
         if (secret_is_placeholder(val)) {
-            seterr(errbuf, errlen, "%s looks like a placeholder; set a random value", v->name);
+            vf_reason(errbuf, errlen, "%s looks like a placeholder; set a random value", v->name);
             return VF_ERR_CONFIG;
         }
         /* fall through */
     case V_STR:
         if (strlen(val) < (size_t)v->min || strlen(val) > (size_t)v->max) {
-            seterr(errbuf, errlen, "%s must be %lld to %lld characters long", v->name, v->min,
-                   v->max);
+            vf_reason(errbuf, errlen, "%s must be %lld to %lld characters long", v->name, v->min,
+                      v->max);
             return VF_ERR_CONFIG;
         }
         break;
@@ -451,23 +436,23 @@ set_var(struct config *cfg, const struct var *v, const char *val, char *errbuf, 
         if (val[0] == '\0')
             break;
         if (strlen(val) < (size_t)v->min || strlen(val) > (size_t)v->max) {
-            seterr(errbuf, errlen, "%s must be %lld to %lld characters long", v->name, v->min,
-                   v->max);
+            vf_reason(errbuf, errlen, "%s must be %lld to %lld characters long", v->name, v->min,
+                      v->max);
             return VF_ERR_CONFIG;
         }
         for (const char *p = val; *p != '\0'; p++) {
             if (!(isalnum((unsigned char)*p) || *p == '-' || *p == '_')) {
-                seterr(errbuf, errlen,
-                       "%s may contain only letters, digits, '-' and '_' "
-                       "(it is pasted into web server configs)",
-                       v->name);
+                vf_reason(errbuf, errlen,
+                          "%s may contain only letters, digits, '-' and '_' "
+                          "(it is pasted into web server configs)",
+                          v->name);
                 return VF_ERR_CONFIG;
             }
         }
         break;
     case V_BOOL:
         if (!parse_bool(val, &b)) {
-            seterr(errbuf, errlen, "%s must be true or false (got '%s')", v->name, val);
+            vf_reason(errbuf, errlen, "%s must be true or false (got '%s')", v->name, val);
             return VF_ERR_CONFIG;
         }
         *(bool *)(base + v->off) = b;
@@ -475,9 +460,9 @@ set_var(struct config *cfg, const struct var *v, const char *val, char *errbuf, 
     case V_INT:
     case V_SIZE:
         if (!parse_int(val, v->type == V_SIZE, &n) || n < v->min || n > v->max) {
-            seterr(errbuf, errlen, "%s must be %s between %lld and %lld (got '%s')", v->name,
-                   v->type == V_SIZE ? "a size in bytes (K/M/G suffix allowed)" : "an integer",
-                   v->min, v->max, val);
+            vf_reason(errbuf, errlen, "%s must be %s between %lld and %lld (got '%s')", v->name,
+                      v->type == V_SIZE ? "a size in bytes (K/M/G suffix allowed)" : "an integer",
+                      v->min, v->max, val);
             return VF_ERR_CONFIG;
         }
         if (v->type == V_SIZE && v->off == OFF(min_free_disk_bytes))
@@ -494,7 +479,8 @@ set_var(struct config *cfg, const struct var *v, const char *val, char *errbuf, 
                 return VF_OK;
             }
         }
-        seterr(errbuf, errlen, "%s must be one of the documented values (got '%s')", v->name, val);
+        vf_reason(errbuf, errlen, "%s must be one of the documented values (got '%s')", v->name,
+                  val);
         return VF_ERR_CONFIG;
     case V_URL: {
         size_t len = strlen(val);
@@ -503,8 +489,8 @@ set_var(struct config *cfg, const struct var *v, const char *val, char *errbuf, 
         if (!((len > 7 && strncmp(val, "http://", 7) == 0) ||
               (len > 8 && strncmp(val, "https://", 8) == 0)) ||
             strpbrk(val, " \"'<>?#") != NULL) {
-            seterr(errbuf, errlen, "%s must be an absolute http(s) URL without query (got '%s')",
-                   v->name, val);
+            vf_reason(errbuf, errlen, "%s must be an absolute http(s) URL without query (got '%s')",
+                      v->name, val);
             return VF_ERR_CONFIG;
         }
         char *s = strndup(val, len);
@@ -544,7 +530,8 @@ build(const struct envfile *ef, bool use_env, struct config **out, char *errbuf,
         if (val == NULL)
             val = v->def;
         if (val == NULL) {
-            seterr(errbuf, errlen, "%s is required (set it in .env or the environment)", v->name);
+            vf_reason(errbuf, errlen, "%s is required (set it in .env or the environment)",
+                      v->name);
             err = VF_ERR_CONFIG;
             break;
         }
@@ -553,13 +540,13 @@ build(const struct envfile *ef, bool use_env, struct config **out, char *errbuf,
     if (err == VF_OK) {
         cfg->public_https = strncmp(cfg->public_url, "https://", 8) == 0;
         if (cfg->email_use_tls && cfg->email_use_ssl) {
-            seterr(errbuf, errlen, "EMAIL_USE_TLS and EMAIL_USE_SSL are mutually exclusive");
+            vf_reason(errbuf, errlen, "EMAIL_USE_TLS and EMAIL_USE_SSL are mutually exclusive");
             err = VF_ERR_CONFIG;
         }
     }
     if (err != VF_OK) {
         if (err == VF_ERR_NOMEM)
-            seterr(errbuf, errlen, "out of memory");
+            vf_reason(errbuf, errlen, "out of memory");
         config_free(cfg);
         return err;
     }
@@ -598,7 +585,7 @@ config_load_pairs(const char *const *pairs, size_t n, struct config **out, char 
     *out = NULL;
     for (size_t i = 0; i < n && err == VF_OK; i++) {
         if (parse_line(&ef, pairs[i]) != 0) {
-            seterr(errbuf, errlen, "not a KEY=VALUE pair: %s", pairs[i]);
+            vf_reason(errbuf, errlen, "not a KEY=VALUE pair: %s", pairs[i]);
             err = VF_ERR_CONFIG;
         }
     }

@@ -1,6 +1,9 @@
 /* error.c -- descriptions and HTTP statuses of the error enum. */
 #include "error.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 static const struct {
     const char *msg;
     int status;
@@ -41,4 +44,18 @@ vf_err_status(enum vf_err err)
     if ((unsigned)err >= VF_ERR__MAX || errs[err].status == 0)
         return 500;
     return errs[err].status;
+}
+
+void
+vf_reason(char *buf, size_t len, const char *fmt, ...)
+{
+    if (buf == NULL || len == 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+    for (char *p = buf; *p; p++)
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            *p = ' ';
 }

@@ -2,6 +2,8 @@
 #ifndef VF_ERROR_H
 #define VF_ERROR_H
 
+#include <stddef.h>
+
 /*
  * Every fallible function in lib/ returns one of these.  VF_OK is 0 so that
  * `if (err)` reads naturally.  The HTTP layer maps them to statuses with
@@ -36,5 +38,12 @@ const char *vf_strerror(enum vf_err err);
 
 /* The HTTP status a handler should answer with for this error. */
 int vf_err_status(enum vf_err err);
+
+/*
+ * Write a one-line reason into a caller's buffer: snprintf into buf (len bytes; nothing when
+ * buf is NULL or len is 0) with newlines, carriage returns and tabs turned into spaces
+ * (library messages, e.g. GStreamer's, may hold them).  The buffer stays the caller's.
+ */
+void vf_reason(char *buf, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif
