@@ -12,6 +12,7 @@ lib_libvideoflix_a_SOURCES = \
 	lib/http.c lib/http.h \
 	lib/json.c lib/json.h \
 	lib/route.c lib/route.h \
+	lib/utf8.c lib/utf8.h \
 	lib/app.h
 
 # Handlers: one file per resource; each area appends its own in its fragment.
@@ -19,7 +20,7 @@ fcgi_libvfhandlers_a_SOURCES = fcgi/routes.c fcgi/health.c fcgi/accounts.c fcgi/
 	fcgi/admin.c
 
 lint_sources += lib/error.c lib/config.c lib/log.c lib/clock.c lib/stmt.c lib/http.c \
-	lib/json.c lib/route.c fcgi/routes.c
+	lib/json.c lib/route.c lib/utf8.c fcgi/routes.c
 
 if HAVE_CRITERION
 check_PROGRAMS += tests/unit/test_config tests/unit/test_http tests/unit/test_route

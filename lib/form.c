@@ -6,6 +6,7 @@
 
 #include "json.h"
 #include "user.h"
+#include "utf8.h"
 
 static const char *
 type_name(const cJSON *v)
@@ -19,16 +20,6 @@ type_name(const cJSON *v)
     if (cJSON_IsNumber(v))
         return v->valuedouble == (double)(long long)v->valuedouble ? "int" : "float";
     return "NoneType";
-}
-
-static size_t
-utf8_len(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
-    return n;
 }
 
 bool

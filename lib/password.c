@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "log.h"
+#include "utf8.h"
 
 #define DJANGO_PREFIX     "pbkdf2_sha256$"
 #define DJANGO_MAX_ITER   10000000L /* refuse absurd imported work factors (DoS) */
@@ -213,17 +214,6 @@ password_is_common(const char *password)
 }
 
 /* ---- policy ------------------------------------------------------------------------ */
-
-/* Code points of a UTF-8 string (continuation bytes are not counted). */
-static size_t
-utf8_len(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
-    return n;
-}
 
 static bool
 all_digits(const char *s)
