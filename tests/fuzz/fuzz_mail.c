@@ -5,6 +5,7 @@
  * produces a message whose lines all end in CRLF, are at most 998 octets, contain no NUL,
  * whose header block has exactly one From, To, Subject and Message-ID, and whose To is
  * the payload's address (no header injection). */
+#define _POSIX_C_SOURCE 200809L /* strndup */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,11 +54,9 @@ count_header(const char *msg, size_t head_len, const char *name)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *payload = malloc(size + 1);
+    char *payload = strndup((const char *)data, size); /* C string: up to the first NUL */
     if (payload == NULL)
         return 0;
-    memcpy(payload, data, size);
-    payload[size] = '\0';
     char *msg = NULL, *to = NULL, err[256];
     if (mail_render(cfg, payload, 1, &msg, &to, err, sizeof(err)) == VF_OK) {
         size_t len = strlen(msg), col = 0;

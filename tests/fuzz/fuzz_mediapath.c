@@ -3,6 +3,7 @@
  * passes the allow-list names exactly one file inside one rendition directory (its name is
  * index.m3u8, master.m3u8 or digits + .ts, and it re-parses to the same thing); no query
  * verifies unless it is the one we would issue. */
+#define _POSIX_C_SOURCE 200809L /* strndup */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,11 +45,9 @@ check_path(const char *s)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *s = malloc(size + 1);
+    char *s = strndup((const char *)data, size); /* C string: up to the first NUL */
     if (s == NULL)
         return 0;
-    memcpy(s, data, size);
-    s[size] = '\0';
 
     check_path(s);
 

@@ -2,6 +2,7 @@
  * activation/reset link tokens with uidb64.  Oracles: no crash or sanitizer report; nothing
  * verifies unless it is bit-for-bit a token we would issue (a forged input that verifies is
  * a finding: the target aborts). */
+#define _POSIX_C_SOURCE 200809L /* strndup */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +30,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char *s = malloc(size + 1);
+    char *s = strndup((const char *)data, size); /* C string: up to the first NUL */
     if (s == NULL)
         return 0;
-    memcpy(s, data, size);
-    s[size] = '\0';
 
     struct token_claims c;
     for (int t = TOKEN_ACCESS; t <= TOKEN_REFRESH; t++) {
