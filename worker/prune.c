@@ -8,15 +8,22 @@
 
 #define DONE_JOB_RETENTION_US (7LL * 86400 * 1000000)
 
+/* Log how many rows a hook deleted (`what`, e.g. "done jobs"); returns err. */
+static enum vf_err
+deleted(enum vf_err err, int64_t n, const char *what)
+{
+    if (err == VF_OK && n > 0)
+        log_info("prune: deleted %lld %s", (long long)n, what);
+    return err;
+}
+
 /* Done jobs (mail payloads carry links) are kept a week for `videoflixctl jobs`. */
 static enum vf_err
 prune_done_jobs(struct app *app, int64_t now_us)
 {
     int64_t n = 0;
     enum vf_err err = job_prune(app->db, now_us - DONE_JOB_RETENTION_US, &n);
-    if (err == VF_OK && n > 0)
-        log_info("prune: deleted %lld done jobs", (long long)n);
-    return err;
+    return deleted(err, n, "done jobs");
 }
 
 /* Refresh-token revocations of tokens that have expired anyway (accounts). */
@@ -26,9 +33,7 @@ prune_revocations(struct app *app, int64_t now_us)
     (void)now_us;
     int64_t n = 0;
     enum vf_err err = user_prune_revocations(app->db, &n);
-    if (err == VF_OK && n > 0)
-        log_info("prune: deleted %lld expired token revocations", (long long)n);
-    return err;
+    return deleted(err, n, "expired token revocations");
 }
 
 /* Rate-limit windows older than the longest window in use (accounts). */
@@ -38,9 +43,7 @@ prune_ratelimits(struct app *app, int64_t now_us)
     (void)now_us;
     int64_t n = 0;
     enum vf_err err = ratelimit_prune(app->db, app->cfg->ratelimit_window, &n);
-    if (err == VF_OK && n > 0)
-        log_info("prune: deleted %lld old rate-limit windows", (long long)n);
-    return err;
+    return deleted(err, n, "old rate-limit windows");
 }
 
 /* Add your area's hook here: { "name", function }.  See worker.h for the contract. */
