@@ -243,72 +243,77 @@ sqlite_prepare(struct db *db, enum stmt_id id, int *nparams)
     return e;
 }
 
+/* Copy the current row of st into a new row of r. */
 static enum vf_err
-sqlite_exec(struct db *db, enum stmt_id id, const struct db_param *p, size_t np, int64_t *changes)
+copy_row(sqlite3_stmt *st, size_t ncols, struct db_rows *r)
 {
-    struct db_sqlite *s = S(db);
+    char **row = db_rows_addrow(r);
+    if (row == NULL)
+        return VF_ERR_NOMEM;
+    for (size_t c = 0; c < ncols; c++) {
+        if (sqlite3_column_type(st, (int)c) == SQLITE_NULL)
+            continue;
+        const unsigned char *v = sqlite3_column_text(st, (int)c);
+        size_t len = (size_t)sqlite3_column_bytes(st, (int)c);
+        row[c] = db_strndup(v != NULL ? (const char *)v : "", v != NULL ? len : 0);
+        if (row[c] == NULL)
+            return VF_ERR_NOMEM;
+    }
+    return VF_OK;
+}
+
+/*
+ * Run statement `id` to its end.  With out, its rows are collected into *out (the caller
+ * frees them with db_rows_free); without, they are skipped and *changes (may be NULL) gets
+ * the number of rows changed.  The statement is reset either way.
+ */
+static enum vf_err
+execute(struct db_sqlite *s, enum stmt_id id, const struct db_param *p, size_t np,
+        struct db_rows **out, int64_t *changes)
+{
     sqlite3_stmt *st = NULL;
+    struct db_rows *r = NULL;
     enum vf_err e = prepare(s, id, p, np, &st);
-    int rc;
 
     if (e != VF_OK)
         return e;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        ;
-    e = rc == SQLITE_DONE ? VF_OK : map(s, rc);
+    /* Columns counted after the first step: a schema change re-prepares the statement
+     * inside sqlite3_step() and may change them ("SELECT *"). */
+    int rc = sqlite3_step(st);
+    size_t ncols = (size_t)sqlite3_column_count(st);
+    if (out != NULL && (r = db_rows_alloc(ncols)) == NULL)
+        e = VF_ERR_NOMEM;
+    while (e == VF_OK && rc == SQLITE_ROW) {
+        if (r != NULL)
+            e = copy_row(st, ncols, r);
+        if (e == VF_OK)
+            rc = sqlite3_step(st);
+    }
+    if (e == VF_OK && rc != SQLITE_DONE)
+        e = map(s, rc);
     if (e == VF_OK && changes != NULL)
         *changes = (int64_t)sqlite3_changes64(s->h);
     done(st);
-    return e;
+    if (e != VF_OK) {
+        db_rows_free(r);
+        return e;
+    }
+    if (out != NULL)
+        *out = r;
+    return VF_OK;
+}
+
+static enum vf_err
+sqlite_exec(struct db *db, enum stmt_id id, const struct db_param *p, size_t np, int64_t *changes)
+{
+    return execute(S(db), id, p, np, NULL, changes);
 }
 
 static enum vf_err
 sqlite_query(struct db *db, enum stmt_id id, const struct db_param *p, size_t np,
              struct db_rows **out)
 {
-    struct db_sqlite *s = S(db);
-    sqlite3_stmt *st = NULL;
-    enum vf_err e = prepare(s, id, p, np, &st);
-    int rc;
-
-    if (e != VF_OK)
-        return e;
-    /* Columns counted after the first step: a schema change re-prepares the statement
-     * inside sqlite3_step() and may change them ("SELECT *"). */
-    rc = sqlite3_step(st);
-    size_t ncols = (size_t)sqlite3_column_count(st);
-    struct db_rows *r = db_rows_alloc(ncols);
-    if (r == NULL) {
-        done(st);
-        return VF_ERR_NOMEM;
-    }
-    for (; e == VF_OK && rc == SQLITE_ROW; rc = sqlite3_step(st)) {
-        char **row = db_rows_addrow(r);
-        if (row == NULL) {
-            e = VF_ERR_NOMEM;
-            break;
-        }
-        for (size_t c = 0; c < ncols; c++) {
-            if (sqlite3_column_type(st, (int)c) == SQLITE_NULL)
-                continue;
-            const unsigned char *v = sqlite3_column_text(st, (int)c);
-            size_t len = (size_t)sqlite3_column_bytes(st, (int)c);
-            row[c] = db_strndup(v != NULL ? (const char *)v : "", v != NULL ? len : 0);
-            if (row[c] == NULL) {
-                e = VF_ERR_NOMEM;
-                break;
-            }
-        }
-    }
-    if (e == VF_OK && rc != SQLITE_DONE)
-        e = map(s, rc);
-    done(st);
-    if (e != VF_OK) {
-        db_rows_free(r);
-        return e;
-    }
-    *out = r;
-    return VF_OK;
+    return execute(S(db), id, p, np, out, NULL);
 }
 
 static enum vf_err
