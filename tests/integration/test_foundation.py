@@ -480,7 +480,9 @@ class CrashLoop(unittest.TestCase):
             self.assertEqual(r.status, 200, r.body)
             log = st.log_text('fcgi')
             self.assertEqual(log.count('killed by signal 6'), crashes, log)
-            self.assertEqual(len(st.fcgi_worker_pids()), 2)
+            # The first respawned worker may answer before the second is forked.
+            st.wait_for(lambda: len(st.fcgi_worker_pids()) == 2, timeout=5,
+                        what='both workers respawned')
 
 
 class ReloadConfiguration(unittest.TestCase):
