@@ -5,6 +5,7 @@ reach ready, play the HLS preview until currentTime advances, delete it.  Screen
 <build>/test-output/browser/ (their paths are printed).  One stack: the first web server x
 database pair of the matrix, with the worker."""
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -22,13 +23,18 @@ PASSWORD = 'Studio-Test-Passw0rd'
 
 
 def ensure_playwright():
-    """Install the pinned playwright-core into tests/browser/node_modules if missing."""
-    if (BROWSER_DIR / 'node_modules' / 'playwright-core' / 'package.json').exists():
-        return
-    r = subprocess.run(['npm', 'ci', '--no-audit', '--no-fund', '--loglevel=error'],
-                       cwd=str(BROWSER_DIR), capture_output=True, text=True, timeout=600)
-    if r.returncode != 0:
-        raise RuntimeError('npm ci in tests/browser failed:\n%s%s' % (r.stdout, r.stderr))
+    """Install the pinned playwright-core into tests/browser/node_modules if missing.  Under
+    a lock: test modules run in parallel (run -j) share it, and `npm ci` first deletes
+    node_modules."""
+    marker = BROWSER_DIR / 'node_modules' / 'playwright-core' / 'package.json'
+    with open(BROWSER_DIR / 'package-lock.json', 'rb') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists():
+            return
+        r = subprocess.run(['npm', 'ci', '--no-audit', '--no-fund', '--loglevel=error'],
+                           cwd=str(BROWSER_DIR), capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            raise RuntimeError('npm ci in tests/browser failed:\n%s%s' % (r.stdout, r.stderr))
 
 
 def make_clip(path):
