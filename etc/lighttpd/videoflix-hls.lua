@@ -13,6 +13,10 @@
 -- the file itself (Range, HEAD, sendfile).  Anything else -- unsigned, expired, altered,
 -- another video's or another client's signature -- is left untouched and falls through
 -- to the application's cookie-checked route.
+--
+-- The same script also answers CORS preflights outside /api/ (static files) and, run a
+-- second time as each response starts (magnet.attract-response-start-to), adds the CORS
+-- headers to the responses lighttpd makes itself.
 
 local key = "@MEDIA_SIGNING_KEY@"
 local origins_csv = "@CORS_ALLOWED_ORIGINS@"
@@ -67,6 +71,25 @@ if status ~= 0 then
 end
 
 local path = r.req_attr["uri.path"] or ""
+
+-- A CORS preflight outside /api/ (static files: thumbnails, the admin panel) is answered
+-- here as the application answers those under /api/ (CONTRACT.md: a preflight on any path
+-- gets 200; lighttpd itself would send 404 for a missing file and no Allow-* headers).
+-- The CORS headers proper are added by the response-start part above.
+if r.req_attr["request.method"] == "OPTIONS" and r.req_header["Access-Control-Request-Method"]
+    and path:sub(1, 5) ~= "/api/" then
+    local h = r.resp_header
+    if allowed_origin() then
+        h["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+        h["Access-Control-Allow-Headers"] =
+            "accept, content-type, range, x-csrftoken, x-requested-with"
+        h["Access-Control-Max-Age"] = "86400"
+    end
+    h["X-Content-Type-Options"] = "nosniff"
+    h["X-Frame-Options"] = "DENY"
+    h["Referrer-Policy"] = "same-origin"
+    return 200
+end
 
 -- Clients never reach the internal prefix directly.
 if path:sub(1, #internal) == internal then

@@ -175,8 +175,14 @@ class _ContractTests(unittest.TestCase):
 
     def test_preflight_on_every_route_of_the_contract(self):
         methods = {'activate': 'GET', 'list': 'GET', 'playlist': 'GET', 'segment': 'GET',
-                   'segment/': 'GET', 'segment1000': 'GET'}
-        for name, path in self.paths().items():
+                   'segment/': 'GET', 'segment1000': 'GET', 'thumbnail': 'GET',
+                   'missing thumbnail': 'GET', 'admin panel': 'GET'}
+        # "on any path": the files the web server serves itself too.
+        paths = dict(self.paths(), **{
+            'thumbnail': '/media/thumbnails/%d.jpg' % self.vid,
+            'missing thumbnail': '/media/thumbnails/999999.jpg',
+            'admin panel': '/admin/'})
+        for name, path in paths.items():
             for origin in (ORIGIN, 'http://localhost:5500', self.frontend):
                 with self.subTest(route=name, origin=origin):
                     method = methods.get(name, 'POST')
