@@ -301,6 +301,7 @@ class _ContractTests(unittest.TestCase):
                 self.assertCors(r.headers, ORIGIN, name)
 
     def test_no_store_on_auth_and_user_data(self):
+        # RELIABILITY.md 21: Cache-Control: no-store on auth and user data.
         c = self.st.client(origin=ORIGIN)
         staff = 'staff-%s@example.com' % self.WEB
         self.st.sql('INSERT INTO users (email, password, is_active, is_staff, created_at)'
@@ -355,6 +356,8 @@ class _ContractTests(unittest.TestCase):
             self.assertIn('%s/pages/auth/confirm_password.html?uid=' % self.frontend, text)
 
     def test_login_email_is_case_insensitive(self):
+        # CONTRACT.md: emails are compared case-insensitively; the surrounding blanks go as
+        # DRF's serializer fields trim them (where the contract is silent, DRF's behaviour).
         for email in (EMAIL.upper(), EMAIL.capitalize(), ' %s ' % EMAIL):
             with self.subTest(email=email):
                 r = self.st.request('POST', '/api/login/', headers={'Origin': ORIGIN},
