@@ -175,8 +175,9 @@ class Response:
         return '<Response %d %r>' % (self.status, self.body[:200])
 
 
-def http_request(port, method, path, headers=None, json=None, body=None, timeout=60):
-    """One request on a fresh connection to 127.0.0.1:port."""
+def http_request(port, method, path, headers=None, json=None, body=None, timeout=60,
+                 host='127.0.0.1'):
+    """One request on a fresh connection to host:port."""
     hdrs = dict(headers or {})
     if json is not None:
         body = jsonlib.dumps(json).encode('utf-8')
@@ -184,7 +185,7 @@ def http_request(port, method, path, headers=None, json=None, body=None, timeout
             hdrs['Content-Type'] = 'application/json'
     if isinstance(body, str):
         body = body.encode('utf-8')
-    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=timeout)
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
         conn.request(method, path, body=body, headers=hdrs)
         r = conn.getresponse()
@@ -192,6 +193,61 @@ def http_request(port, method, path, headers=None, json=None, body=None, timeout
         return Response(r.status, r.reason, r.headers, data)
     finally:
         conn.close()
+
+
+def nginx_conf(t, site, pid, http_lines):
+    """Write t/nginx.conf for an nginx run with prefix t (its temp directories under
+    t/nginx): one worker, errors to stderr, the pid file `pid`, the `http_lines` directives,
+    then the server configuration `site`.  Returns the path of nginx.conf."""
+    t = Path(t)
+    for d in ('nginx/body', 'nginx/fastcgi'):
+        (t / d).mkdir(parents=True, exist_ok=True)
+        os.chmod(t / d, 0o777)
+    os.chmod(t / 'nginx', 0o755)
+    conf = t / 'nginx.conf'
+    conf.write_text(
+        'worker_processes 1;\n'
+        'error_log stderr info;\n'
+        'pid %(pid)s;\n'
+        'events { worker_connections 512; }\n'
+        'http {\n'
+        '    include /etc/nginx/mime.types;\n'
+        '%(lines)s'
+        '    client_body_temp_path %(t)s/nginx/body;\n'
+        '    fastcgi_temp_path %(t)s/nginx/fastcgi;\n'
+        '    include %(site)s;\n'
+        '}\n' % {'t': t, 'pid': pid, 'site': site,
+                  'lines': ''.join('    %s\n' % l for l in http_lines)})
+    return conf
+
+
+def wait_for(predicate, timeout=10, interval=0.05, what='condition'):
+    """Poll predicate() every interval seconds until it returns a true value; returns it.
+    AssertionError naming `what` after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = predicate()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError('timed out after %ss waiting for %s' % (timeout, what))
+        time.sleep(interval)
+
+
+def wait_healthy(request, what, timeout=20, interval=0.1):
+    """Poll GET /api/health/ through request (a Stack.request-like callable) until it
+    answers 200; RuntimeError naming `what` and the last answer after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = request('GET', '/api/health/', timeout=5)
+            if last.status == 200:
+                return
+        except OSError as e:
+            last = e
+        time.sleep(interval)
+    raise RuntimeError('%s not healthy after %ds: %r' % (what, timeout, last))
 
 
 class Client:
@@ -499,41 +555,16 @@ class Stack:
         else:
             site = t / 'nginx-site.conf'
             site.write_text(render(REPO / 'etc' / 'nginx' / 'videoflix.conf', values))
-            for d in ('nginx/body', 'nginx/fastcgi'):
-                (t / d).mkdir(parents=True, exist_ok=True)
-                os.chmod(t / d, 0o777)
-            os.chmod(t / 'nginx', 0o755)
-            conf = t / 'nginx.conf'
-            conf.write_text(
-                'worker_processes 1;\n'
-                'error_log stderr info;\n'
-                'pid %(t)s/run/nginx.pid;\n'
-                'events { worker_connections 512; }\n'
-                'http {\n'
-                '    include /etc/nginx/mime.types;\n'
-                '    default_type application/octet-stream;\n'
-                '    access_log %(t)s/nginx-access.log;\n'
-                '    client_body_temp_path %(t)s/nginx/body;\n'
-                '    fastcgi_temp_path %(t)s/nginx/fastcgi;\n'
-                '    include %(t)s/nginx-site.conf;\n'
-                '}\n' % {'t': t})
+            conf = nginx_conf(t, site, t / 'run' / 'nginx.pid',
+                              ['default_type application/octet-stream;',
+                               'access_log %s/nginx-access.log;' % t])
             p = self._spawn('web', ['nginx', '-e', 'stderr', '-p', str(t), '-c', str(conf),
                                     '-g', 'daemon off;'])
         if not _wait_port(self.http_port, 15, p):
             raise RuntimeError('%s did not start listening on %d' % (self.web, self.http_port))
 
     def _wait_healthy(self, timeout=20):
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            try:
-                last = self.request('GET', '/api/health/', timeout=5)
-                if last.status == 200:
-                    return
-            except OSError as e:
-                last = e
-            time.sleep(0.1)
-        raise RuntimeError('stack not healthy after %ds: %r' % (timeout, last))
+        wait_healthy(self.request, 'stack', timeout)
 
     # -- SMTP catcher -------------------------------------------------------------
 
@@ -658,14 +689,7 @@ class Stack:
 
     def wait_for(self, predicate, timeout=10, interval=0.05, what='condition'):
         """Poll predicate() until it returns a true value; returns it.  AssertionError on timeout."""
-        deadline = time.monotonic() + timeout
-        while True:
-            v = predicate()
-            if v:
-                return v
-            if time.monotonic() > deadline:
-                raise AssertionError('timed out after %ss waiting for %s' % (timeout, what))
-            time.sleep(interval)
+        return wait_for(predicate, timeout, interval, what)
 
     def restart_fcgi(self, graceful_timeout=15):
         """Stop videoflix-fcgi gracefully and start it again (same socket); waits until

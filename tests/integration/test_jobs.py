@@ -118,18 +118,15 @@ class QueueStack:
                                 timeout=timeout, interval=0.1, what=what)
 
 
-class RejectingSMTP:
-    """An SMTP server on loopback that refuses every recipient with 550."""
+class LoopbackSMTP:
+    """Base of the SMTP servers below: an aiosmtpd controller on a free loopback port (self.port),
+    running while used as a context manager."""
 
-    def __init__(self):
+    def serve(self, handler, **kw):
         from aiosmtpd.controller import Controller
 
-        class Handler:
-            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-                return '550 5.1.1 <%s>: Recipient address rejected: User unknown' % address
-
         self.port = harness.free_port()
-        self.ctrl = Controller(Handler(), hostname='127.0.0.1', port=self.port)
+        self.ctrl = Controller(handler, hostname='127.0.0.1', port=self.port, **kw)
 
     def __enter__(self):
         self.ctrl.start()
@@ -140,14 +137,24 @@ class RejectingSMTP:
         return False
 
 
-class TLSSMTP:
+class RejectingSMTP(LoopbackSMTP):
+    """An SMTP server on loopback that refuses every recipient with 550."""
+
+    def __init__(self):
+        class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+                return '550 5.1.1 <%s>: Recipient address rejected: User unknown' % address
+
+        self.serve(Handler())
+
+
+class TLSSMTP(LoopbackSMTP):
     """An SMTP server on loopback with TLS (STARTTLS required, or implicit TLS) and AUTH,
     using a throwaway certificate for localhost that the client trusts via SSL_CERT_FILE."""
 
     def __init__(self, tmpdir, implicit):
         import ssl
         import subprocess
-        from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult
 
         self.cert, key = tmpdir / 'smtp-cert.pem', tmpdir / 'smtp-key.pem'
@@ -170,23 +177,12 @@ class TLSSMTP:
         def auth(server, session, envelope, mechanism, data):
             return AuthResult(success=(data.login, data.password) == (b'mailer', b's3cret'))
 
-        self.port = harness.free_port()
         if implicit:
-            self.ctrl = Controller(Handler(), hostname='127.0.0.1', port=self.port,
-                                   ssl_context=ctx, authenticator=auth, auth_required=True,
-                                   auth_require_tls=False)
+            self.serve(Handler(), ssl_context=ctx, authenticator=auth, auth_required=True,
+                       auth_require_tls=False)
         else:
-            self.ctrl = Controller(Handler(), hostname='127.0.0.1', port=self.port,
-                                   tls_context=ctx, require_starttls=True, authenticator=auth,
-                                   auth_required=True)
-
-    def __enter__(self):
-        self.ctrl.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.ctrl.stop()
-        return False
+            self.serve(Handler(), tls_context=ctx, require_starttls=True, authenticator=auth,
+                       auth_required=True)
 
 
 class MailOutbox(QueueStack):

@@ -17,7 +17,6 @@ under the sanitizer build (the plain build runs it).
 
 import hashlib
 import base64
-import http.client
 import json as jsonlib
 import os
 import re
@@ -257,24 +256,9 @@ class Topology:
             'UPLOAD_MAX_BYTES=%d' % (256 * 1024 * 1024), 'FAIL_TIMEOUT=3s',
             'CORS_ALLOWED_ORIGINS=' + self.env['CORS_ALLOWED_ORIGINS']])
         t = self.tmp
-        for d in ('nginx/body', 'nginx/fastcgi'):
-            (t / d).mkdir(parents=True, exist_ok=True)
-            os.chmod(t / d, 0o777)
-        os.chmod(t / 'nginx', 0o755)
-        conf = t / 'nginx.conf'
-        conf.write_text(
-            'worker_processes 1;\n'
-            'error_log stderr info;\n'
-            'pid %(t)s/nginx.pid;\n'
-            'events { worker_connections 512; }\n'
-            'http {\n'
-            '    include /etc/nginx/mime.types;\n'
-            '    log_format up "$status|$upstream_addr|$request";\n'
-            '    access_log %(t)s/nginx-upstream.log up;\n'
-            '    client_body_temp_path %(t)s/nginx/body;\n'
-            '    fastcgi_temp_path %(t)s/nginx/fastcgi;\n'
-            '    include %(site)s;\n'
-            '}\n' % {'t': t, 'site': site})
+        conf = harness.nginx_conf(t, site, t / 'nginx.pid',
+                                  ['log_format up "$status|$upstream_addr|$request";',
+                                   'access_log %s/nginx-upstream.log up;' % t])
         self.spawn('hub', 'nginx', ['nginx', '-e', 'stderr', '-p', t, '-c', conf, '-g',
                                     'daemon off;'])
 
@@ -376,31 +360,12 @@ class MultiHostTest(unittest.TestCase):
 
     @classmethod
     def request(cls, method, path, headers=None, json=None, body=None, timeout=30):
-        hdrs = dict(headers or {})
-        if json is not None:
-            body = jsonlib.dumps(json).encode()
-            hdrs.setdefault('Content-Type', 'application/json')
-        conn = http.client.HTTPConnection(cls.topo.ip('hub'), HTTP_PORT, timeout=timeout)
-        try:
-            conn.request(method, path, body=body, headers=hdrs)
-            r = conn.getresponse()
-            return harness.Response(r.status, r.reason, r.headers, r.read())
-        finally:
-            conn.close()
+        return harness.http_request(HTTP_PORT, method, path, headers=headers, json=json,
+                                    body=body, timeout=timeout, host=cls.topo.ip('hub'))
 
     @classmethod
     def wait_healthy(cls, timeout=30):
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            try:
-                last = cls.request('GET', '/api/health/', timeout=5)
-                if last.status == 200:
-                    return
-            except OSError as e:
-                last = e
-            time.sleep(0.2)
-        raise RuntimeError('nginx -> app hosts not healthy: %r' % (last,))
+        harness.wait_healthy(cls.request, 'nginx -> app hosts', timeout, interval=0.2)
 
     def client(self):
         c = harness.Client(self, origin=None)
@@ -420,14 +385,7 @@ class MultiHostTest(unittest.TestCase):
         return read()
 
     def wait_for(self, predicate, timeout, what):
-        deadline = time.monotonic() + timeout
-        while True:
-            v = predicate()
-            if v:
-                return v
-            if time.monotonic() > deadline:
-                self.fail('timed out after %ss waiting for %s' % (timeout, what))
-            time.sleep(0.1)
+        return harness.wait_for(predicate, timeout, 0.1, what)
 
     def enqueue_noop(self, tag, sleep_ms):
         payload = jsonlib.dumps({'log': 'noop.log', 'tag': tag, 'sleep_ms': sleep_ms})
