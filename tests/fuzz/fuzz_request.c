@@ -140,6 +140,7 @@ run(struct http_request *req, const char *body, size_t len)
     route_dispatch(&app, tables, req, &res);
     check_response(req, &res);
     http_response_free(&res);
+    req->body_ctx = NULL; /* cur dies with this frame */
     http_request_free(req);
 }
 
