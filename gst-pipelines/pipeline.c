@@ -155,13 +155,16 @@ on_pad_added(GstElement *dec, GstPad *pad, gpointer data)
     GstCaps *caps = gst_pad_get_current_caps(pad);
     if (caps == NULL)
         caps = gst_pad_query_caps(pad, NULL);
-    const char *name = gst_structure_get_name(gst_caps_get_structure(caps, 0));
+    const GstStructure *st =
+        caps != NULL && gst_caps_get_size(caps) > 0 ? gst_caps_get_structure(caps, 0) : NULL;
+    const char *name = st != NULL ? gst_structure_get_name(st) : "";
     GstElement *target = NULL;
     if (g_str_has_prefix(name, "video/"))
         target = r->vhead;
     else if (g_str_has_prefix(name, "audio/"))
         target = r->ahead;
-    gst_caps_unref(caps);
+    if (caps != NULL)
+        gst_caps_unref(caps);
 
     GstPad *sink = target ? gst_element_get_static_pad(target, "sink") : NULL;
     if (sink != NULL && !gst_pad_is_linked(sink)) {
