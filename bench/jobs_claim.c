@@ -50,11 +50,22 @@ drain(const struct config *cfg)
     return n;
 }
 
+/* argv[i] as a number, `def` when absent, -1 when it is not a whole decimal number. */
+static long
+arg_long(int argc, char **argv, int i, long def)
+{
+    if (argc <= i)
+        return def;
+    char *end = NULL;
+    long v = strtol(argv[i], &end, 10);
+    return end != argv[i] && *end == '\0' ? v : -1;
+}
+
 int
 main(int argc, char **argv)
 {
-    long jobs = argc > 1 ? atol(argv[1]) : 2000;
-    int procs = argc > 2 ? atoi(argv[2]) : 1;
+    long jobs = arg_long(argc, argv, 1, 2000);
+    long procs = arg_long(argc, argv, 2, 1);
     char err[512];
     struct config *cfg = NULL;
     if (jobs < 1 || procs < 1 || procs > 64) {
@@ -103,7 +114,7 @@ main(int argc, char **argv)
     while (wait(NULL) > 0)
         ;
     double t2 = now_s();
-    printf("%s: enqueue %ld jobs in one transaction: %.0f jobs/s; claim+complete with %d "
+    printf("%s: enqueue %ld jobs in one transaction: %.0f jobs/s; claim+complete with %ld "
            "process(es): %ld jobs in %.2f s = %.0f jobs/s\n",
            cfg->db_engine == CONFIG_DB_POSTGRES ? "postgresql" : "sqlite", jobs,
            (double)jobs / (t1 - t0), procs, total, t2 - t1, (double)total / (t2 - t1));

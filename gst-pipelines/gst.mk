@@ -45,4 +45,6 @@ tests_unit_test_playlist_SOURCES = tests/unit/test_playlist.c gst-pipelines/play
 tests_unit_test_playlist_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/gst-pipelines
 tests_unit_test_playlist_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_playlist_LDADD = $(UNIT_LDADD)
+lint_sources += tests/unit/test_ladder.c tests/unit/test_playlist.c \
+	tests/unit/test_transcode_payload.c
 endif

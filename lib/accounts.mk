@@ -35,6 +35,8 @@ tests_unit_test_token_LDADD = $(UNIT_LDADD)
 tests_unit_test_linktoken_SOURCES = tests/unit/test_linktoken.c
 tests_unit_test_linktoken_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_linktoken_LDADD = $(UNIT_LDADD)
+lint_sources += tests/unit/test_auth.c tests/unit/test_form.c tests/unit/test_linktoken.c \
+	tests/unit/test_password.c tests/unit/test_policy.c tests/unit/test_token.c
 endif
 
 if ENABLE_FUZZING

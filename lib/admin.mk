@@ -21,6 +21,7 @@ tests_unit_test_upload_SOURCES = tests/unit/test_upload.c
 tests_unit_test_upload_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_upload_LDADD = $(UNIT_LDADD)
 TESTS += tests/unit/test_multipart tests/unit/test_upload
+lint_sources += tests/unit/test_multipart.c tests/unit/test_upload.c
 endif
 
 # The multipart fuzz target.  make check replays its seed corpus with a plain

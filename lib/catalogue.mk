@@ -12,6 +12,7 @@ tests_unit_test_mediafile_LDADD = $(UNIT_LDADD)
 tests_unit_test_urlsig_SOURCES = tests/unit/test_urlsig.c
 tests_unit_test_urlsig_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_urlsig_LDADD = $(UNIT_LDADD)
+lint_sources += tests/unit/test_mediafile.c tests/unit/test_urlsig.c
 endif
 lib_libvideoflix_a_SOURCES += lib/catalogue.c lib/catalogue.h
 lint_sources += lib/catalogue.c fcgi/catalogue.c
@@ -22,6 +23,7 @@ tests_unit_test_catalogue_SOURCES = tests/unit/test_catalogue.c tests/unit/dbfix
 	tests/unit/dbfixture.h
 tests_unit_test_catalogue_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_catalogue_LDADD = $(UNIT_LDADD)
+lint_sources += tests/unit/test_catalogue.c
 endif
 lint_sources += bench/hello_fcgi.c
 

@@ -33,6 +33,7 @@ tests_unit_test_http_LDADD = $(UNIT_LDADD)
 tests_unit_test_route_SOURCES = tests/unit/test_route.c
 tests_unit_test_route_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_route_LDADD = $(UNIT_LDADD)
+lint_sources += tests/unit/test_config.c tests/unit/test_http.c tests/unit/test_route.c
 endif
 
 # videoflixctl: command tables per area (ctl/<area>.c), dispatch in ctl/main.c.

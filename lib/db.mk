@@ -19,6 +19,7 @@ check_PROGRAMS += tests/unit/test_db
 tests_unit_test_db_SOURCES = tests/unit/test_db.c tests/unit/dbfixture.c tests/unit/dbfixture.h
 tests_unit_test_db_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_db_LDADD = $(UNIT_LDADD)
+lint_sources += tests/unit/test_db.c tests/unit/dbfixture.c
 endif
 
 # Latency of the database layer (bench/db_bench [N]; run on demand, not a test).

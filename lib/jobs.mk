@@ -22,6 +22,7 @@ lint_sources += worker/main.c worker/child.c worker/kinds.c worker/testkinds.c w
 # Claim throughput benchmark (bench/jobs-claim; not a test).
 noinst_PROGRAMS += bench/jobs-claim-bench
 bench_jobs_claim_bench_SOURCES = bench/jobs_claim.c
+lint_sources += bench/jobs_claim.c
 
 if HAVE_CRITERION
 check_PROGRAMS += tests/unit/test_job tests/unit/test_mail
@@ -31,6 +32,7 @@ tests_unit_test_job_LDADD = $(UNIT_LDADD)
 tests_unit_test_mail_SOURCES = tests/unit/test_mail.c
 tests_unit_test_mail_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_mail_LDADD = $(UNIT_LDADD)
+lint_sources += tests/unit/test_job.c tests/unit/test_mail.c
 endif
 
 if ENABLE_FUZZING

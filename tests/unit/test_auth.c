@@ -32,7 +32,7 @@ setup(void)
     cr_assert_not_null(mkdtemp(dir));
     snprintf(dbname, sizeof(dbname), "DB_NAME=%s/t.sqlite3", dir);
     const char *pairs[] = { "SECRET_KEY=test-secret-key-0123456789abcdef-0123456789",
-                            "DB_ENGINE=sqlite", dbname, "VIDEOFLIX_DATA_DIR=" VF_SRCDIR,
+                            "DB_ENGINE=sqlite", dbname, ("VIDEOFLIX_DATA_DIR=" VF_SRCDIR),
                             "LOG_LEVEL=error" };
     cr_assert_eq(
         config_load_pairs(pairs, sizeof(pairs) / sizeof(pairs[0]), &cfg, errbuf, sizeof(errbuf)),

@@ -131,7 +131,7 @@ DB_CASE(cache_serves_until_the_version_changes)
     size_t len;
     char etag1[80];
     cr_assert_eq(catalogue_get(cat, fx->db, &body, &len, &etag), VF_OK);
-    strcpy(etag1, etag);
+    snprintf(etag1, sizeof(etag1), "%s", etag);
     const char *body1 = body;
     cr_assert_eq(catalogue_get(cat, fx->db, &body, &len, &etag), VF_OK);
     cr_expect_eq(body, body1, "unchanged catalogue re-rendered");
@@ -146,14 +146,14 @@ DB_CASE(cache_serves_until_the_version_changes)
     cr_assert_eq(catalogue_get(cat, fx->db, &body, &len, &etag), VF_OK);
     cr_expect_not_null(strstr(body, "second"));
     cr_expect_str_neq(etag, etag1);
-    strcpy(etag1, etag);
+    snprintf(etag1, sizeof(etag1), "%s", etag);
 
     cr_assert_eq(video_update_meta(fx->db, id, "renamed", NULL, NULL), VF_OK);
     cr_assert_eq(catalogue_get(cat, fx->db, &body, &len, &etag), VF_OK);
     cr_expect_not_null(strstr(body, "renamed"));
     cr_expect_not_null(strstr(body, "\"description\":\"desc\""));
     cr_expect_str_neq(etag, etag1);
-    strcpy(etag1, etag);
+    snprintf(etag1, sizeof(etag1), "%s", etag);
 
     cr_assert_eq(video_delete(fx->db, id), VF_OK);
     cr_assert_eq(catalogue_get(cat, fx->db, &body, &len, &etag), VF_OK);

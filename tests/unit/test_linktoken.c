@@ -87,14 +87,14 @@ Test(linktoken, malformed_tokens_are_false)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
         cr_expect_not(linktoken_check(KEY, KEYLEN, LINKTOKEN_ACTIVATE, &alice, cases[i], T0, DAY),
                       "%s", cases[i]);
-    strcpy(bad, t);
+    snprintf(bad, sizeof(bad), "%s", t);
     bad[strlen(bad) - 1] = bad[strlen(bad) - 1] == 'A' ? 'B' : 'A';
     cr_expect_not(linktoken_check(KEY, KEYLEN, LINKTOKEN_ACTIVATE, &alice, bad, T0, DAY));
-    strcpy(bad, t);
-    strcat(bad, "A");
+    snprintf(bad, sizeof(bad), "%s", t);
+    strncat(bad, "A", sizeof(bad) - strlen(bad) - 1);
     cr_expect_not(linktoken_check(KEY, KEYLEN, LINKTOKEN_ACTIVATE, &alice, bad, T0, DAY));
     /* Another timestamp with the same MAC. */
-    strcpy(bad, t);
+    snprintf(bad, sizeof(bad), "%s", t);
     bad[0] = bad[0] == '1' ? '2' : '1';
     cr_expect_not(linktoken_check(KEY, KEYLEN, LINKTOKEN_ACTIVATE, &alice, bad, T0, DAY));
     cr_expect_not(linktoken_check(KEY, KEYLEN, LINKTOKEN_ACTIVATE, &alice, NULL, T0, DAY));

@@ -18,7 +18,7 @@ load(const char *extra)
         "SECRET_KEY=0123456789abcdef0123456789abcdef-test-key",
         "FRONTEND_URL=https://app.example.com",
         "DEFAULT_FROM_EMAIL=Videoflix <noreply@videoflix.example>",
-        "VIDEOFLIX_DATA_DIR=" VF_SRCDIR,
+        ("VIDEOFLIX_DATA_DIR=" VF_SRCDIR),
         extra != NULL ? extra : "LOG_LEVEL=error",
     };
     struct config *cfg = NULL;
@@ -173,8 +173,8 @@ Test(mail, bad_payloads_and_header_injection_are_refused)
         "[]",
         "{\"template\":\"nope\",\"to\":\"a@b.example\",\"uid\":\"1\",\"token\":\"t\"}",
         "{\"template\":\"activation\",\"to\":\"a@b.example\",\"uid\":\"1\"}",
-        "{\"template\":\"activation\",\"to\":\"a@b.example\\r\\nBcc: x@evil.example\","
-        "\"uid\":\"1\",\"token\":\"t\"}",
+        ("{\"template\":\"activation\",\"to\":\"a@b.example\\r\\nBcc: x@evil.example\","
+         "\"uid\":\"1\",\"token\":\"t\"}"),
         "{\"template\":\"activation\",\"to\":\"not-an-address\",\"uid\":\"1\",\"token\":\"t\"}",
         "{\"template\":\"activation\",\"to\":\"a@b.example\",\"uid\":\"1\",\"token\":\"t\\n\"}",
         "{\"template\":\"../../etc/passwd\",\"to\":\"a@b.example\"}",

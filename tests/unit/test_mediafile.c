@@ -164,7 +164,9 @@ setup_tree(void)
     put("hls/7/720p/000.ts", "seg720");
     put("hls/7/master.m3u8", "#EXTM3U\nmaster\n");
     mk("hls/7/720p/001.ts"); /* a directory where a segment should be */
-    mkfifo(strcat(strcpy((char[256]){ 0 }, root), "/hls/7/720p/002.ts"), 0600);
+    char fifo[256];
+    snprintf(fifo, sizeof(fifo), "%s/hls/7/720p/002.ts", root);
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
     /* planted symlinks */
     char link[256];
     snprintf(link, sizeof(link), "%s/hls/7/480p/003.ts", root);

@@ -389,6 +389,7 @@ Test(multipart, large_binary_part_streams_through_in_random_chunks)
     const char *bd = "bnd";
     size_t datalen = 4u << 20;
     char *data = malloc(datalen);
+    cr_assert_not_null(data);
     unsigned x = 12345;
     for (size_t i = 0; i < datalen; i++) {
         x = x * 1103515245u + 12345u;
@@ -399,14 +400,16 @@ Test(multipart, large_binary_part_streams_through_in_random_chunks)
     /* the data must not contain the delimiter itself */
     for (char *hit; (hit = memmem(data, datalen, "\r\n--bnd", 7)) != NULL;)
         hit[3] = 'x';
-    const char *head =
+    static const char head[] =
         "--bnd\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\n";
-    const char *tail = "\r\n--bnd--\r\n";
-    size_t len = strlen(head) + datalen + strlen(tail);
+    static const char tail[] = "\r\n--bnd--\r\n";
+    const size_t headlen = sizeof(head) - 1, taillen = sizeof(tail) - 1;
+    size_t len = headlen + datalen + taillen; /* binary: no terminating NUL */
     char *body = malloc(len);
-    memcpy(body, head, strlen(head));
-    memcpy(body + strlen(head), data, datalen);
-    memcpy(body + strlen(head) + datalen, tail, strlen(tail));
+    cr_assert_not_null(body);
+    memcpy(body, head, headlen);
+    memcpy(body + headlen, data, datalen);
+    memcpy(body + headlen + datalen, tail, taillen);
 
     struct seen s;
     memset(&s, 0, sizeof(s));

@@ -23,7 +23,12 @@ struct sniff_case {
     const char *ext; /* NULL: refused */
 };
 
-static unsigned char ts[188 * 3], m2ts[192 * 3], riff_avi[16], riff_wav[16], text[64];
+static unsigned char ts[188 * 3], m2ts[192 * 3], text[64];
+/* RIFF headers: exactly 16 bytes, no terminating NUL. */
+static const unsigned char riff_avi[16] = "RIFF\x10\x00\x00\x00"
+                                          "AVI LIST";
+static const unsigned char riff_wav[16] = "RIFF\x10\x00\x00\x00"
+                                          "WAVEfmt ";
 
 static void
 sniff_setup(void)
@@ -34,14 +39,6 @@ sniff_setup(void)
     memset(m2ts, 0xff, sizeof(m2ts));
     for (size_t i = 4; i < sizeof(m2ts); i += 192)
         m2ts[i] = 0x47;
-    memcpy(riff_avi,
-           "RIFF\x10\x00\x00\x00"
-           "AVI LIST",
-           16);
-    memcpy(riff_wav,
-           "RIFF\x10\x00\x00\x00"
-           "WAVEfmt ",
-           16);
     memset(text, 'a', sizeof(text));
 }
 

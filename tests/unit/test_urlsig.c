@@ -48,7 +48,7 @@ Test(urlsig, round_trip_and_every_alteration_fails)
         snprintf(bad, sizeof(bad), "e=1001%s", strchr(q, '&'));
         cr_expect_eq(urlsig_verify(s, KEY, URI, ADDR, bad, 999), VF_ERR_AUTH);
         /* one character of the signature flipped */
-        strcpy(bad, q);
+        snprintf(bad, sizeof(bad), "%s", q);
         char *last = bad + strlen(bad) - 1;
         *last = *last == 'A' ? 'B' : 'A';
         cr_expect_eq(urlsig_verify(s, KEY, URI, ADDR, bad, 999), VF_ERR_AUTH);
@@ -63,7 +63,7 @@ Test(urlsig, round_trip_and_every_alteration_fails)
         cr_expect_eq(urlsig_verify(s, KEY, URI, ADDR, bad, -5), VF_ERR_AUTH);
         /* parameter order does not matter; unknown parameters are ignored */
         char sig[80];
-        strcpy(sig, strchr(q, '&') + 1);
+        snprintf(sig, sizeof(sig), "%s", strchr(q, '&') + 1);
         snprintf(bad, sizeof(bad), "x=1&%s&e=1000", sig);
         cr_expect_eq(urlsig_verify(s, KEY, URI, ADDR, bad, 999), VF_OK);
     }
