@@ -25,9 +25,11 @@ Environment:
 """
 
 import atexit
+import base64
 import ctypes
 import email
 import email.policy
+import hashlib
 import http.client
 import http.cookies
 import json as jsonlib
@@ -221,6 +223,14 @@ def nginx_conf(t, site, pid, http_lines):
     return conf
 
 
+def django_hash(password, iterations=1000):
+    """A Django pbkdf2_sha256 hash of password, as an imported account has (the accounts
+    module verifies and upgrades these); cheap by default."""
+    salt = secrets.token_hex(8)
+    dk = hashlib.pbkdf2_hmac('sha256', password.encode(), salt.encode(), iterations)
+    return 'pbkdf2_sha256$%d$%s$%s' % (iterations, salt, base64.b64encode(dk).decode())
+
+
 def wait_for(predicate, timeout=10, interval=0.05, what='condition'):
     """Poll predicate() every interval seconds until it returns a true value; returns it.
     AssertionError naming `what` after timeout seconds."""
@@ -346,7 +356,9 @@ class Stack:
         self.stop()
         return False
 
-    def start(self):
+    def start(self, setup=None):
+        """Start every process of the stack; then setup(), if given.  A failure in either
+        stops what was started (its logs printed) and is re-raised."""
         if self.db == 'postgres' and not pg_available():
             raise unittest.SkipTest('PostgreSQL not available (VF_TEST_PG_HOST unset)')
         for b in (FCGI_BIN, CTL_BIN):
@@ -357,6 +369,8 @@ class Stack:
         open_stacks.append(self)
         try:
             self._start()
+            if setup is not None:
+                setup()
         except BaseException:
             self.failed = True
             self.stop()
@@ -625,6 +639,14 @@ class Stack:
         return subprocess.run([str(CTL_BIN)] + [str(a) for a in args], input=input, env=e,
                               cwd=str(self.tmpdir), capture_output=True, text=True,
                               timeout=timeout)
+
+    def add_user(self, email, password, staff=False):
+        """Insert an active user (staff when asked) with a Django hash of password, as an
+        imported account; returns its id."""
+        self.sql('INSERT INTO users (email, password, is_active, is_staff, created_at)'
+                 ' VALUES (?, ?, 1, ?, ?)',
+                 (email, django_hash(password), 1 if staff else 0, int(time.time() * 1e6)))
+        return self.sql('SELECT id FROM users WHERE email = ?', (email,))[0][0]
 
     def sql(self, query, params=()):
         """Run one statement on the stack's database; returns a list of tuples.

@@ -37,6 +37,31 @@ def ensure_playwright():
             raise RuntimeError('npm ci in tests/browser failed:\n%s%s' % (r.stdout, r.stderr))
 
 
+def browser_or_skip(test):
+    """Skip `test` (a TestCase) unless Chromium, node and npm are installed; then make sure
+    playwright-core is (ensure_playwright)."""
+    if not Path(CHROMIUM).exists():
+        test.skipTest('%s not installed (Debian package chromium, in script/packages)' % CHROMIUM)
+    if shutil.which('node') is None or shutil.which('npm') is None:
+        test.skipTest('node/npm not installed')
+    ensure_playwright()
+
+
+def run_browser_script(script, env, home, timeout):
+    """Run tests/browser/<script> with node in our environment plus env, VF_CHROMIUM and
+    HOME=home; print its output.  Returns the CompletedProcess."""
+    e = dict(os.environ)
+    e.update(env)
+    e.update({'VF_CHROMIUM': CHROMIUM, 'HOME': home})
+    r = subprocess.run(['node', str(BROWSER_DIR / script)], env=e, cwd=str(BROWSER_DIR),
+                       capture_output=True, text=True, timeout=timeout)
+    print()
+    print(r.stdout.rstrip())
+    if r.stderr.strip():
+        print(r.stderr.rstrip())
+    return r
+
+
 def make_clip(path):
     """8 s of 720p test pattern with a tone, H.264/AAC in MP4 (about 1.5 MB): transcoded to
     480p and 720p, so the preview has a quality to choose."""
@@ -52,12 +77,7 @@ def make_clip(path):
 class AdminPanelBrowserTest(unittest.TestCase):
 
     def test_staff_uploads_watches_transcode_previews_and_deletes_in_chromium(self):
-        if not Path(CHROMIUM).exists():
-            self.skipTest('%s not installed (Debian package chromium, in script/packages)'
-                          % CHROMIUM)
-        if shutil.which('node') is None or shutil.which('npm') is None:
-            self.skipTest('node/npm not installed')
-        ensure_playwright()
+        browser_or_skip(self)
         web, db = harness.matrix()[0]
         tmp = tempfile.mkdtemp(prefix='vf-browser-')
         try:
@@ -68,24 +88,14 @@ class AdminPanelBrowserTest(unittest.TestCase):
                 r = st.ctl('createsuperuser', env={'VIDEOFLIX_SUPERUSER_EMAIL': EMAIL,
                                                    'VIDEOFLIX_SUPERUSER_PASSWORD': PASSWORD})
                 self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-                env = dict(os.environ)
-                env.update({
+                r = run_browser_script('admin_panel.mjs', {
                     'VF_BASE_URL': st.base_url,
                     'VF_STAFF_EMAIL': EMAIL,
                     'VF_STAFF_PASSWORD': PASSWORD,
                     'VF_CLIP': str(clip),
                     'VF_OUT_DIR': str(OUT_DIR),
                     'VF_TIMEOUT_S': '400' if harness.SANITIZED else '240',
-                    'VF_CHROMIUM': CHROMIUM,
-                    'HOME': tmp,
-                })
-                r = subprocess.run(['node', str(BROWSER_DIR / 'admin_panel.mjs')], env=env,
-                                   cwd=str(BROWSER_DIR), capture_output=True, text=True,
-                                   timeout=600)
-                print()
-                print(r.stdout.rstrip())
-                if r.stderr.strip():
-                    print(r.stderr.rstrip())
+                }, tmp, 600)
                 self.assertEqual(r.returncode, 0, 'browser test failed (output above)')
                 self.assertTrue((OUT_DIR / 'admin-panel.png').is_file())
                 # Nothing of the deleted video is left.

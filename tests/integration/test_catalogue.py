@@ -52,12 +52,6 @@ def tearDownModule():
         shutil.rmtree(FIXTURES, ignore_errors=True)
 
 
-def django_hash(password, iterations=1000):
-    salt = base64.b64encode(os.urandom(9)).decode()
-    dk = hashlib.pbkdf2_hmac('sha256', password.encode(), salt.encode(), iterations)
-    return 'pbkdf2_sha256$%d$%s$%s' % (iterations, salt, base64.b64encode(dk).decode())
-
-
 def raw_get(port, path, headers=None, source=None, method='GET'):
     """A request with the path sent exactly as given (no client-side normalisation)."""
     conn = http.client.HTTPConnection('127.0.0.1', port, timeout=30,
@@ -86,13 +80,7 @@ class CatalogueMixin:
         if cls.SIGNED:
             env['MEDIA_SIGNING_KEY'] = KEY
         cls.st = harness.Stack(web=cls.WEB, db=cls.DB, env=env)
-        cls.st.start()
-        try:
-            cls._populate()
-        except BaseException:
-            cls.st.failed = True
-            cls.st.stop()
-            raise
+        cls.st.start(setup=cls._populate)
 
     @classmethod
     def tearDownClass(cls):
@@ -101,9 +89,7 @@ class CatalogueMixin:
     @classmethod
     def _populate(cls):
         st = cls.st
-        now = int(time.time() * 1e6)
-        st.sql('INSERT INTO users (email, password, is_active, created_at) VALUES (?, ?, 1, ?)',
-               (EMAIL, django_hash(PASSWORD), now))
+        st.add_user(EMAIL, PASSWORD)
         cls.ids = {}
 
         def video(name, created, state='ready', thumb=1, renditions=((480, 320), (720, 640)),

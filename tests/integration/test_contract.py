@@ -10,8 +10,6 @@ different origin that is in CORS_ALLOWED_ORIGINS.
 One stack per web server of the matrix (the first database listed for it), with the
 worker (the activation mail)."""
 
-import base64
-import hashlib
 import json
 import os
 import shutil
@@ -20,7 +18,6 @@ import subprocess
 import tempfile
 import time
 import unittest
-from pathlib import Path
 
 import harness
 
@@ -29,18 +26,10 @@ EVIL = 'http://evil.example'
 EMAIL = 'viewer@example.com'
 PASSWORD = 'Xk9#mq2!Lw-video'
 UPLOAD_MAX = 1024 * 1024
-BROWSER_DIR = harness.REPO / 'tests' / 'browser'
-CHROMIUM = os.environ.get('VF_CHROMIUM', '/usr/bin/chromium')
 SECURITY = {'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY',
             'Referrer-Policy': 'same-origin'}
 NO_LIMITS = {'RATELIMIT_LOGIN': '1000', 'RATELIMIT_REGISTER': '1000',
              'RATELIMIT_PASSWORD_RESET': '1000'}
-
-
-def django_hash(password):
-    salt = base64.b64encode(os.urandom(9)).decode()
-    dk = hashlib.pbkdf2_hmac('sha256', password.encode(), salt.encode(), 1000)
-    return 'pbkdf2_sha256$1000$%s$%s' % (salt, base64.b64encode(dk).decode())
 
 
 def raw_http(port, head, body=b'', timeout=10):
@@ -88,15 +77,7 @@ class _ContractTests(unittest.TestCase):
                     'CORS_ALLOWED_ORIGINS': '%s,%s,http://localhost:5500'
                                             % (cls.frontend, ORIGIN)})
         cls.st = harness.Stack(web=cls.WEB, db=cls.DB, worker=True, env=env)
-        cls.st.start()
-        try:
-            for sub in ('tmp', 'new', 'cur'):
-                (cls.st.maildir / sub).mkdir(exist_ok=True)
-            cls._populate()
-        except BaseException:
-            cls.st.failed = True
-            cls.st.stop()
-            raise
+        cls.st.start(setup=cls._populate)
 
     @classmethod
     def tearDownClass(cls):
@@ -105,11 +86,12 @@ class _ContractTests(unittest.TestCase):
     @classmethod
     def _populate(cls):
         """A signed-in viewer and one ready video: 480p playlist, 1000 + 1 segments named
-        000.ts and 1000.ts, a real JPEG thumbnail."""
+        000.ts and 1000.ts, a real JPEG thumbnail; the maildir the browser test reads."""
         st = cls.st
+        for sub in ('tmp', 'new', 'cur'):
+            (st.maildir / sub).mkdir(exist_ok=True)
+        st.add_user(EMAIL, PASSWORD)
         now = int(time.time() * 1e6)
-        st.sql('INSERT INTO users (email, password, is_active, created_at) VALUES (?, ?, 1, ?)',
-               (EMAIL, django_hash(PASSWORD), now))
         st.sql('INSERT INTO videos (title, description, category, created_at, updated_at,'
                ' source_path, has_thumbnail, state, duration_ms, width, height)'
                " VALUES ('Clip', 'About it', 'Drama', ?, ?, 'uploads/x.mp4', 1, 'ready', 2000,"
@@ -304,9 +286,7 @@ class _ContractTests(unittest.TestCase):
         # RELIABILITY.md 21: Cache-Control: no-store on auth and user data.
         c = self.st.client(origin=ORIGIN)
         staff = 'staff-%s@example.com' % self.WEB
-        self.st.sql('INSERT INTO users (email, password, is_active, is_staff, created_at)'
-                    ' VALUES (?, ?, 1, 1, ?)', (staff, django_hash(PASSWORD),
-                                                 int(time.time() * 1e6)))
+        self.st.add_user(staff, PASSWORD, staff=True)
         admin = self.st.client(origin=ORIGIN)
         self.assertEqual(admin.post('/api/login/', json={'email': staff,
                                                          'password': PASSWORD}).status, 200)
@@ -442,33 +422,18 @@ class _ContractTests(unittest.TestCase):
     # -- the real frontend's cross-origin use, in Chromium ------------------------------
 
     def test_browser_frontend_from_another_origin(self):
-        if not Path(CHROMIUM).exists():
-            self.skipTest('%s not installed (Debian package chromium, in script/packages)'
-                          % CHROMIUM)
-        if shutil.which('node') is None or shutil.which('npm') is None:
-            self.skipTest('node/npm not installed')
-        from test_admin_browser import ensure_playwright
-        ensure_playwright()
+        from test_admin_browser import browser_or_skip, run_browser_script
+        browser_or_skip(self)
         tmp = tempfile.mkdtemp(prefix='vf-cors-browser-')
         try:
-            env = dict(os.environ)
-            env.update({
+            r = run_browser_script('frontend_cors.mjs', {
                 'VF_API_URL': self.st.base_url,
                 'VF_FRONTEND_PORT': str(self.frontend_port),
                 'VF_MAILDIR': str(self.st.maildir),
                 'VF_EMAIL': 'browser-%s@example.com' % self.WEB,
                 'VF_PASSWORD': PASSWORD,
                 'VF_VIDEO_ID': str(self.vid),
-                'VF_CHROMIUM': CHROMIUM,
-                'HOME': tmp,
-            })
-            r = subprocess.run(['node', str(BROWSER_DIR / 'frontend_cors.mjs')], env=env,
-                               cwd=str(BROWSER_DIR), capture_output=True, text=True,
-                               timeout=300)
-            print()
-            print(r.stdout.rstrip())
-            if r.stderr.strip():
-                print(r.stderr.rstrip())
+            }, tmp, 300)
             self.assertEqual(r.returncode, 0, 'browser test failed (output above)')
             result = json.loads(r.stdout.strip().splitlines()[-1].partition('result: ')[2])
             self.assertGreaterEqual(len(result['steps']), 18, result)

@@ -15,8 +15,6 @@ Skipped, with the reason, when not root, when the kernel refuses network namespa
 under the sanitizer build (the plain build runs it).
 """
 
-import hashlib
-import base64
 import json as jsonlib
 import os
 import re
@@ -81,13 +79,6 @@ def _pg_bindir():
         if (d / 'initdb').exists():
             return d
     return None
-
-
-def django_hash(password, iterations=600000):
-    """A Django pbkdf2_sha256 hash (the accounts module verifies and upgrades these)."""
-    salt = secrets.token_hex(8)
-    dk = hashlib.pbkdf2_hmac('sha256', password.encode(), salt.encode(), iterations)
-    return 'pbkdf2_sha256$%d$%s$%s' % (iterations, salt, base64.b64encode(dk).decode())
 
 
 class Topology:
