@@ -6,17 +6,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "db.h"
 #include "job.h"
 #include "log.h"
 
+/* Seconds on the monotonic clock. */
 static double
 now_s(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)clock_mono_us() / 1e6;
 }
 
 /* Claim and complete "bench" jobs until none is left; returns how many. */

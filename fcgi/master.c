@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "master.h"
 #include "responder.h"
@@ -69,14 +70,6 @@ on_signal(int sig)
         (void)r;
     }
     errno = saved;
-}
-
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -140,7 +133,7 @@ spawn(struct master *m)
     sigprocmask(SIG_SETMASK, &saved, NULL);
     if (pid < 0) {
         log_error("fork: %s", strerror(err));
-        m->respawn_after = now_ms() + BACKOFF_MIN_MS;
+        m->respawn_after = clock_mono_ms() + BACKOFF_MIN_MS;
         return;
     }
     s->pid = pid;
@@ -177,7 +170,7 @@ signal_all(struct master *m, int sig, bool mark_retiring)
 static void
 note_crash(struct master *m)
 {
-    int64_t t = now_ms();
+    int64_t t = clock_mono_ms();
     int threshold = m->opts->crash_threshold;
 
     if (threshold <= 0)
@@ -300,7 +293,7 @@ master_run(struct config **cfg, int listen_fd, const struct master_opts *opts)
     log_info("master %d serving with %d workers", (int)m.pid, m.nworkers);
 
     for (;;) {
-        int64_t t = now_ms();
+        int64_t t = clock_mono_ms();
 
         if (got_chld) {
             got_chld = 0;

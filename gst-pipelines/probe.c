@@ -18,6 +18,8 @@
 #include <gst/gst.h>
 #include <gst/pbutils/pbutils.h>
 
+#include "clock.h"
+
 #define PROBE_MIN_SIDE     16
 #define PROBE_MAX_SIDE     8192
 #define PROBE_MAX_DURATION (24.0 * 3600.0)
@@ -149,14 +151,6 @@ struct probe_wire {
     char reason[512];
 };
 
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void __attribute__((noreturn)) child(const char *path, int timeout_s, int wfd)
 {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -215,10 +209,10 @@ probe_file(const char *path, int timeout_s, struct probe_info *out, char *reason
     struct probe_wire w;
     memset(&w, 0, sizeof(w));
     size_t got = 0;
-    int64_t deadline = now_ms() + (int64_t)(timeout_s + 2) * 1000;
+    int64_t deadline = clock_mono_ms() + (int64_t)(timeout_s + 2) * 1000;
     enum vf_err err = VF_OK;
     while (got < sizeof(w)) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - clock_mono_ms();
         if (left <= 0) {
             err = VF_ERR_TIMEOUT;
             break;

@@ -23,6 +23,21 @@ clock_now(void)
     return clock_now_us() / 1000000;
 }
 
+int64_t
+clock_mono_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+clock_mono_ms(void)
+{
+    return clock_mono_us() / 1000;
+}
+
 void
 clock_set_us(int64_t us)
 {

@@ -12,6 +12,7 @@
 
 #include <libpq-fe.h>
 
+#include "clock.h"
 #include "db_impl.h"
 #include "log.h"
 
@@ -138,14 +139,6 @@ listen_channel(struct db_pg *pg, const char *channel)
     return simple(pg, sql, NULL);
 }
 
-static int64_t
-now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Make sure the connection is usable: reconnect a broken one (and re-LISTEN).
  * Prepared statements are re-prepared lazily afterwards. */
 static enum vf_err
@@ -161,7 +154,7 @@ ensure(struct db_pg *pg)
     mark_broken(pg);
     /* While the server is unreachable, try at most once a second: each attempt can
      * block for connect_timeout. */
-    int64_t now = now_ms();
+    int64_t now = clock_mono_ms();
     if (now < pg->retry_at_ms) {
         db_set_errmsg(&pg->base, "not connected (next attempt in %lld ms)",
                       (long long)(pg->retry_at_ms - now));
@@ -169,7 +162,7 @@ ensure(struct db_pg *pg)
     }
     PQreset(pg->conn);
     if (PQstatus(pg->conn) != CONNECTION_OK) {
-        pg->retry_at_ms = now_ms() + PG_RETRY_MS;
+        pg->retry_at_ms = clock_mono_ms() + PG_RETRY_MS;
         db_set_errmsg(&pg->base, "reconnect failed: %s", PQerrorMessage(pg->conn));
         return VF_ERR_BUSY;
     }
@@ -624,9 +617,9 @@ pg_wait(struct db *db, int timeout_ms)
         return map(pg, NULL);
     if (drain(pg))
         return VF_OK;
-    int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline = clock_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     for (;;) {
-        int64_t left = deadline - now_ms();
+        int64_t left = deadline - clock_mono_ms();
         if (left <= 0)
             return VF_ERR_TIMEOUT;
         struct pollfd pfd = { .fd = PQsocket(pg->conn), .events = POLLIN };
