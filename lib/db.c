@@ -160,18 +160,26 @@ db_prepare(struct db *db, enum stmt_id id, int *nparams)
 }
 
 enum vf_err
+db_query_row(struct db *db, enum stmt_id id, const struct db_param *p, size_t np,
+             struct db_rows **out)
+{
+    enum vf_err rc = db_query(db, id, p, np, out);
+
+    if (rc == VF_OK && (db_rows_count(*out) == 0 || db_rows_cols(*out) == 0)) {
+        db_rows_free(*out);
+        *out = NULL;
+        rc = VF_ERR_NOTFOUND;
+    }
+    return rc;
+}
+
+enum vf_err
 db_query_int(struct db *db, enum stmt_id id, const struct db_param *p, size_t np, int64_t *out)
 {
     struct db_rows *r = NULL;
-    enum vf_err rc = db_query(db, id, p, np, &r);
+    enum vf_err rc = db_query_row(db, id, p, np, &r);
 
-    *out = 0;
-    if (rc != VF_OK)
-        return rc;
-    if (db_rows_count(r) == 0 || db_rows_cols(r) == 0)
-        rc = VF_ERR_NOTFOUND;
-    else
-        *out = db_rows_int(r, 0, 0);
+    *out = rc == VF_OK ? db_rows_int(r, 0, 0) : 0;
     db_rows_free(r);
     return rc;
 }

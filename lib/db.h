@@ -74,6 +74,10 @@ enum vf_err db_exec(struct db *db, enum stmt_id id, const struct db_param *p, si
  * db_rows_free(); *out is NULL on error. */
 enum vf_err db_query(struct db *db, enum stmt_id id, const struct db_param *p, size_t np,
                      struct db_rows **out);
+/* db_query() for a statement that should find a row: VF_ERR_NOTFOUND (and *out NULL) when
+ * it returned none.  Caller frees *out with db_rows_free(). */
+enum vf_err db_query_row(struct db *db, enum stmt_id id, const struct db_param *p, size_t np,
+                         struct db_rows **out);
 /* Prepare (and cache) statement `id` without running it: checks its text against the
  * schema.  `*nparams` gets the number of parameters it takes.  For tests and checks. */
 enum vf_err db_prepare(struct db *db, enum stmt_id id, int *nparams);

@@ -129,12 +129,10 @@ job_claim(struct db *db, const char *owner, const char *kinds, int lease_s, stru
 
     int64_t now = clock_now_us();
     struct db_rows *r = NULL;
-    err = db_query(db, STMT_JOB_CLAIM,
-                   DB_ARGS(DB_TEXT(owner), DB_TEXT(kinds != NULL ? kinds : ""), DB_INT(now),
-                           DB_INT(now + (int64_t)lease_s * 1000000)),
-                   &r);
-    if (err == VF_OK && db_rows_count(r) == 0)
-        err = VF_ERR_NOTFOUND;
+    err = db_query_row(db, STMT_JOB_CLAIM,
+                       DB_ARGS(DB_TEXT(owner), DB_TEXT(kinds != NULL ? kinds : ""), DB_INT(now),
+                               DB_INT(now + (int64_t)lease_s * 1000000)),
+                       &r);
     if (err == VF_OK)
         err = job_from_row(r, owner, out);
     db_rows_free(r);
@@ -414,9 +412,7 @@ job_get(struct db *db, int64_t id, struct job_info *out)
 {
     memset(out, 0, sizeof(*out));
     struct db_rows *r = NULL;
-    enum vf_err err = db_query(db, STMT_JOB_GET, DB_ARGS(DB_INT(id)), &r);
-    if (err == VF_OK && db_rows_count(r) == 0)
-        err = VF_ERR_NOTFOUND;
+    enum vf_err err = db_query_row(db, STMT_JOB_GET, DB_ARGS(DB_INT(id)), &r);
     if (err == VF_OK)
         info_from_row(r, 0, out);
     db_rows_free(r);

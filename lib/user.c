@@ -81,13 +81,9 @@ fetch(struct db *db, enum stmt_id id, const struct db_param *p, size_t np, struc
       char *hash)
 {
     struct db_rows *rows = NULL;
-    enum vf_err err = db_query(db, id, p, np, &rows);
+    enum vf_err err = db_query_row(db, id, p, np, &rows);
     if (err != VF_OK)
         return err;
-    if (db_rows_count(rows) == 0) {
-        db_rows_free(rows);
-        return VF_ERR_NOTFOUND;
-    }
     memset(u, 0, sizeof(*u));
     u->id = db_rows_int(rows, 0, 0);
     const char *email = db_rows_text(rows, 0, 1);

@@ -108,13 +108,9 @@ video_get(struct db *db, int64_t id, struct video **out)
 {
     struct db_rows *rows = NULL;
     *out = NULL;
-    enum vf_err err = db_query(db, STMT_VIDEO_GET, DB_ARGS(DB_INT(id)), &rows);
+    enum vf_err err = db_query_row(db, STMT_VIDEO_GET, DB_ARGS(DB_INT(id)), &rows);
     if (err)
         return err;
-    if (db_rows_count(rows) == 0) {
-        db_rows_free(rows);
-        return VF_ERR_NOTFOUND;
-    }
     struct video *v = video_from_row(rows, 0);
     db_rows_free(rows);
     if (!v)

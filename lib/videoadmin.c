@@ -93,13 +93,9 @@ enum vf_err
 videoadmin_job_for(struct db *db, int64_t video_id, struct videoadmin_job *out)
 {
     struct db_rows *r = NULL;
-    enum vf_err e = db_query(db, STMT_ADMIN_TRANSCODE_FOR_VIDEO, DB_ARGS(DB_INT(video_id)), &r);
+    enum vf_err e = db_query_row(db, STMT_ADMIN_TRANSCODE_FOR_VIDEO, DB_ARGS(DB_INT(video_id)), &r);
     if (e != VF_OK)
         return e;
-    if (db_rows_count(r) == 0) {
-        db_rows_free(r);
-        return VF_ERR_NOTFOUND;
-    }
     row_to_job(r, 0, out);
     db_rows_free(r);
     return VF_OK;
