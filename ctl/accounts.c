@@ -129,8 +129,7 @@ cmd_createsuperuser(struct ctl_ctx *ctx, int argc, char **argv)
     else if (!read_line("Email: ", raw, sizeof(raw), false))
         raw[0] = '\0';
     if (!user_email_normalise(raw, email)) {
-        fprintf(stderr, "videoflixctl: enter a valid email address\n");
-        return 1;
+        return ctl_fail("enter a valid email address");
     }
     struct user u;
     enum vf_err err = user_get_by_email(ctx->app.db, email, &u, NULL);
@@ -139,12 +138,10 @@ cmd_createsuperuser(struct ctl_ctx *ctx, int argc, char **argv)
             printf("superuser %s already exists (id %" PRId64 "), left unchanged\n", email, u.id);
             return 0;
         }
-        fprintf(stderr, "videoflixctl: %s is already registered\n", email);
-        return 1;
+        return ctl_fail("%s is already registered", email);
     }
     if (err != VF_ERR_NOTFOUND) {
-        fprintf(stderr, "videoflixctl: database error: %s\n", vf_strerror(err));
-        return 1;
+        return ctl_fail("database error: %s", vf_strerror(err));
     }
     if (!policy_ready(ctx->app.cfg))
         fprintf(stderr, "videoflixctl: warning: common-password list not found\n");
@@ -160,8 +157,7 @@ cmd_createsuperuser(struct ctl_ctx *ctx, int argc, char **argv)
     int64_t id = 0;
     err = user_create(ctx->app.db, email, hash, true, true, true, &id);
     if (err != VF_OK) {
-        fprintf(stderr, "videoflixctl: cannot create %s: %s\n", email, vf_strerror(err));
-        return 1;
+        return ctl_fail("cannot create %s: %s", email, vf_strerror(err));
     }
     printf("superuser %s created (id %" PRId64 ")\n", email, id);
     return 0;
@@ -183,8 +179,7 @@ users_list(struct ctl_ctx *ctx)
     struct db_rows *rows = NULL;
     enum vf_err err = db_query(ctx->app.db, STMT_USER_LIST, DB_NOARGS, &rows);
     if (err != VF_OK) {
-        fprintf(stderr, "videoflixctl: database error: %s\n", vf_strerror(err));
-        return 1;
+        return ctl_fail("database error: %s", vf_strerror(err));
     }
     printf("%6s %-40s %-6s %-5s %-5s %-20s %-20s\n", "ID", "EMAIL", "ACTIVE", "STAFF", "SUPER",
            "LAST LOGIN", "CREATED");
@@ -220,8 +215,7 @@ cmd_users(struct ctl_ctx *ctx, int argc, char **argv)
     struct user u;
     enum vf_err err = lookup(ctx, argv[2], &u);
     if (err == VF_ERR_NOTFOUND) {
-        fprintf(stderr, "videoflixctl: no such user: %s\n", argv[2]);
-        return 1;
+        return ctl_fail("no such user: %s", argv[2]);
     }
     if (err == VF_OK && strcmp(sub, "activate") == 0) {
         err = user_set_active(ctx->app.db, u.id, true);
@@ -253,8 +247,7 @@ cmd_users(struct ctl_ctx *ctx, int argc, char **argv)
         return 2;
     }
     if (err != VF_OK) {
-        fprintf(stderr, "videoflixctl: users %s failed: %s\n", sub, vf_strerror(err));
-        return 1;
+        return ctl_fail("users %s failed: %s", sub, vf_strerror(err));
     }
     printf("%s: %s done\n", u.email, sub);
     return 0;

@@ -31,8 +31,7 @@ cmd_migrate(struct ctl_ctx *ctx, int argc, char **argv)
         return 2;
     }
     if ((size_t)snprintf(dir, sizeof(dir), "%s/schema", ctx->app.cfg->data_dir) >= sizeof(dir)) {
-        fprintf(stderr, "videoflixctl: VIDEOFLIX_DATA_DIR is too long\n");
-        return 1;
+        return ctl_fail("VIDEOFLIX_DATA_DIR is too long");
     }
     enum vf_err rc = db_migrate_report(ctx->app.db, dir, print_applied, NULL, &applied);
     if (rc != VF_OK) {

@@ -21,6 +21,10 @@ struct ctl_cmd {
     int (*run)(struct ctl_ctx *ctx, int argc, char **argv);
 };
 
+/* Print "videoflixctl: <message>\n" on stderr; returns 1, the failure exit status, so that a
+ * command can `return ctl_fail(...)`. */
+int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Each area's table (ctl/<area>.c), ending with a zeroed entry. */
 extern const struct ctl_cmd ctl_core_cmds[];      /* migrate, check-config */
 extern const struct ctl_cmd ctl_account_cmds[];   /* createsuperuser, users */

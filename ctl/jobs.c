@@ -26,8 +26,7 @@ jobs_list(struct ctl_ctx *ctx, int state, int limit)
     size_t n = 0;
     enum vf_err err = job_list(ctx->app.db, state, limit, &v, &n);
     if (err != VF_OK) {
-        fprintf(stderr, "videoflixctl: jobs: %s\n", vf_strerror(err));
-        return 1;
+        return ctl_fail("jobs: %s", vf_strerror(err));
     }
     printf("%-8s %-10s %-8s %-8s %-8s %-20s %s\n", "ID", "KIND", "STATE", "ATTEMPTS", "PROGRESS",
            "UPDATED", "ERROR");
@@ -56,19 +55,15 @@ cmd_jobs(struct ctl_ctx *ctx, int argc, char **argv)
         }
         enum vf_err err = job_retry(ctx->app.db, id);
         if (err == VF_ERR_NOTFOUND) {
-            fprintf(stderr, "videoflixctl: no job %lld\n", (long long)id);
-            return 1;
+            return ctl_fail("no job %lld", (long long)id);
         }
         if (err == VF_ERR_CONFLICT) {
-            fprintf(stderr,
-                    "videoflixctl: job %lld is running or done; only failed or queued "
-                    "jobs can be retried\n",
-                    (long long)id);
-            return 1;
+            return ctl_fail(
+                "job %lld is running or done; only failed or queued jobs can be retried",
+                (long long)id);
         }
         if (err != VF_OK) {
-            fprintf(stderr, "videoflixctl: jobs retry: %s\n", vf_strerror(err));
-            return 1;
+            return ctl_fail("jobs retry: %s", vf_strerror(err));
         }
         printf("job %lld queued again\n", (long long)id);
         return 0;
@@ -88,8 +83,7 @@ cmd_jobs(struct ctl_ctx *ctx, int argc, char **argv)
             err = db_commit(ctx->app.db);
         if (err != VF_OK) {
             db_rollback(ctx->app.db);
-            fprintf(stderr, "videoflixctl: jobs enqueue: %s\n", vf_strerror(err));
-            return 1;
+            return ctl_fail("jobs enqueue: %s", vf_strerror(err));
         }
         if (count == 1)
             printf("job %lld queued\n", (long long)id);
@@ -134,9 +128,8 @@ cmd_sendtestmail(struct ctl_ctx *ctx, int argc, char **argv)
     free(message);
     free(to);
     if (rc != VF_OK) {
-        fprintf(stderr, "videoflixctl: sendtestmail: %s (%s)\n", err,
-                rc == VF_ERR_PERMFAIL ? "rejected" : "temporary failure");
-        return 1;
+        return ctl_fail("sendtestmail: %s (%s)", err,
+                        rc == VF_ERR_PERMFAIL ? "rejected" : "temporary failure");
     }
     printf("sent a test mail to %s via %s:%d (%s)\n", argv[1], ctx->app.cfg->email_host,
            ctx->app.cfg->email_port, err);

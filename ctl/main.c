@@ -1,4 +1,5 @@
 /* main.c -- videoflixctl: load the configuration, open the database if needed, dispatch. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,18 @@ usage(FILE *fp)
     for (size_t t = 0; tables[t] != NULL; t++)
         for (const struct ctl_cmd *c = tables[t]; c->name != NULL; c++)
             fprintf(fp, "  %-34s %s\n", c->usage, c->help);
+}
+
+int
+ctl_fail(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("videoflixctl: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 1;
 }
 
 static const struct ctl_cmd *
@@ -64,8 +77,7 @@ main(int argc, char **argv)
     char err[512];
     struct config *cfg = NULL;
     if (config_load(env_path, &cfg, err, sizeof(err)) != VF_OK) {
-        fprintf(stderr, "videoflixctl: configuration: %s\n", err);
-        return 1;
+        return ctl_fail("configuration: %s", err);
     }
     log_init("videoflixctl", cfg->log_level);
 

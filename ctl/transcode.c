@@ -132,8 +132,7 @@ cmd_transcode_file(struct ctl_ctx *ctx, int argc, char **argv)
     if (mkdir(out, 0755) == 0) {
         created = 1;
     } else if (errno != EEXIST || !dir_is_empty(out)) {
-        fprintf(stderr, "videoflixctl: %s must be a new or empty directory\n", out);
-        return 1;
+        return ctl_fail("%s must be a new or empty directory", out);
     }
 
     /* GStreamer lives only in a child (as in the worker): this process stays clean, and the

@@ -55,10 +55,8 @@ video_add(struct ctl_ctx *ctx, int argc, char **argv)
     enum vf_err e = upload_add_file(&ctx->app, file, &meta, &vid, &jid, &err);
     if (e != VF_OK) {
         if (err.field[0] != '\0' && strcmp(err.field, "file") != 0)
-            fprintf(stderr, "videoflixctl: --%s: %s\n", err.field, err.msg);
-        else
-            fprintf(stderr, "videoflixctl: %s\n", err.msg[0] != '\0' ? err.msg : vf_strerror(e));
-        return 1;
+            return ctl_fail("--%s: %s", err.field, err.msg);
+        return ctl_fail("%s", err.msg[0] != '\0' ? err.msg : vf_strerror(e));
     }
     printf("video %lld added; transcode job %lld queued\n", (long long)vid, (long long)jid);
     return 0;
@@ -138,33 +136,26 @@ video_transcode(struct ctl_ctx *ctx, int argc, char **argv)
     struct video *v = NULL;
     enum vf_err e = video_get(ctx->app.db, id, &v);
     if (e == VF_ERR_NOTFOUND) {
-        fprintf(stderr, "videoflixctl: no video %lld\n", (long long)id);
-        return 1;
+        return ctl_fail("no video %lld", (long long)id);
     }
     bool ready = e == VF_OK && v->state == VIDEO_READY;
     video_free(v);
     if (e != VF_OK) {
-        fprintf(stderr, "videoflixctl: database error: %s\n", vf_strerror(e));
-        return 1;
+        return ctl_fail("database error: %s", vf_strerror(e));
     }
     if (ready && !overwrite) {
-        fprintf(stderr,
-                "videoflixctl: video %lld is ready; add --overwrite to transcode it again\n",
-                (long long)id);
-        return 1;
+        return ctl_fail("video %lld is ready; add --overwrite to transcode it again",
+                        (long long)id);
     }
     int64_t jid = 0;
     e = videoadmin_retranscode(ctx->app.db, id, overwrite, &jid);
     if (e == VF_ERR_CONFLICT) {
-        fprintf(stderr,
-                "videoflixctl: a transcode of video %lld is already queued or running "
-                "(--overwrite queues another)\n",
-                (long long)id);
-        return 1;
+        return ctl_fail(
+            "a transcode of video %lld is already queued or running (--overwrite queues another)",
+            (long long)id);
     }
     if (e != VF_OK) {
-        fprintf(stderr, "videoflixctl: cannot queue the transcode: %s\n", vf_strerror(e));
-        return 1;
+        return ctl_fail("cannot queue the transcode: %s", vf_strerror(e));
     }
     printf("transcode job %lld queued for video %lld\n", (long long)jid, (long long)id);
     return 0;
@@ -182,20 +173,15 @@ video_delete_cmd(struct ctl_ctx *ctx, int argc, char **argv)
     int left = 0;
     enum vf_err e = videoadmin_delete(ctx->app.cfg, ctx->app.db, id, &left);
     if (e == VF_ERR_NOTFOUND) {
-        fprintf(stderr, "videoflixctl: no video %lld\n", (long long)id);
-        return 1;
+        return ctl_fail("no video %lld", (long long)id);
     }
     if (e != VF_OK) {
-        fprintf(stderr, "videoflixctl: cannot delete video %lld: %s\n", (long long)id,
-                vf_strerror(e));
-        return 1;
+        return ctl_fail("cannot delete video %lld: %s", (long long)id, vf_strerror(e));
     }
     if (left > 0) {
-        fprintf(stderr,
-                "videoflixctl: video %lld deleted, but %d file(s) could not be removed "
-                "(see the log above)\n",
-                (long long)id, left);
-        return 1;
+        return ctl_fail(
+            "video %lld deleted, but %d file(s) could not be removed (see the log above)",
+            (long long)id, left);
     }
     printf("video %lld deleted with its files\n", (long long)id);
     return 0;
