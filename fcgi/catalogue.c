@@ -14,6 +14,7 @@
 #include "log.h"
 #include "mediafile.h"
 #include "route.h"
+#include "strbuf.h"
 #include "urlsig.h"
 #include "video.h"
 
@@ -183,31 +184,6 @@ slurp(int fd, const struct stat *st, size_t *len)
     return buf;
 }
 
-/* Append to a growing buffer; false on allocation failure. */
-struct buf {
-    char *s;
-    size_t len, cap;
-};
-
-static bool
-buf_add(struct buf *b, const char *s, size_t n)
-{
-    if (b->s == NULL || b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *ns = realloc(b->s, cap);
-        if (!ns)
-            return false;
-        b->s = ns;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-    return true;
-}
-
 /*
  * The playlist with every segment line signed: "000.ts?e=..&s=.." (or
  * "../720p/000.ts?..." when a higher resolution was mapped onto 720p), bound to the
@@ -218,7 +194,7 @@ sign_playlist(const struct config *cfg, enum urlsig_scheme scheme, const char *t
               const struct mediafile_path *p, enum mediafile_res used, const char *addr,
               size_t *outlen)
 {
-    struct buf b = { 0 };
+    struct strbuf b = { 0 };
     int64_t expires = clock_now() + (cfg->segment_url_ttl > 0 ? cfg->segment_url_ttl : 3600);
     const char *s = text, *end = text + tlen;
     bool mapped = used != p->res;
@@ -235,24 +211,24 @@ sign_playlist(const struct config *cfg, enum urlsig_scheme scheme, const char *t
             snprintf(uri, sizeof(uri), "/api/video/%" PRId64 "/%s/%.*s", p->video_id, resname,
                      (int)nl_len, s);
             if (urlsig_query(scheme, cfg->media_signing_key, uri, addr, expires, q, sizeof(q))) {
-                free(b.s);
+                strbuf_free(&b);
                 return NULL;
             }
             int n = snprintf(line, sizeof(line), "%s%s%s%.*s?%s", mapped ? "../" : "",
                              mapped ? resname : "", mapped ? "/" : "", (int)nl_len, s, q);
-            ok = n > 0 && (size_t)n < sizeof(line) && buf_add(&b, line, (size_t)n);
-            ok = ok && buf_add(&b, s + nl_len, ll - nl_len); /* keep a CR */
+            ok = n > 0 && (size_t)n < sizeof(line) && strbuf_add(&b, line, (size_t)n);
+            ok = ok && strbuf_add(&b, s + nl_len, ll - nl_len); /* keep a CR */
         } else {
-            ok = buf_add(&b, s, ll);
+            ok = strbuf_add(&b, s, ll);
         }
-        ok = ok && (!nl || buf_add(&b, "\n", 1));
+        ok = ok && (!nl || strbuf_add(&b, "\n", 1));
         if (!ok) {
-            free(b.s);
+            strbuf_free(&b);
             return NULL;
         }
         s = nl ? nl + 1 : end;
     }
-    if (!b.s && !buf_add(&b, "", 0))
+    if (!b.s && !strbuf_add(&b, "", 0))
         return NULL;
     *outlen = b.len;
     return b.s;
@@ -337,9 +313,9 @@ video_master(struct app *app, struct http_request *req, struct http_response *re
             json_detail(res, 404, "Not found.");
         return;
     }
-    struct buf b = { 0 };
+    struct strbuf b = { 0 };
     static const char head[] = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n";
-    bool ok = buf_add(&b, head, sizeof(head) - 1);
+    bool ok = strbuf_add(&b, head, sizeof(head) - 1);
     bool seen[MEDIAFILE_NRES] = { false };
     for (size_t i = 0; ok && i < v->nrenditions; i++) {
         const struct video_rendition *r = &v->renditions[i];
@@ -358,11 +334,11 @@ video_master(struct app *app, struct http_request *req, struct http_response *re
             n += snprintf(line + n, sizeof(line) - (size_t)n, ",CODECS=\"%s\"", r->codecs);
         n += snprintf(line + n, sizeof(line) - (size_t)n, "\n%s/index.m3u8\n",
                       mediafile_res_name(step));
-        ok = n > 0 && (size_t)n < sizeof(line) && buf_add(&b, line, (size_t)n);
+        ok = n > 0 && (size_t)n < sizeof(line) && strbuf_add(&b, line, (size_t)n);
     }
     video_free(v);
     if (!ok) {
-        free(b.s);
+        strbuf_free(&b);
         json_internal_error(res, req->request_id);
         return;
     }

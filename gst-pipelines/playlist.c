@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "strbuf.h"
+
 #define PLAYLIST_MAX_BYTES    (8 * 1024 * 1024)
 #define PLAYLIST_MAX_SEGMENTS 200000
 
@@ -183,41 +185,6 @@ write_atomic(const char *path, const char *body, size_t n)
     return VF_OK;
 }
 
-/* A growing string buffer on the heap; `oom` sticks once an append fails. */
-struct sbuf {
-    char *p;
-    size_t n, cap;
-    bool oom;
-};
-
-static void __attribute__((format(printf, 2, 3))) sbuf_printf(struct sbuf *b, const char *fmt, ...)
-{
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int w = vsnprintf(b->p ? b->p + b->n : NULL, b->p ? b->cap - b->n : 0, fmt, ap);
-        va_end(ap);
-        if (w < 0) {
-            b->oom = true;
-            return;
-        }
-        if (b->p != NULL && b->n + (size_t)w < b->cap) {
-            b->n += (size_t)w;
-            return;
-        }
-        size_t ncap = (b->cap ? b->cap * 2 : 4096) + (size_t)w;
-        char *np = realloc(b->p, ncap);
-        if (np == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = ncap;
-    }
-}
-
 enum vf_err
 playlist_write_vod(const struct playlist *pl, const char *path)
 {
@@ -225,17 +192,17 @@ playlist_write_vod(const struct playlist *pl, const char *path)
     for (size_t i = 0; i < pl->n; i++)
         if (lround(pl->seg[i].duration) > target)
             target = lround(pl->seg[i].duration);
-    struct sbuf b = { 0 };
-    sbuf_printf(&b,
-                "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:VOD\n"
-                "#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-TARGETDURATION:%ld\n"
-                "#EXT-X-MEDIA-SEQUENCE:0\n",
-                target);
+    struct strbuf b = { 0 };
+    strbuf_printf(&b,
+                  "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:VOD\n"
+                  "#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-TARGETDURATION:%ld\n"
+                  "#EXT-X-MEDIA-SEQUENCE:0\n",
+                  target);
     for (size_t i = 0; i < pl->n; i++)
-        sbuf_printf(&b, "#EXTINF:%.6f,\n%s\n", pl->seg[i].duration, pl->seg[i].uri);
-    sbuf_printf(&b, "#EXT-X-ENDLIST\n");
-    enum vf_err err = b.oom ? VF_ERR_NOMEM : write_atomic(path, b.p, b.n);
-    free(b.p);
+        strbuf_printf(&b, "#EXTINF:%.6f,\n%s\n", pl->seg[i].duration, pl->seg[i].uri);
+    strbuf_printf(&b, "#EXT-X-ENDLIST\n");
+    enum vf_err err = b.oom ? VF_ERR_NOMEM : write_atomic(path, b.s, b.len);
+    strbuf_free(&b);
     return err;
 }
 
@@ -287,15 +254,15 @@ playlist_measure(const struct playlist *pl, const char *dir, struct playlist_sta
 enum vf_err
 playlist_write_master(const char *path, const struct playlist_variant *v, size_t n)
 {
-    struct sbuf b = { 0 };
-    sbuf_printf(&b, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    struct strbuf b = { 0 };
+    strbuf_printf(&b, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
     for (size_t i = 0; i < n; i++)
-        sbuf_printf(&b,
-                    "#EXT-X-STREAM-INF:BANDWIDTH=%lld,AVERAGE-BANDWIDTH=%lld,RESOLUTION=%dx%d,"
-                    "CODECS=\"%s\"\n%s\n",
-                    (long long)v[i].bandwidth, (long long)v[i].avg_bandwidth, v[i].width,
-                    v[i].height, v[i].codecs, v[i].uri);
-    enum vf_err err = b.oom ? VF_ERR_NOMEM : write_atomic(path, b.p, b.n);
-    free(b.p);
+        strbuf_printf(&b,
+                      "#EXT-X-STREAM-INF:BANDWIDTH=%lld,AVERAGE-BANDWIDTH=%lld,RESOLUTION=%dx%d,"
+                      "CODECS=\"%s\"\n%s\n",
+                      (long long)v[i].bandwidth, (long long)v[i].avg_bandwidth, v[i].width,
+                      v[i].height, v[i].codecs, v[i].uri);
+    enum vf_err err = b.oom ? VF_ERR_NOMEM : write_atomic(path, b.s, b.len);
+    strbuf_free(&b);
     return err;
 }

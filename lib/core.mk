@@ -13,6 +13,7 @@ lib_libvideoflix_a_SOURCES = \
 	lib/json.c lib/json.h \
 	lib/route.c lib/route.h \
 	lib/utf8.c lib/utf8.h \
+	lib/strbuf.c lib/strbuf.h \
 	lib/app.h
 
 # Handlers: one file per resource; each area appends its own in its fragment.
@@ -20,7 +21,7 @@ fcgi_libvfhandlers_a_SOURCES = fcgi/routes.c fcgi/health.c fcgi/accounts.c fcgi/
 	fcgi/admin.c
 
 lint_sources += lib/error.c lib/config.c lib/log.c lib/clock.c lib/stmt.c lib/http.c \
-	lib/json.c lib/route.c lib/utf8.c fcgi/routes.c
+	lib/json.c lib/route.c lib/utf8.c lib/strbuf.c fcgi/routes.c
 
 if HAVE_CRITERION
 check_PROGRAMS += tests/unit/test_config tests/unit/test_http tests/unit/test_route
@@ -34,6 +35,11 @@ tests_unit_test_route_SOURCES = tests/unit/test_route.c
 tests_unit_test_route_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_route_LDADD = $(UNIT_LDADD)
 lint_sources += tests/unit/test_config.c tests/unit/test_http.c tests/unit/test_route.c
+check_PROGRAMS += tests/unit/test_strbuf
+tests_unit_test_strbuf_SOURCES = tests/unit/test_strbuf.c
+tests_unit_test_strbuf_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_strbuf_LDADD = $(UNIT_LDADD)
+lint_sources += tests/unit/test_strbuf.c
 endif
 
 # videoflixctl: command tables per area (ctl/<area>.c), dispatch in ctl/main.c.

@@ -25,6 +25,7 @@
 #include "job.h"
 #include "log.h"
 #include "mailtls.h"
+#include "strbuf.h"
 
 #define TEMPLATE_MAX (64 * 1024)
 #define FIELD_MAX    512
@@ -113,98 +114,45 @@ mail_test_payload(const char *to)
     return s;
 }
 
-/* ---- a growable string --------------------------------------------------- */
-
-struct buf {
-    char *s;
-    size_t len, cap;
-    bool oom;
-};
-
-static void
-buf_add(struct buf *b, const char *s, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (p == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void
-buf_str(struct buf *b, const char *s)
-{
-    buf_add(b, s, strlen(s));
-}
-
-static void
-buf_char(struct buf *b, char c)
-{
-    buf_add(b, &c, 1);
-}
-
-/* Returns the string (caller frees) or NULL on allocation failure. */
-static char *
-buf_take(struct buf *b)
-{
-    if (b->oom || b->s == NULL) {
-        free(b->s);
-        return b->oom ? NULL : strdup("");
-    }
-    return b->s;
-}
-
 /* ---- rendering ------------------------------------------------------------ */
 
 static void
-url_encode(struct buf *b, const char *s)
+url_encode(struct strbuf *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
         if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
             *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-            buf_char(b, (char)*p);
+            strbuf_add(b, &(char){ (char)*p }, 1);
         } else {
             char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
-            buf_add(b, e, 3);
+            strbuf_add(b, e, 3);
         }
     }
 }
 
 static void
-html_escape(struct buf *b, const char *s)
+html_escape(struct strbuf *b, const char *s)
 {
     for (; *s != '\0'; s++) {
         switch (*s) {
         case '&':
-            buf_str(b, "&amp;");
+            strbuf_str(b, "&amp;");
             break;
         case '<':
-            buf_str(b, "&lt;");
+            strbuf_str(b, "&lt;");
             break;
         case '>':
-            buf_str(b, "&gt;");
+            strbuf_str(b, "&gt;");
             break;
         case '"':
-            buf_str(b, "&quot;");
+            strbuf_str(b, "&quot;");
             break;
         case '\'':
-            buf_str(b, "&#39;");
+            strbuf_str(b, "&#39;");
             break;
         default:
-            buf_char(b, *s);
+            strbuf_add(b, &(char){ *s }, 1);
         }
     }
 }
@@ -230,18 +178,18 @@ struct var {
 static char *
 substitute(const char *tpl, const struct var *vars, size_t nvars, bool html)
 {
-    struct buf b = { 0 };
+    struct strbuf b = { 0 };
     const char *p = tpl;
     while (*p != '\0') {
         const char *open = strstr(p, "{{");
         if (open == NULL) {
-            buf_str(&b, p);
+            strbuf_str(&b, p);
             break;
         }
-        buf_add(&b, p, (size_t)(open - p));
+        strbuf_add(&b, p, (size_t)(open - p));
         const char *close = strstr(open + 2, "}}");
         if (close == NULL) {
-            buf_str(&b, open);
+            strbuf_str(&b, open);
             break;
         }
         size_t n = (size_t)(close - open - 2);
@@ -250,14 +198,14 @@ substitute(const char *tpl, const struct var *vars, size_t nvars, bool html)
             if (strlen(vars[i].name) == n && strncmp(vars[i].name, open + 2, n) == 0)
                 v = &vars[i];
         if (v == NULL)
-            buf_add(&b, open, n + 4);
+            strbuf_add(&b, open, n + 4);
         else if (html)
             html_escape(&b, v->value);
         else
-            buf_str(&b, v->value);
+            strbuf_str(&b, v->value);
         p = close + 2;
     }
-    return buf_take(&b);
+    return strbuf_take(&b);
 }
 
 /* Read data_dir/data/templates/<name>.<ext>; caller frees.  NULL (errno set) on failure. */
@@ -291,7 +239,7 @@ template_load(const struct config *cfg, const char *name, const char *ext)
 
 /* Quoted-printable (RFC 2045) of UTF-8 text with LF or CRLF line ends, output with CRLF. */
 static void
-qp_encode(struct buf *b, const char *s)
+qp_encode(struct strbuf *b, const char *s)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t col = 0;
@@ -299,7 +247,7 @@ qp_encode(struct buf *b, const char *s)
         if (*p == '\r' && p[1] == '\n')
             continue;
         if (*p == '\n') {
-            buf_str(b, "\r\n");
+            strbuf_str(b, "\r\n");
             col = 0;
             continue;
         }
@@ -312,19 +260,19 @@ qp_encode(struct buf *b, const char *s)
             literal = false;
         size_t need = literal ? 1 : 3;
         if (col + need > 75) {
-            buf_str(b, "=\r\n");
+            strbuf_str(b, "=\r\n");
             col = 0;
         }
         if (literal) {
-            buf_char(b, (char)*p);
+            strbuf_add(b, &(char){ (char)*p }, 1);
         } else {
             char e[3] = { '=', hex[*p >> 4], hex[*p & 15] };
-            buf_add(b, e, 3);
+            strbuf_add(b, e, 3);
         }
         col += need;
     }
     if (col > 0)
-        buf_str(b, "\r\n");
+        strbuf_str(b, "\r\n");
 }
 
 /* Lower-case hex of HMAC-SHA256(secret, msg), truncated to `n` hex chars (n <= 64). */
@@ -407,7 +355,7 @@ mail_render(const struct config *cfg, const char *payload, int64_t job_id, char 
     char from_addr[256];
     enum vf_err rc = VF_ERR_INVALID;
     char *txt_tpl = NULL, *html_tpl = NULL, *txt = NULL, *html = NULL, *link = NULL;
-    struct buf m = { 0 };
+    struct strbuf m = { 0 };
 
     if (t == NULL || !address_ok(to)) {
         snprintf(err, errlen, "invalid mail payload (template or recipient)");
@@ -423,14 +371,14 @@ mail_render(const struct config *cfg, const char *payload, int64_t job_id, char 
         goto out;
     }
     if (t->path != NULL) {
-        struct buf l = { 0 };
-        buf_str(&l, cfg->frontend_url);
-        buf_str(&l, t->path);
-        buf_str(&l, "?uid=");
+        struct strbuf l = { 0 };
+        strbuf_str(&l, cfg->frontend_url);
+        strbuf_str(&l, t->path);
+        strbuf_str(&l, "?uid=");
         url_encode(&l, uid);
-        buf_str(&l, "&token=");
+        strbuf_str(&l, "&token=");
         url_encode(&l, token);
-        if ((link = buf_take(&l)) == NULL) {
+        if ((link = strbuf_take(&l)) == NULL) {
             rc = VF_ERR_NOMEM;
             goto out;
         }
@@ -478,34 +426,34 @@ mail_render(const struct config *cfg, const char *payload, int64_t job_id, char 
     else
         snprintf(msgid, sizeof(msgid), "<test.%s@%s>", tag, domain);
 
-    buf_str(&m, "From: ");
-    buf_str(&m, cfg->default_from_email);
-    buf_str(&m, "\r\nTo: ");
-    buf_str(&m, to);
-    buf_str(&m, "\r\nSubject: ");
-    buf_str(&m, t->subject);
-    buf_str(&m, "\r\nDate: ");
-    buf_str(&m, date);
-    buf_str(&m, "\r\nMessage-ID: ");
-    buf_str(&m, msgid);
-    buf_str(&m, "\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"=_vf_");
-    buf_str(&m, tag);
-    buf_str(&m, "\"\r\nAuto-Submitted: auto-generated\r\n\r\n");
-    buf_str(&m, "This is a multi-part message in MIME format.\r\n\r\n--=_vf_");
-    buf_str(&m, tag);
-    buf_str(&m, "\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+    strbuf_str(&m, "From: ");
+    strbuf_str(&m, cfg->default_from_email);
+    strbuf_str(&m, "\r\nTo: ");
+    strbuf_str(&m, to);
+    strbuf_str(&m, "\r\nSubject: ");
+    strbuf_str(&m, t->subject);
+    strbuf_str(&m, "\r\nDate: ");
+    strbuf_str(&m, date);
+    strbuf_str(&m, "\r\nMessage-ID: ");
+    strbuf_str(&m, msgid);
+    strbuf_str(&m,
+               "\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"=_vf_");
+    strbuf_str(&m, tag);
+    strbuf_str(&m, "\"\r\nAuto-Submitted: auto-generated\r\n\r\n");
+    strbuf_str(&m, "This is a multi-part message in MIME format.\r\n\r\n--=_vf_");
+    strbuf_str(&m, tag);
+    strbuf_str(&m, "\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                   "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
     qp_encode(&m, txt);
-    buf_str(&m, "\r\n--=_vf_");
-    buf_str(&m, tag);
-    buf_str(&m, "\r\nContent-Type: text/html; charset=utf-8\r\n"
-                "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
+    strbuf_str(&m, "\r\n--=_vf_");
+    strbuf_str(&m, tag);
+    strbuf_str(&m, "\r\nContent-Type: text/html; charset=utf-8\r\n"
+                   "Content-Transfer-Encoding: quoted-printable\r\n\r\n");
     qp_encode(&m, html);
-    buf_str(&m, "\r\n--=_vf_");
-    buf_str(&m, tag);
-    buf_str(&m, "--\r\n");
-    *message = buf_take(&m);
-    m.s = NULL; /* owned by *message now (or freed by buf_take) */
+    strbuf_str(&m, "\r\n--=_vf_");
+    strbuf_str(&m, tag);
+    strbuf_str(&m, "--\r\n");
+    *message = strbuf_take(&m);
     if (*message == NULL || (*to_out = strdup(to)) == NULL) {
         free(*message);
         *message = NULL;
@@ -516,7 +464,7 @@ mail_render(const struct config *cfg, const char *payload, int64_t job_id, char 
 out:
     if (rc == VF_ERR_NOMEM)
         snprintf(err, errlen, "out of memory");
-    free(m.s);
+    strbuf_free(&m);
     cJSON_Delete(j);
     free(txt_tpl);
     free(html_tpl);
