@@ -223,6 +223,16 @@ def nginx_conf(t, site, pid, http_lines):
     return conf
 
 
+def class_stack(cls, setup=None, **kw):
+    """The Stack shared by the tests of TestCase class cls (call it from setUpClass):
+    Stack(**kw) started, setup() run once it is up (see Stack.start), set as cls.st and
+    stopped after the class (addClassCleanup).  Returns it."""
+    cls.st = Stack(**kw)
+    cls.st.start(setup=setup)
+    cls.addClassCleanup(cls.st.stop)
+    return cls.st
+
+
 def django_hash(password, iterations=1000):
     """A Django pbkdf2_sha256 hash of password, as an imported account has (the accounts
     module verifies and upgrades these); cheap by default."""

@@ -93,15 +93,11 @@ class StackCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.st = harness.Stack(web=cls.WEB, db=cls.DB, worker=cls.WORKER, env=cls.ENV)
-        cls.st.start()
-        # aiosmtpd's Mailbox handler needs a complete Maildir.
-        for sub in ('tmp', 'new', 'cur'):
-            (cls.st.maildir / sub).mkdir(exist_ok=True)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.st.stop()
+        def maildir():
+            # aiosmtpd's Mailbox handler needs a complete Maildir.
+            for sub in ('tmp', 'new', 'cur'):
+                (cls.st.maildir / sub).mkdir(exist_ok=True)
+        harness.class_stack(cls, maildir, web=cls.WEB, db=cls.DB, worker=cls.WORKER, env=cls.ENV)
 
     # -- helpers --------------------------------------------------------------------
 

@@ -78,24 +78,16 @@ class AdminBase:
 
     @classmethod
     def setUpClass(cls):
-        cls.st = harness.Stack(web=cls.WEB, db=cls.DB, worker=True, env={
+        def users():
+            cls.staff = make_user(cls.st, STAFF_EMAIL, staff=True)
+            cls.member = make_user(cls.st, MEMBER_EMAIL, staff=False)
+            cls.clip = clip_path().read_bytes()
+        harness.class_stack(cls, users, web=cls.WEB, db=cls.DB, worker=True, env={
             'UPLOAD_MAX_BYTES': str(UPLOAD_MAX),
             'JOB_MAX_ATTEMPTS': '2',
             'JOB_RETRY_DELAY': '1',
             'TRANSCODE_CONCURRENCY': '1',
         })
-        cls.st.start()
-        try:
-            cls.staff = make_user(cls.st, STAFF_EMAIL, staff=True)
-            cls.member = make_user(cls.st, MEMBER_EMAIL, staff=False)
-            cls.clip = clip_path().read_bytes()
-        except BaseException:
-            cls.st.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.st.stop()
 
     # -- helpers -----------------------------------------------------------------
 

@@ -79,12 +79,7 @@ class CatalogueMixin:
         env = {'SENDFILE_MODE': cls.MODE, 'SEGMENT_URL_TTL': '600'}
         if cls.SIGNED:
             env['MEDIA_SIGNING_KEY'] = KEY
-        cls.st = harness.Stack(web=cls.WEB, db=cls.DB, env=env)
-        cls.st.start(setup=cls._populate)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.st.stop()
+        harness.class_stack(cls, cls._populate, web=cls.WEB, db=cls.DB, env=env)
 
     @classmethod
     def _populate(cls):

@@ -76,12 +76,7 @@ class _ContractTests(unittest.TestCase):
         env.update({'UPLOAD_MAX_BYTES': str(UPLOAD_MAX), 'FRONTEND_URL': cls.frontend,
                     'CORS_ALLOWED_ORIGINS': '%s,%s,http://localhost:5500'
                                             % (cls.frontend, ORIGIN)})
-        cls.st = harness.Stack(web=cls.WEB, db=cls.DB, worker=True, env=env)
-        cls.st.start(setup=cls._populate)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.st.stop()
+        harness.class_stack(cls, cls._populate, web=cls.WEB, db=cls.DB, worker=True, env=env)
 
     @classmethod
     def _populate(cls):

@@ -29,12 +29,7 @@ class CtlBase:
 
     @classmethod
     def setUpClass(cls):
-        cls.st = harness.Stack(web='nginx', db=cls.DB, workers=1)
-        cls.st.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.st.stop()
+        harness.class_stack(cls, web='nginx', db=cls.DB, workers=1)
 
     def _fresh_database(self):
         """Environment overrides pointing at a new, empty database; and a query function."""

@@ -147,13 +147,8 @@ class ContractBase:
 
     @classmethod
     def setUpClass(cls):
-        cls.st = harness.Stack(web=cls.WEB, db=first_db(), workers=2,
-                               env={'DEBUG': 'true', 'UPLOAD_MAX_BYTES': str(cls.UPLOAD_MAX)})
-        cls.st.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.st.stop()
+        harness.class_stack(cls, web=cls.WEB, db=first_db(), workers=2,
+                            env={'DEBUG': 'true', 'UPLOAD_MAX_BYTES': str(cls.UPLOAD_MAX)})
 
     def assertJsonError(self, r, status):
         self.assertEqual(r.status, status, r.body)
@@ -281,12 +276,7 @@ class Supervision(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.st = harness.Stack(web='nginx', db=first_db(), workers=2, env={'DEBUG': 'true'})
-        cls.st.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.st.stop()
+        harness.class_stack(cls, web='nginx', db=first_db(), workers=2, env={'DEBUG': 'true'})
 
     def workers(self, n=2):
         return self.st.wait_for(lambda: (lambda p: p if len(p) == n else None)(
