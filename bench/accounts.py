@@ -4,12 +4,18 @@
 Starts a real stack (web server + videoflix-fcgi + database) with tests/integration/harness.py,
 creates one active user, then runs wrk against
   1. POST /api/login/          (argon2id verify per request: CPU-bound by design)
-  2. POST /api/token/refresh/  (JWT verify + user lookup + new tokens; ROTATE_REFRESH_TOKENS
-                                is turned off so one cookie can be replayed)
+  2. POST /api/token/refresh/  (JWT verify + user lookup + new access token)
+     - rotation off (ROTATE_REFRESH_TOKENS=false): one refresh cookie replayed, a revocation
+       lookup per request;
+     - with --rotate (ROTATE_REFRESH_TOKENS=true): every refresh revokes its token (one INSERT,
+       a write transaction per request) and sets a new refresh cookie, which the next request
+       of that connection sends.  wrk keeps one Lua state per thread, so this phase runs one
+       connection per thread, each with its own login.
 and prints wrk's summary of each.  Any non-2xx answer is reported as a failure.
 
 usage: bench/accounts.py [--web nginx|lighttpd] [--db sqlite|postgres] [--duration 10]
                          [--connections 8] [--login-connections N] [--threads 2] [--workers 2]
+                         [--rotate] [--no-login]
 
 Login is deliberately slow (argon2id at libsodium's interactive limits, 64 MiB): it runs
 with as many connections as FastCGI workers by default, so that requests queue in wrk and
@@ -47,13 +53,36 @@ wrk.body = "{}"
 wrk.headers["Cookie"] = "refresh_token=%s"
 '''
 
+# Rotation: each thread (= one connection) starts from its own refresh token and follows the
+# Set-Cookie of every answer (wrk keeps the last Set-Cookie header: the refresh cookie is set
+# after the access cookie).
+ROTATE_LUA = '''
+local tokens = {%s}
+local next_token = 1
+function setup(thread)
+  thread:set("token", tokens[next_token])
+  next_token = next_token + 1
+end
+function request()
+  return wrk.format("POST", nil, {["Content-Type"] = "application/json",
+                                  ["Cookie"] = "refresh_token=" .. token}, "{}")
+end
+function response(status, headers, body)
+  local c = headers["Set-Cookie"]
+  if c then
+    local t = string.match(c, "^refresh_token=([^;]+)")
+    if t then token = t end
+  end
+end
+'''
 
-def run_wrk(url, script, args, connections):
+
+def run_wrk(url, script, args, connections, threads=None):
     with tempfile.NamedTemporaryFile('w', suffix='.lua', delete=False) as f:
         f.write(script)
         path = f.name
     try:
-        threads = min(args.threads, connections)
+        threads = threads or min(args.threads, connections)
         out = subprocess.run(['wrk', '-t', str(threads), '-c', str(connections),
                               '-d', '%ds' % args.duration, '--timeout', '30s', '--latency',
                               '-s', path, url],
@@ -68,7 +97,7 @@ def summary(name, out):
     bad = re.search(r'Non-2xx or 3xx responses:\s+(\d+)', out)
     errors = re.search(r'Socket errors: (.*)', out)
     p99 = re.search(r'99%\s+(\S+)', out)
-    print('%-8s %10s req/s   p99 %-9s non-2xx %s%s' % (
+    print('%-30s %10s req/s   p99 %-9s non-2xx %s%s' % (
         name, rps.group(1) if rps else '?', p99.group(1) if p99 else '?',
         bad.group(1) if bad else '0', ('   socket errors: ' + errors.group(1)) if errors else ''))
     return 0 if not bad and not errors else 1
@@ -84,11 +113,15 @@ def main():
                     help='connections for the login phase (default: --workers)')
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--workers', type=int, default=2)
+    ap.add_argument('--rotate', action='store_true',
+                    help='ROTATE_REFRESH_TOKENS=true: each request uses the token the previous '
+                         'answer set (one connection per wrk thread)')
+    ap.add_argument('--no-login', action='store_true', help='skip the login phase')
     ap.add_argument('-v', '--verbose', action='store_true', help='print the full wrk output')
     args = ap.parse_args()
 
-    env = {'ROTATE_REFRESH_TOKENS': 'false', 'RATELIMIT_LOGIN': '1000000',
-           'LOG_LEVEL': 'warn'}
+    env = {'ROTATE_REFRESH_TOKENS': 'true' if args.rotate else 'false',
+           'RATELIMIT_LOGIN': '1000000', 'LOG_LEVEL': 'warn'}
     with harness.Stack(web=args.web, db=args.db, env=env, workers=args.workers) as st:
         r = st.ctl('createsuperuser', env={'VIDEOFLIX_SUPERUSER_EMAIL': EMAIL,
                                            'VIDEOFLIX_SUPERUSER_PASSWORD': PASSWORD})
@@ -98,18 +131,33 @@ def main():
         r = c.post('/api/login/', json={'email': EMAIL, 'password': PASSWORD})
         if r.status != 200:
             sys.exit('login failed: %r' % r)
-        print('stack: %s + %s, %d FastCGI workers; wrk -t%d -c%d -d%ds on %s' % (
-            args.web, args.db, args.workers, args.threads, args.connections, args.duration,
-            st.base_url))
+        print('stack: %s + %s, %d FastCGI workers, refresh rotation %s; wrk -d%ds on %s'
+              % (args.web, args.db, args.workers, 'on' if args.rotate else 'off', args.duration,
+                 st.base_url))
+        if args.rotate:
+            tokens = [c.cookies['refresh_token']]
+            while len(tokens) < args.connections:
+                ci = st.client()
+                r = ci.post('/api/login/', json={'email': EMAIL, 'password': PASSWORD})
+                if r.status != 200:
+                    sys.exit('login failed: %r' % r)
+                tokens.append(ci.cookies['refresh_token'])
+            refresh = ('refresh (rotating)', '/api/token/refresh/',
+                       ROTATE_LUA % ', '.join('"%s"' % t for t in tokens), args.connections,
+                       args.connections)
+        else:
+            refresh = ('refresh', '/api/token/refresh/', REFRESH_LUA % c.cookies['refresh_token'],
+                       args.connections, None)
+        phases = [refresh]
+        if not args.no_login:
+            phases.insert(0, ('login', '/api/login/', LOGIN_LUA,
+                              args.login_connections or args.workers, None))
         rc = 0
-        for name, path, script, conns in (
-                ('login', '/api/login/', LOGIN_LUA, args.login_connections or args.workers),
-                ('refresh', '/api/token/refresh/', REFRESH_LUA % c.cookies['refresh_token'],
-                 args.connections)):
-            out = run_wrk(st.base_url + path, script, args, conns)
+        for name, path, script, conns, threads in phases:
+            out = run_wrk(st.base_url + path, script, args, conns, threads)
             if args.verbose:
                 print(out)
-            rc |= summary(name, out)
+            rc |= summary('%s -t%d -c%d' % (name, threads or min(args.threads, conns), conns), out)
         return rc
 
 
