@@ -1,4 +1,4 @@
-/* clock.c -- wall clock in microseconds, freezable for tests. */
+/* clock.c -- wall clock in microseconds, freezable for tests; the monotonic clock. */
 #include <stdio.h>
 #include <time.h>
 
@@ -6,15 +6,20 @@
 
 static int64_t frozen_us;
 
-int64_t
-clock_now_us(void)
+/* Microseconds of clock `id`. */
+static int64_t
+read_us(clockid_t id)
 {
     struct timespec ts;
 
-    if (frozen_us != 0)
-        return frozen_us;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    clock_gettime(id, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+clock_now_us(void)
+{
+    return frozen_us != 0 ? frozen_us : read_us(CLOCK_REALTIME);
 }
 
 int64_t
@@ -26,10 +31,7 @@ clock_now(void)
 int64_t
 clock_mono_us(void)
 {
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return read_us(CLOCK_MONOTONIC);
 }
 
 int64_t

@@ -123,7 +123,7 @@ url_encode(struct strbuf *b, const char *s)
     for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++) {
         if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
             *p == '-' || *p == '_' || *p == '.' || *p == '~') {
-            strbuf_add(b, &(char){ (char)*p }, 1);
+            strbuf_add(b, (const char *)p, 1);
         } else {
             char e[3] = { '%', hex[*p >> 4], hex[*p & 15] };
             strbuf_add(b, e, 3);
@@ -152,7 +152,7 @@ html_escape(struct strbuf *b, const char *s)
             strbuf_str(b, "&#39;");
             break;
         default:
-            strbuf_add(b, &(char){ *s }, 1);
+            strbuf_add(b, s, 1);
         }
     }
 }
@@ -264,7 +264,7 @@ qp_encode(struct strbuf *b, const char *s)
             col = 0;
         }
         if (literal) {
-            strbuf_add(b, &(char){ (char)*p }, 1);
+            strbuf_add(b, (const char *)p, 1);
         } else {
             char e[3] = { '=', hex[*p >> 4], hex[*p & 15] };
             strbuf_add(b, e, 3);
