@@ -37,6 +37,17 @@ usage(void)
     return 2;
 }
 
+/* SIGINT and SIGTERM set stop_flag (in the tool, and again in the transcoder child). */
+static void
+catch_stop_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 /* True when `dir` exists and holds nothing but . and .. */
 static int
 dir_is_empty(const char *dir)
@@ -53,11 +64,7 @@ child(const struct config *cfg, const char *in, const char *out, enum pipeline_p
       int threads)
 {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    catch_stop_signals();
     struct transcode_params p = {
         .input = in,
         .outdir = out,
@@ -148,11 +155,7 @@ cmd_transcode_file(struct ctl_ctx *ctx, int argc, char **argv)
     if (pid == 0)
         _exit(child(cfg, in, out, preset, threads));
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    catch_stop_signals();
     int status = 0, forwarded = 0;
     while (waitpid(pid, &status, 0) < 0) {
         if (errno != EINTR)
