@@ -57,6 +57,18 @@ static const char HLSSINK2[] = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-MEDIA-SEQUENCE
 
 TestSuite(playlist, .init = setup, .fini = teardown);
 
+/* HLSSINK2 written as <dir>/index.m3u8 (its path into path) and loaded; playlist_free it. */
+static struct playlist *
+load_hlssink2(char *path, size_t len)
+{
+    char why[128] = "";
+    struct playlist *pl = NULL;
+    put("index.m3u8", HLSSINK2, strlen(HLSSINK2));
+    snprintf(path, len, "%s/index.m3u8", dir);
+    cr_assert_eq(playlist_load(path, &pl, why, sizeof(why)), VF_OK, "%s", why);
+    return pl;
+}
+
 Test(playlist, parses_hlssink2_output)
 {
     put("index.m3u8", HLSSINK2, strlen(HLSSINK2));
@@ -78,11 +90,8 @@ Test(playlist, parses_hlssink2_output)
 
 Test(playlist, vod_fixup_adds_type_endlist_and_a_covering_target_duration)
 {
-    put("index.m3u8", HLSSINK2, strlen(HLSSINK2));
     char path[256], why[128] = "";
-    snprintf(path, sizeof(path), "%s/index.m3u8", dir);
-    struct playlist *pl = NULL;
-    cr_assert_eq(playlist_load(path, &pl, why, sizeof(why)), VF_OK, "%s", why);
+    struct playlist *pl = load_hlssink2(path, sizeof(path));
     pl->endlist = false; /* as if hlssink2 had not written it */
     cr_assert_eq(playlist_write_vod(pl, path), VF_OK);
     playlist_free(pl);
@@ -135,11 +144,8 @@ Test(playlist, rejects_what_we_never_write)
 
 Test(playlist, measure_needs_every_segment_and_computes_peak_and_average)
 {
-    put("index.m3u8", HLSSINK2, strlen(HLSSINK2));
     char path[256], why[128] = "";
-    snprintf(path, sizeof(path), "%s/index.m3u8", dir);
-    struct playlist *pl = NULL;
-    cr_assert_eq(playlist_load(path, &pl, why, sizeof(why)), VF_OK, "%s", why);
+    struct playlist *pl = load_hlssink2(path, sizeof(path));
     struct playlist_stats st;
     put("000.ts", "x", 1);
     cr_expect_eq(playlist_measure(pl, dir, &st, why, sizeof(why)), VF_ERR_INVALID);
