@@ -51,9 +51,7 @@ read_line(const char *prompt, char *buf, size_t len, bool secret)
 static bool
 policy_ready(const struct config *cfg)
 {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/data/common-passwords.txt", cfg->data_dir);
-    return password_common_load(path) == VF_OK;
+    return password_common_load_from(cfg->data_dir) == VF_OK;
 }
 
 /* Policy check with the messages on stderr; true when acceptable. */

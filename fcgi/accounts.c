@@ -114,9 +114,7 @@ policy_ready(const struct config *cfg)
     static int state; /* 0 not tried, 1 loaded, -1 failed */
     if (state != 0)
         return;
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/data/common-passwords.txt", cfg->data_dir);
-    state = password_common_load(path) == VF_OK ? 1 : -1;
+    state = password_common_load_from(cfg->data_dir) == VF_OK ? 1 : -1;
 }
 
 /*

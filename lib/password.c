@@ -151,6 +151,14 @@ password_common_free(void)
 }
 
 enum vf_err
+password_common_load_from(const char *data_dir)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/data/common-passwords.txt", data_dir);
+    return password_common_load(path);
+}
+
+enum vf_err
 password_common_load(const char *path)
 {
     FILE *fp = fopen(path, "re");

@@ -44,6 +44,8 @@ bool password_verify_dummy(const char *password);
  * (or lazily by the first validation).  Returns VF_ERR_IO when the file is unreadable.
  */
 enum vf_err password_common_load(const char *path);
+/* password_common_load() of the list installed under data_dir: data/common-passwords.txt. */
+enum vf_err password_common_load_from(const char *data_dir);
 /* True when `password` (compared lower-cased) is on the loaded list. */
 bool password_is_common(const char *password);
 /* Release the loaded list (tests, leak checkers). */
