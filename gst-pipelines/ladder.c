@@ -84,3 +84,9 @@ ladder_thumbnail_time(double duration)
         return 0.0;
     return duration >= 10.0 ? 1.0 : duration * 0.1;
 }
+
+const char *
+ladder_colorimetry(int src_h)
+{
+    return src_h > 576 ? "bt709" : "bt601";
+}

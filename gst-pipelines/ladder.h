@@ -41,6 +41,17 @@ struct rendition {
  */
 size_t ladder_plan(int src_w, int src_h, struct rendition out[LADDER_MAX]);
 
+/*
+ * The one colorimetry of every rendition of a source src_h lines high, as a GStreamer caps
+ * string (static): "bt709" when the source is more than 576 lines high, else "bt601" --
+ * what GStreamer assumes for an untagged source of that size (and what HD and SD sources are
+ * tagged with), so the common source is never converted.  Without it the scaler gives a
+ * rendition of 576 lines or less (480p) GStreamer's SD default, BT.601, converting the pixels
+ * of an HD source: one ladder in two colour spaces (HLS authoring: one colour space per
+ * stream) and a lossy matrix conversion (about -0.04 SSIM at 480p in bench/README.md).
+ */
+const char *ladder_colorimetry(int src_h);
+
 /* Frames between keyframes so that every segment starts on one: round(fps * seconds), at least 1,
  * at most 1000.  An unknown frame rate (<= 0) counts as 25 fps. */
 int ladder_gop_frames(double fps, int segment_seconds);

@@ -33,8 +33,9 @@ static const char VIDEO_HEAD[] = "queue max-size-buffers=4 max-size-bytes=0 max-
                                  " ! capsfilter caps=video/x-raw,format=I420";
 
 /*
- * One rung.  %d in order: scaler threads, width, height, speed-preset (enum value), CRF, max
- * bit rate (kbit/s), VBV buffer (ms), GOP (frames), x264 threads; %s: profile from ladder.c.
+ * One rung.  %d in order: scaler threads, width, height; %s: colorimetry (see
+ * ladder_colorimetry); %d: speed-preset (enum value), CRF, max bit rate (kbit/s), VBV buffer
+ * (ms), GOP (frames), x264 threads; %s: profile from ladder.c.
  * Lanczos, not the default bilinear: on noisy 1080p sources bilinear aliases visibly when scaling
  * by 2.25 (480p), costing about 0.07 SSIM against a properly filtered scale (bench/README.md).
  * Keyframes come only from the fixed GOP (no scene-cut IDRs, no keyframe requests from hlssink2),
@@ -45,7 +46,7 @@ static const char VIDEO_HEAD[] = "queue max-size-buffers=4 max-size-bytes=0 max-
 static const char RENDITION_BRANCH[] =
     "queue max-size-buffers=8 max-size-bytes=0 max-size-time=0"
     " ! videoscale method=lanczos n-threads=%d"
-    " ! video/x-raw,width=%d,height=%d,pixel-aspect-ratio=1/1"
+    " ! video/x-raw,width=%d,height=%d,pixel-aspect-ratio=1/1,colorimetry=%s"
     " ! x264enc name=enc speed-preset=%d pass=qual quantizer=%d bitrate=%d vbv-buf-capacity=%d"
     " key-int-max=%d threads=%d option-string=\"scenecut=0\""
     " ! video/x-h264,profile=%s"
@@ -252,9 +253,10 @@ build(struct run *r, char *reason, size_t len)
 
     for (size_t i = 0; i < o->nr; i++) {
         const struct rendition *rd = &o->r[i];
-        GstElement *b = parse_bin(RENDITION_BRANCH, reason, len, ncpu > 1 ? 2 : 1, rd->width,
-                                  rd->height, (int)o->preset, rd->rung->crf, rd->rung->maxrate_kbps,
-                                  VBV_MS, gop, o->x264_threads, rd->rung->profile);
+        GstElement *b =
+            parse_bin(RENDITION_BRANCH, reason, len, ncpu > 1 ? 2 : 1, rd->width, rd->height,
+                      ladder_colorimetry(o->probe->height), (int)o->preset, rd->rung->crf,
+                      rd->rung->maxrate_kbps, VBV_MS, gop, o->x264_threads, rd->rung->profile);
         if (b == NULL)
             return VF_ERR_INTERNAL;
         gst_bin_add(GST_BIN(r->pipe), b);

@@ -131,3 +131,14 @@ Test(ladder, thumbnail_at_one_second_or_ten_percent_of_a_short_video)
     cr_expect_float_eq(ladder_thumbnail_time(4.0), 0.4, 1e-9);
     cr_expect_float_eq(ladder_thumbnail_time(0.0), 0.0, 1e-9);
 }
+
+Test(ladder, one_colorimetry_per_ladder_as_gstreamer_assumes_for_the_source)
+{
+    cr_expect_str_eq(ladder_colorimetry(1080), "bt709", "HD: 480p is not converted to BT.601");
+    cr_expect_str_eq(ladder_colorimetry(720), "bt709");
+    cr_expect_str_eq(ladder_colorimetry(1920), "bt709", "portrait HD");
+    cr_expect_str_eq(ladder_colorimetry(2160), "bt709", "UHD sources give an HD ladder");
+    cr_expect_str_eq(ladder_colorimetry(577), "bt709");
+    cr_expect_str_eq(ladder_colorimetry(576), "bt601", "SD stays BT.601");
+    cr_expect_str_eq(ladder_colorimetry(480), "bt601");
+}
