@@ -307,3 +307,21 @@ Test(token, short_keys_are_refused)
     cr_expect_eq(token_verify("short", 5, t, TOKEN_ACCESS, &c), VF_ERR_AUTH);
     free(t);
 }
+
+Test(token, a_verified_token_is_refused_with_another_key_or_type_and_after_exp)
+{
+    static const char other[] = "unit-test-secret-key-0123456789abcdef-XYZ";
+    char *t = NULL;
+    struct token_claims got;
+    cr_assert_eq(token_issue(KEY, KEYLEN, TOKEN_ACCESS, 7, 1, 60, &t, NULL), VF_OK);
+    for (int i = 0; i < 3; i++) {
+        cr_expect_eq(token_verify(KEY, KEYLEN, t, TOKEN_ACCESS, &got), VF_OK, "verify %d", i);
+        cr_expect_eq(got.user_id, 7);
+    }
+    cr_expect_eq(token_verify(other, sizeof(other) - 1, t, TOKEN_ACCESS, &got), VF_ERR_AUTH,
+                 "the same token under another key");
+    cr_expect_eq(token_verify(KEY, KEYLEN, t, TOKEN_REFRESH, &got), VF_ERR_AUTH, "as a refresh");
+    clock_set_us((NOW + 60) * 1000000LL);
+    cr_expect_eq(token_verify(KEY, KEYLEN, t, TOKEN_ACCESS, &got), VF_ERR_AUTH, "at exp");
+    free(t);
+}
