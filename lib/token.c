@@ -165,7 +165,7 @@ claims_ok(const cJSON *g, enum token_type expect, struct token_claims *c)
  * -- compared in constant time, and the claims of a token that passed every check; the
  * time-dependent checks run again on every hit.  Failures are never cached.
  */
-#define VCACHE_SIZE 16
+#define VCACHE_SIZE 256 /* direct-mapped by hash: a worker serving many users keeps hitting */
 
 struct vcache_entry {
     bool used;
@@ -174,7 +174,6 @@ struct vcache_entry {
 };
 
 static _Thread_local struct vcache_entry vcache[VCACHE_SIZE];
-static _Thread_local unsigned vcache_next;
 
 static void
 vcache_hash(const void *key, size_t keylen, enum token_type expect, const char *jwt, size_t len,
@@ -191,27 +190,31 @@ vcache_hash(const void *key, size_t keylen, enum token_type expect, const char *
     crypto_generichash_final(&st, h, crypto_generichash_BYTES);
 }
 
+/* The one slot hash h may live in (a colliding token simply replaces the entry). */
+static struct vcache_entry *
+vcache_slot(const unsigned char *h)
+{
+    return &vcache[(h[0] | (unsigned)h[1] << 8) % VCACHE_SIZE];
+}
+
 /* The cached claims of hash h, re-checked against the clock; false when absent or expired. */
 static bool
 vcache_get(const unsigned char *h, struct token_claims *out)
 {
-    for (size_t i = 0; i < VCACHE_SIZE; i++) {
-        struct vcache_entry *e = &vcache[i];
-        if (!e->used || sodium_memcmp(e->h, h, crypto_generichash_BYTES) != 0)
-            continue;
-        int64_t now = clock_now();
-        if (e->c.exp <= now || e->c.iat > now + TOKEN_IAT_LEEWAY)
-            return false;
-        *out = e->c;
-        return true;
-    }
-    return false;
+    const struct vcache_entry *e = vcache_slot(h);
+    if (!e->used || sodium_memcmp(e->h, h, crypto_generichash_BYTES) != 0)
+        return false;
+    int64_t now = clock_now();
+    if (e->c.exp <= now || e->c.iat > now + TOKEN_IAT_LEEWAY)
+        return false;
+    *out = e->c;
+    return true;
 }
 
 static void
 vcache_put(const unsigned char *h, const struct token_claims *c)
 {
-    struct vcache_entry *e = &vcache[vcache_next++ % VCACHE_SIZE];
+    struct vcache_entry *e = vcache_slot(h);
     e->used = true;
     memcpy(e->h, h, crypto_generichash_BYTES);
     e->c = *c;

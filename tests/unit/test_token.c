@@ -325,3 +325,24 @@ Test(token, a_verified_token_is_refused_with_another_key_or_type_and_after_exp)
     cr_expect_eq(token_verify(KEY, KEYLEN, t, TOKEN_ACCESS, &got), VF_ERR_AUTH, "at exp");
     free(t);
 }
+
+/* More live tokens than cache slots (many users on one worker): every one keeps verifying with
+ * its own claims, whatever entries collide or are replaced; an altered one never does. */
+Test(token, many_verified_tokens_each_keep_their_own_claims)
+{
+    enum { N = 600 };
+    char *many[N];
+    struct token_claims got;
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(token_issue(KEY, KEYLEN, TOKEN_ACCESS, i + 1, 0, 300, &many[i], NULL), VF_OK);
+        cr_assert_eq(token_verify(KEY, KEYLEN, many[i], TOKEN_ACCESS, &got), VF_OK);
+    }
+    for (int i = 0; i < N; i++) {
+        cr_expect_eq(token_verify(KEY, KEYLEN, many[i], TOKEN_ACCESS, &got), VF_OK);
+        cr_expect_eq(got.user_id, i + 1);
+        size_t n = strlen(many[i]); /* a signature character carrying data bits */
+        many[i][n - 10] = many[i][n - 10] == 'A' ? 'B' : 'A';
+        cr_expect_eq(token_verify(KEY, KEYLEN, many[i], TOKEN_ACCESS, &got), VF_ERR_AUTH);
+        free(many[i]);
+    }
+}
