@@ -156,7 +156,7 @@
 
   function duration(sec) {
     if (!sec || sec <= 0) return '—';
-    const s = Math.round(sec);
+    const s = Math.floor(sec); // as video players show it (8.6 s is 0:08)
     const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
     const mm = String(m).padStart(h ? 2 : 1, '0'), ss = String(r).padStart(2, '0');
     return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
