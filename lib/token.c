@@ -231,14 +231,16 @@ token_verify(const void *key, size_t keylen, const char *jwt_str, enum token_typ
     size_t hdrlen = 0;
     if (len == 0 || len > TOKEN_MAX_LEN || !well_formed(jwt_str, len, &hdrlen))
         return VF_ERR_AUTH;
-    if (!header_ok(jwt_str, hdrlen))
-        return VF_ERR_AUTH;
     if (sodium_init() < 0)
         return VF_ERR_AUTH;
+    /* A hit is this exact token, header included, which passed header_ok() and every other
+     * check before: the header is only decoded and parsed on a miss. */
     unsigned char h[crypto_generichash_BYTES];
     vcache_hash(key, keylen, expect, jwt_str, len, h);
     if (vcache_get(h, out))
         return VF_OK;
+    if (!header_ok(jwt_str, hdrlen))
+        return VF_ERR_AUTH;
 
     jwt_t *jwt = NULL;
     if (jwt_decode(&jwt, jwt_str, key, (int)keylen) != 0 || jwt == NULL)
