@@ -1,5 +1,6 @@
 /* main.c -- videoflixctl: load the configuration, open the database if needed, dispatch. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,12 @@ ctl_fail(const char *fmt, ...)
     return 1;
 }
 
+static bool
+is_help_flag(const char *arg)
+{
+    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
 static const struct ctl_cmd *
 find(const char *name)
 {
@@ -52,14 +59,13 @@ main(int argc, char **argv)
         env_path = argv[i + 1];
         i += 2;
     }
-    if (i >= argc || strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0 ||
-        (strcmp(argv[i], "help") == 0 && i + 1 >= argc)) {
+    if (i >= argc || is_help_flag(argv[i]) || (strcmp(argv[i], "help") == 0 && i + 1 >= argc)) {
         usage(i >= argc ? stderr : stdout);
         return i >= argc ? 2 : 0;
     }
     /* "help COMMAND" and "COMMAND --help" show that command's usage without running it
      * (a prompting command would otherwise wait for input or fail on its argument). */
-    bool help = strcmp(argv[i], "help") == 0 && i + 1 < argc;
+    bool help = strcmp(argv[i], "help") == 0; /* a COMMAND follows: checked above */
     if (help)
         i++;
     const struct ctl_cmd *cmd = find(argv[i]);
@@ -68,8 +74,7 @@ main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
-    if (help ||
-        (i + 1 < argc && (strcmp(argv[i + 1], "-h") == 0 || strcmp(argv[i + 1], "--help") == 0))) {
+    if (help || (i + 1 < argc && is_help_flag(argv[i + 1]))) {
         printf("usage: videoflixctl [-e ENVFILE] %s\n  %s\n", cmd->usage, cmd->help);
         return 0;
     }
