@@ -2,6 +2,8 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "autoconf.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,6 @@
 /* jobs_claim.c -- benchmark: claim + complete throughput of the job queue (jobs/s); not a test. */
+#include "autoconf.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,6 +2,8 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "autoconf.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,4 +1,6 @@
 /* jobs.c -- videoflixctl commands of the jobs area: inspect and retry jobs, send a test mail. */
+#include "autoconf.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,6 @@
 /* main.c -- videoflixctl: load the configuration, open the database if needed, dispatch. */
+#include "autoconf.h"
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -86,7 +88,7 @@ main(int argc, char **argv)
     }
     log_init("videoflixctl", cfg->log_level);
 
-    struct ctl_ctx ctx = { .app = { .cfg = cfg, .db = NULL, .catalogue = NULL } };
+    struct ctl_ctx ctx = { .app = { .cfg = cfg, .db = NULL } };
     if (cmd->needs_db && db_open(cfg, &ctx.app.db) != VF_OK) {
         fprintf(stderr, "videoflixctl: cannot open the database (see the log above)\n");
         config_free(cfg);

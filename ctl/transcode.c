@@ -1,4 +1,6 @@
 /* transcode.c -- videoflixctl commands that run the transcoder without the job queue. */
+#include "autoconf.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,7 +12,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "../gst-pipelines/transcode.h"
+#include "transcode.h"
 
 static volatile sig_atomic_t stop_flag;
 

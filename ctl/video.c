@@ -1,10 +1,13 @@
 /* video.c -- videoflixctl commands of the video area: video add/list/transcode/delete. */
+#include "autoconf.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
 #include "job.h"
+#include "probe.h"
 #include "upload.h"
 #include "video.h"
 #include "videoadmin.h"
@@ -52,7 +55,7 @@ video_add(struct ctl_ctx *ctx, int argc, char **argv)
     }
     struct upload_error err;
     int64_t vid = 0, jid = 0;
-    enum vf_err e = upload_add_file(&ctx->app, file, &meta, &vid, &jid, &err);
+    enum vf_err e = upload_add_file(&ctx->app, probe_file, file, &meta, &vid, &jid, &err);
     if (e != VF_OK) {
         if (err.field[0] != '\0' && strcmp(err.field, "file") != 0)
             return ctl_fail("--%s: %s", err.field, err.msg);

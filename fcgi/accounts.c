@@ -1,5 +1,7 @@
 /* accounts.c -- handlers of the accounts resource: register, activate, login, logout, refresh,
  * password reset.  Bodies, statuses and cookies exactly as CONTRACT.md; logic in lib/. */
+#include "autoconf.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +18,7 @@
 #include "mail.h"
 #include "password.h"
 #include "ratelimit.h"
-#include "route.h"
+#include "routes.h"
 #include "user.h"
 
 #define MSG_LOGIN_FAILED   "No active account found with the given credentials"

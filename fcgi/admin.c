@@ -1,4 +1,6 @@
 /* admin.c -- handlers of the admin resource: the staff-only API under /api/admin/. */
+#include "autoconf.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,9 +9,11 @@
 #include "clock.h"
 #include "json.h"
 #include "log.h"
+#include "media.h"
 #include "mediafile.h"
-#include "route.h"
-#include "upload.h"
+#include "routes.h"
+#include "probe.h"
+#include "uploadform.h"
 #include "user.h"
 #include "video.h"
 #include "videoadmin.h"
@@ -75,9 +79,10 @@ video_json(const struct app *app, const struct video *v, const struct videoadmin
     cJSON_AddNumberToObject(o, "width", v->width);
     cJSON_AddNumberToObject(o, "height", v->height);
     if (v->has_thumbnail) {
-        snprintf(url, sizeof(url), "%s/media/thumbnails/%lld.jpg", app->cfg->public_url,
-                 (long long)v->id);
-        cJSON_AddStringToObject(o, "thumbnail_url", url);
+        if (media_thumbnail_url(app->cfg->public_url, v->id, url, sizeof(url)) > 0)
+            cJSON_AddStringToObject(o, "thumbnail_url", url);
+        else
+            cJSON_AddNullToObject(o, "thumbnail_url");
     } else {
         cJSON_AddNullToObject(o, "thumbnail_url");
     }
@@ -239,7 +244,7 @@ h_upload(struct app *app, struct http_request *req, struct http_response *res)
     int64_t vid = 0, jid = 0;
     if (!auth_require_staff_or_reply(app, req, res, &u))
         return;
-    enum vf_err e = upload_receive(app, req, &vid, &jid, &err);
+    enum vf_err e = uploadform_receive(app, req, probe_file, &vid, &jid, &err);
     if (e == VF_OK) {
         log_info("admin: user %lld uploaded video %lld (job %lld)", (long long)u.id, (long long)vid,
                  (long long)jid);

@@ -1,4 +1,6 @@
 /* catalogue.c -- handlers of the catalogue: the video list and authenticated HLS delivery. */
+#include "autoconf.h"
+
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -13,20 +15,30 @@
 #include "json.h"
 #include "log.h"
 #include "mediafile.h"
-#include "route.h"
+#include "routes.h"
 #include "strbuf.h"
 #include "urlsig.h"
 #include "video.h"
 
 #define PLAYLIST_MAX (4 * 1024 * 1024) /* a playlist larger than this is not ours */
 
-/* The per-process cache, created on first use (app->catalogue). */
+/* The per-process list cache, created on first use; a FastCGI worker serves one request at a
+ * time, so it needs no lock.  Released by catalogue_routes_release(). */
+static struct catalogue *cache;
+
 static struct catalogue *
 state(struct app *app)
 {
-    if (!app->catalogue)
-        app->catalogue = catalogue_new(app->cfg->public_url, app->cfg->media_root);
-    return app->catalogue;
+    if (cache == NULL)
+        cache = catalogue_new(app->cfg->public_url, app->cfg->media_root);
+    return cache;
+}
+
+void
+catalogue_routes_release(void)
+{
+    catalogue_free(cache);
+    cache = NULL;
 }
 
 /* GET /api/video/ */

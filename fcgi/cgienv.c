@@ -1,4 +1,6 @@
 /* cgienv.c -- CGI/FastCGI parameters (REQUEST_METHOD, REQUEST_URI, HTTP_*...) to the HTTP model. */
+#include "autoconf.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,21 +1,13 @@
-## fcgi/fcgi.mk -- the FastCGI responder (prefork master + workers) and its health handler.
-## The web server templates (etc/lighttpd, etc/nginx) are distributed and installed by
-## etc/deploy.mk.
-
+## fcgi/fcgi.mk -- videoflix-fcgi: the prefork master, the responder loop and the handlers
+## (one file per resource, their route tables in fcgi/routes.c).  The web server templates
+## (etc/lighttpd, etc/nginx) are distributed and installed by etc/deploy.mk.
 sbin_PROGRAMS += fcgi/videoflix-fcgi
-fcgi_videoflix_fcgi_SOURCES = fcgi/main.c fcgi/master.c fcgi/master.h fcgi/responder.c \
+fcgi_videoflix_fcgi_SOURCES = \
+	fcgi/main.c fcgi/master.c fcgi/master.h fcgi/responder.c fcgi/responder.h \
 	fcgi/cgienv.c fcgi/cgienv.h \
-	fcgi/responder.h
-# VF_TRANSCODE_LIBS (gst-pipelines/gst.mk): uploads are probed (lib/admin.mk).
-fcgi_videoflix_fcgi_LDADD = fcgi/libvfhandlers.a $(VF_TRANSCODE_LIBS) $(FCGI_LIBS)
-
-lint_sources += fcgi/main.c fcgi/master.c fcgi/responder.c fcgi/cgienv.c fcgi/health.c \
-	tests/unit/test_cgienv.c
-
-if HAVE_CRITERION
-check_PROGRAMS += tests/unit/test_cgienv
-tests_unit_test_cgienv_SOURCES = tests/unit/test_cgienv.c fcgi/cgienv.c fcgi/cgienv.h
-tests_unit_test_cgienv_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fcgi
-tests_unit_test_cgienv_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_test_cgienv_LDADD = $(UNIT_LDADD)
-endif
+	fcgi/routes.c fcgi/routes.h fcgi/health.c fcgi/accounts.c fcgi/catalogue.c fcgi/admin.c \
+	fcgi/uploadform.c fcgi/uploadform.h
+fcgi_videoflix_fcgi_CPPFLAGS = $(VF_DEFS) $(WEB_CPPFLAGS) $(GST_CPPFLAGS) -I$(top_srcdir)/fcgi
+fcgi_videoflix_fcgi_LDADD = $(VF_TRANSCODE_LIBS) $(VF_WEB_LIBS) $(EXT_LIBS) $(FCGI_LIBS) \
+	$(GST_LIBS)
+lint_sources += $(filter %.c,$(fcgi_videoflix_fcgi_SOURCES))

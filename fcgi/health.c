@@ -1,4 +1,6 @@
 /* health.c -- GET /api/health/ for load balancers and monitors (and debug-only test routes). */
+#include "autoconf.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -6,7 +8,7 @@
 
 #include "db.h"
 #include "json.h"
-#include "route.h"
+#include "routes.h"
 
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "unknown"

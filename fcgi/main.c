@@ -1,4 +1,6 @@
 /* main.c -- videoflix-fcgi: options, the listening socket, then the prefork master. */
+#include "autoconf.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>

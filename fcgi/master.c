@@ -1,4 +1,6 @@
 /* master.c -- the prefork master of videoflix-fcgi: spawns, reaps, respawns and retires workers. */
+#include "autoconf.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

@@ -1,5 +1,7 @@
 /* responder.c -- one FastCGI worker: FastCGI records in, the HTTP model through the router, bytes
  * out. */
+#include "autoconf.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,7 +17,6 @@
 #include <fcgiapp.h>
 
 #include "app.h"
-#include "catalogue.h"
 #include "cgienv.h"
 #include "clock.h"
 #include "db.h"
@@ -23,7 +24,7 @@
 #include "log.h"
 #include "master.h"
 #include "responder.h"
-#include "route.h"
+#include "routes.h"
 
 #define IO_CHUNK          65536
 #define DB_RETRY_US       1000000 /* reconnect attempts at most once a second */
@@ -204,7 +205,7 @@ handle(struct app *app, FCGX_Request *fr, int64_t *db_last_try)
         const struct route *const tables[] = { fallback, NULL };
         route_dispatch(app, tables, req, &res);
     } else {
-        route_dispatch(app, route_tables, req, &res);
+        route_dispatch(app, routes_all, req, &res);
     }
     send_response(fr, req, &res);
     log_debug("%s -> %d", req->method_str, res.status);
@@ -216,7 +217,7 @@ handle(struct app *app, FCGX_Request *fr, int64_t *db_last_try)
 int
 responder_run(const struct config *cfg, int listen_fd, pid_t master_pid)
 {
-    struct app app = { .cfg = cfg, .db = NULL, .catalogue = NULL };
+    struct app app = { .cfg = cfg, .db = NULL };
     sigset_t wait_mask;
     FCGX_Request fr;
     unsigned long served = 0;
@@ -290,7 +291,7 @@ responder_run(const struct config *cfg, int listen_fd, pid_t master_pid)
     }
     FCGX_Finish_r(&fr);
     FCGX_Free(&fr, 0);
-    catalogue_free(app.catalogue);
+    catalogue_routes_release();
     db_close(app.db);
     return rc;
 }

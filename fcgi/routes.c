@@ -1,6 +1,8 @@
 /* routes.c -- the route tables of the FastCGI application, in match order. */
-#include "route.h"
+#include "autoconf.h"
 
-const struct route *const route_tables[] = {
+#include "routes.h"
+
+const struct route *const routes_all[] = {
     health_routes, accounts_routes, catalogue_routes, admin_routes, NULL,
 };

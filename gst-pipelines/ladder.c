@@ -1,4 +1,6 @@
 /* ladder.c -- the rendition table and the size/GOP math of the HLS ladder. */
+#include "autoconf.h"
+
 #include "ladder.h"
 
 #include <math.h>

@@ -1,5 +1,7 @@
 /* pipeline.c -- decode once, tee, encode the HLS ladder with x264 into hlssink2, grab a thumbnail.
  */
+#include "autoconf.h"
+
 #include "pipeline.h"
 
 #include <errno.h>

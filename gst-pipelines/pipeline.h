@@ -24,7 +24,7 @@ enum pipeline_preset {
 struct pipeline_opts {
     const char *input;  /* source file (borrowed) */
     const char *outdir; /* existing directory: <name>/index.m3u8 + NNN.ts, thumbnail.jpg */
-    const struct probe_info *probe; /* from probe_discover() on the same file */
+    const struct media_info *probe; /* from probe_discover() on the same file */
     const struct rendition *r;      /* ladder_plan() result */
     size_t nr;
     int segment_seconds;

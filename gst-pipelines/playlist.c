@@ -1,4 +1,6 @@
 /* playlist.c -- HLS media/master playlists: parse, VOD fix-up, validate, measure, write. */
+#include "autoconf.h"
+
 #include "playlist.h"
 
 #include <errno.h>

@@ -1,4 +1,6 @@
 /* probe.c -- media probing with GstDiscoverer, in a disposable child process. */
+#include "autoconf.h"
+
 #include "probe.h"
 
 #include <errno.h>
@@ -27,7 +29,7 @@
 
 /* Reads the first video and audio stream of `info` into *out; checks the limits. */
 static enum vf_err
-check_streams(GstDiscovererInfo *info, struct probe_info *out, char *reason, size_t len)
+check_streams(GstDiscovererInfo *info, struct media_info *out, char *reason, size_t len)
 {
     GList *videos = gst_discoverer_info_get_video_streams(info);
     GList *audios = gst_discoverer_info_get_audio_streams(info);
@@ -85,7 +87,7 @@ done:
 }
 
 enum vf_err
-probe_discover(const char *path, int timeout_s, struct probe_info *out, char *reason, size_t len)
+probe_discover(const char *path, int timeout_s, struct media_info *out, char *reason, size_t len)
 {
     memset(out, 0, sizeof(*out));
     if (reason != NULL && len > 0)
@@ -147,7 +149,7 @@ probe_discover(const char *path, int timeout_s, struct probe_info *out, char *re
 /* What the probe child sends back in one write (well under PIPE_BUF). */
 struct probe_wire {
     int err;
-    struct probe_info info;
+    struct media_info info;
     char reason[512];
 };
 
@@ -178,7 +180,7 @@ static void __attribute__((noreturn)) child(const char *path, int timeout_s, int
 }
 
 enum vf_err
-probe_file(const char *path, int timeout_s, struct probe_info *out, char *reason, size_t len)
+probe_file(const char *path, int timeout_s, struct media_info *out, char *reason, size_t len)
 {
     memset(out, 0, sizeof(*out));
     if (reason != NULL && len > 0)

@@ -1,5 +1,7 @@
 /* transcode.c -- probe, run the pipeline, fix up and validate the playlists, write the master
  * playlist. */
+#include "autoconf.h"
+
 #include "transcode.h"
 
 #include <errno.h>

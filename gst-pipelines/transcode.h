@@ -28,7 +28,7 @@ struct transcode_params {
 };
 
 struct transcode_result {
-    struct probe_info probe;
+    struct media_info probe;
     struct rendition r[LADDER_MAX];
     size_t nr;
     struct playlist_stats stats[LADDER_MAX];

@@ -1,4 +1,6 @@
 /* child.c -- videoflix-worker: fork discipline for job children and their report pipe. */
+#include "autoconf.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>

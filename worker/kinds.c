@@ -1,16 +1,10 @@
 /* kinds.c -- videoflix-worker: the job kinds it runs and the limits of their children. */
+#include "autoconf.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-#include "mail.h"
 #include "worker.h"
-
-/*
- * The transcoder's kind lives in gst-pipelines/transcode_job.c and is linked in by
- * gst-pipelines/gst.mk (worker_videoflix_worker_LDADD).  It is referenced weakly so
- * the worker also builds and runs (mail only) without it.
- */
-extern const struct job_kind job_kind_transcode __attribute__((weak));
 
 static int
 mail_wall(const struct config *cfg)
@@ -55,10 +49,9 @@ worker_kinds(size_t *n)
 {
     if (nkinds == 0) {
         /* Mail: a small SMTP client.  CPU 60 s, 1 GiB address space, no files. */
-        add(&job_kind_mail, mail_wall, NULL, false, 60, 1024, 1);
+        add(&mailjob_kind, mail_wall, NULL, false, 60, 1024, 1);
         /* Transcode: GStreamer with x264 threads; timeouts mean a poison input. */
-        if (&job_kind_transcode != NULL)
-            add(&job_kind_transcode, transcode_wall, transcode_stall, true, 0, 16384, 65536);
+        add(&transcodejob_kind, transcode_wall, transcode_stall, true, 0, 16384, 65536);
         const char *t = getenv("VF_TEST_JOB_KINDS");
         if (t != NULL && strcmp(t, "1") == 0) {
             add(&worker_test_noop, test_wall, NULL, false, 60, 1024, 16);

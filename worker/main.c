@@ -1,4 +1,6 @@
 /* main.c -- videoflix-worker: claim jobs, run each in a forked child, own every DB write. */
+#include "autoconf.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

@@ -1,5 +1,7 @@
 /* prune.c -- videoflix-worker: periodic housekeeping hooks (old jobs, expired rows of other areas).
  */
+#include "autoconf.h"
+
 #include "clock.h"
 #include "log.h"
 #include "ratelimit.h"

@@ -1,5 +1,7 @@
 /* testkinds.c -- videoflix-worker: trivial job kinds for the durability tests
  * (VF_TEST_JOB_KINDS=1). */
+#include "autoconf.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

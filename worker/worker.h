@@ -27,6 +27,12 @@ struct worker_kind {
 const struct worker_kind *worker_kinds(size_t *n);
 const struct worker_kind *worker_kind_find(const char *name);
 
+/* The job kinds of this program, one file each: worker/mailjob.c (lib/domain/mail.c renders
+ * and sends) and worker/transcodejob.c (gst-pipelines/ runs the ladder).  A new kind is one
+ * file here and one row in worker/kinds.c. */
+extern const struct job_kind mailjob_kind;
+extern const struct job_kind transcodejob_kind;
+
 /* Test kinds (worker/testkinds.c), enabled by VF_TEST_JOB_KINDS=1:
  *   noop  {"log": "/path", "tag": "x", "sleep_ms": N}  appends "<tag or job id> <pid>\n" to
  *         log, sleeps with progress lines, succeeds
@@ -66,7 +72,7 @@ struct slot {
     char error[512]; /* last "error" line */
     int progress, stored_progress;
     int64_t started_us, last_progress_us, stored_progress_us, next_renew_us;
-    int64_t lease_until; /* our lease as last confirmed by the database */
+    int64_t lease_until;     /* our lease as last confirmed by the database */
     const char *kill_reason; /* set when the parent killed it */
     bool kill_permanent;
     bool lease_lost; /* someone else owns the job now: record nothing */

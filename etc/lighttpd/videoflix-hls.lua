@@ -8,7 +8,7 @@
 --
 -- The playlist the application returns lists "000.ts?e=<expiry>&s=<signature>" where
 --     signature = lower-hex HMAC-SHA256(key, "<expiry>|<uri>|<client address>")
--- (lib/urlsig.h, URLSIG_LIGHTTPD).  A valid request is mapped onto the internal prefix
+-- (lib/domain/urlsig.h, URLSIG_LIGHTTPD).  A valid request is mapped onto the internal prefix
 -- /_vf_signed_hls/ that videoflix.conf aliases to MEDIA_ROOT/hls/, and lighttpd serves
 -- the file itself (Range, HEAD, sendfile).  Anything else -- unsigned, expired, altered,
 -- another video's or another client's signature -- is left untouched and falls through

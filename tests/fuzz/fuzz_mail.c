@@ -6,6 +6,8 @@
  * whose header block has exactly one From, To, Subject and Message-ID, and whose To is
  * the payload's address (no header injection). */
 #define _POSIX_C_SOURCE 200809L /* strndup */
+#include "autoconf.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,6 +4,8 @@
  * index.m3u8, master.m3u8 or digits + .ts, and it re-parses to the same thing); no query
  * verifies unless it is the one we would issue. */
 #define _POSIX_C_SOURCE 200809L /* strndup */
+#include "autoconf.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

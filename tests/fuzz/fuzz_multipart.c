@@ -5,6 +5,8 @@
  * exactly (same parts, same bytes, same verdict), that callbacks come in order,
  * and that only VF_OK/VF_ERR_INVALID come out.  Without -DVF_LIBFUZZER a main()
  * replays the files named on the command line, or the seed corpus (make check). */
+#include "autoconf.h"
+
 #include <dirent.h>
 #include <stdbool.h>
 #include <stdint.h>

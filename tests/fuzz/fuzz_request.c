@@ -8,6 +8,8 @@
  * 404/405/413/415, JSON parsing) on a small table of JSON routes.  A response must be
  * well-formed: its head renders, no header carries CR/LF, and a non-empty body parses as
  * JSON (an empty one is allowed only for preflights, HEAD, 204 and 304). */
+#include "autoconf.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -3,6 +3,8 @@
  * verifies unless it is bit-for-bit a token we would issue (a forged input that verifies is
  * a finding: the target aborts). */
 #define _POSIX_C_SOURCE 200809L /* strndup */
+#include "autoconf.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -26,9 +26,9 @@ RENDER_NGINX = REPO / 'etc' / 'docker' / 'render-nginx'
 
 
 def settings():
-    """(name, default) of every setting declared in lib/config.c's table; default is None
+    """(name, default) of every setting declared in lib/base/config.c's table; default is None
     when it is required or computed (engine-dependent, configure-time)."""
-    text = (REPO / 'lib' / 'config.c').read_text()
+    text = (REPO / 'lib' / 'base' / 'config.c').read_text()
     table = text[text.index('static const struct var vars[]'):]
     table = table[:table.index('};')]
     out = []
@@ -57,7 +57,7 @@ def files_under(root):
 
 
 class SettingsReferenceTest(unittest.TestCase):
-    """Every setting of lib/config.c appears with its default in .env.example and in
+    """Every setting of lib/base/config.c appears with its default in .env.example and in
     videoflix.env(5); neither lists a setting the programs do not read."""
 
     @classmethod

@@ -1,4 +1,6 @@
 /* test_catalogue.c -- the video list: JSON format, ordering, cache and ETag; the videos table. */
+#include "autoconf.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,6 @@
 /* test_cgienv.c -- FastCGI parameters to the HTTP model (target, headers, body length, peer). */
+#include "autoconf.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>

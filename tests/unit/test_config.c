@@ -1,4 +1,6 @@
 /* test_config.c -- configuration parsing and validation. */
+#include "autoconf.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -2,6 +2,8 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "autoconf.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>

@@ -1,4 +1,6 @@
 /* test_form.c -- declared body fields (form.c) and email normalisation (user.c), table-driven. */
+#include "autoconf.h"
+
 #include <string.h>
 
 #include <criterion/criterion.h>

@@ -1,4 +1,6 @@
 /* test_http.c -- request parsing (headers, cookies, query), responses, ranges. */
+#include "autoconf.h"
+
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -3,6 +3,8 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "autoconf.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

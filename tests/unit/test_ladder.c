@@ -1,5 +1,7 @@
 /* test_ladder.c -- the rendition table: sizes, "never above the source", portrait, odd sizes, GOP.
  */
+#include "autoconf.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 

@@ -1,4 +1,7 @@
 /* test_linktoken.c -- activation/reset link tokens and uidb64. */
+#include "autoconf.h"
+
+#include <stdio.h>
 #include <string.h>
 
 #include <criterion/criterion.h>

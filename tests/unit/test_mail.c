@@ -1,4 +1,6 @@
 /* test_mail.c -- rendering of the activation and password-reset mails (MIME, links, Message-ID). */
+#include "autoconf.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,6 @@
 /* test_mediafile.c -- the HLS path allow-list and safe opening (RELIABILITY.md item 11). */
+#include "autoconf.h"
+
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <stdio.h>

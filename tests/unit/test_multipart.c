@@ -1,4 +1,6 @@
 /* test_multipart.c -- unit tests of the streaming multipart/form-data parser. */
+#include "autoconf.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,6 @@
 /* test_password.c -- argon2id hashing, Django pbkdf2_sha256 import, dummy verification. */
+#include "autoconf.h"
+
 #include <stdio.h>
 #include <string.h>
 

@@ -1,4 +1,6 @@
 /* test_playlist.c -- HLS playlist parsing, the VOD fix-up, validation and the master playlist. */
+#include "autoconf.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>

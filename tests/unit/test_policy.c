@@ -1,4 +1,6 @@
 /* test_policy.c -- the password policy (RELIABILITY.md item 2), table-driven. */
+#include "autoconf.h"
+
 #include <stdio.h>
 #include <string.h>
 

@@ -1,4 +1,6 @@
 /* test_route.c -- pattern matching and the cross-cutting contract of the dispatcher. */
+#include "autoconf.h"
+
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>

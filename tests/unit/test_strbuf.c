@@ -1,4 +1,6 @@
 /* test_strbuf.c -- the growable string: appends, formatting, growth, taking the string. */
+#include "autoconf.h"
+
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>

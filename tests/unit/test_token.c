@@ -1,5 +1,7 @@
 /* test_token.c -- JWT issue/verify: a table of forgeries, each refused; expiry on a frozen clock.
  */
+#include "autoconf.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

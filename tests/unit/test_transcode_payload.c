@@ -1,8 +1,10 @@
 /* test_transcode_payload.c -- the "transcode" job payload: what is accepted and what never is. */
+#include "autoconf.h"
+
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "../../gst-pipelines/transcode_job.h"
+#include "transcode_payload.h"
 
 Test(transcode_payload, accepts_what_enqueue_writes)
 {
@@ -49,6 +51,6 @@ Test(transcode_payload, refuses_paths_and_ids_we_never_generate)
 
 Test(transcode_payload, enqueue_refuses_a_bad_path_before_touching_the_database)
 {
-    cr_expect_eq(transcode_job_enqueue(NULL, 1, "../x.mp4", false, NULL), VF_ERR_INVALID);
-    cr_expect_eq(transcode_job_enqueue(NULL, 0, "uploads/x.mp4", false, NULL), VF_ERR_INVALID);
+    cr_expect_eq(transcode_payload_enqueue(NULL, 1, "../x.mp4", false, NULL), VF_ERR_INVALID);
+    cr_expect_eq(transcode_payload_enqueue(NULL, 0, "uploads/x.mp4", false, NULL), VF_ERR_INVALID);
 }

@@ -1,5 +1,7 @@
 /* test_upload.c -- unit tests of the upload pipeline: container sniffing, metadata validation,
  * and refusals that must leave nothing on disk (no database or GStreamer needed). */
+#include "autoconf.h"
+
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -12,6 +14,7 @@
 
 #include "config.h"
 #include "upload.h"
+#include "uploadform.h"
 #include "videoadmin.h"
 
 /* ------------------------------------------------------------------ sniffing */
@@ -232,7 +235,7 @@ app_setup(void)
                             "UPLOAD_MAX_BYTES=100000", "MIN_FREE_DISK_BYTES=0" };
     char err[256];
     cr_assert_eq(config_load_pairs(pairs, 4, &cfg, err, sizeof(err)), VF_OK, "%s", err);
-    app = (struct app){ .cfg = cfg, .db = NULL, .catalogue = NULL };
+    app = (struct app){ .cfg = cfg, .db = NULL };
 }
 
 static void
@@ -261,6 +264,18 @@ upload_entries(void)
     return n;
 }
 
+/* No case here reaches the probe: every upload is refused before it. */
+static enum vf_err
+no_probe(const char *path, int timeout_s, struct media_info *out, char *why, size_t whylen)
+{
+    (void)path;
+    (void)timeout_s;
+    (void)out;
+    snprintf(why, whylen, "the unit tests do not probe");
+    cr_assert_fail("the probe was reached");
+    return VF_ERR_INTERNAL;
+}
+
 static enum vf_err
 run_upload(const char *ctype, const char *data, size_t len, size_t chunk, bool fail_at_end,
            int64_t content_length, struct upload_error *err)
@@ -274,7 +289,7 @@ run_upload(const char *ctype, const char *data, size_t len, size_t chunk, bool f
     req->body_read = body_read;
     req->body_ctx = &b;
     req->content_length = content_length;
-    enum vf_err e = upload_receive(&app, req, NULL, NULL, err);
+    enum vf_err e = uploadform_receive(&app, req, no_probe, NULL, NULL, err);
     http_request_free(req);
     return e;
 }

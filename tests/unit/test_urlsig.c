@@ -1,4 +1,6 @@
 /* test_urlsig.c -- signed segment URLs: the exact formats nginx and our lighttpd script check. */
+#include "autoconf.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>

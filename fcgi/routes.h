@@ -1,0 +1,20 @@
+/* routes.h -- the route tables of the FastCGI application, one per resource file in fcgi/. */
+#ifndef VF_ROUTES_H
+#define VF_ROUTES_H
+
+#include "route.h"
+
+/* Each resource's table (fcgi/<resource>.c), ending with a { 0, NULL, NULL, 0 } entry. */
+extern const struct route health_routes[];
+extern const struct route accounts_routes[];
+extern const struct route catalogue_routes[];
+extern const struct route admin_routes[];
+
+/* The tables in match order, NULL-terminated (fcgi/routes.c). */
+extern const struct route *const routes_all[];
+
+/* Release the per-process state of the catalogue handlers (their list cache); called once
+ * by the responder before a worker exits. */
+void catalogue_routes_release(void);
+
+#endif

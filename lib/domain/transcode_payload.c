@@ -1,0 +1,82 @@
+/* transcode_payload.c -- the payload of a "transcode" job and queueing one (no GStreamer here). */
+#include "autoconf.h"
+
+#include "transcode_payload.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "job.h"
+
+/* A relative path we generated: [A-Za-z0-9._-] components separated by '/', none "." or "..". */
+static bool
+source_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n >= sizeof(((struct transcode_payload *)0)->source) || s[0] == '/')
+        return false;
+    const char *comp = s;
+    for (size_t i = 0; i <= n; i++) {
+        char c = s[i];
+        if (c == '/' || c == '\0') {
+            size_t cl = (size_t)(s + i - comp);
+            if (cl == 0 || (cl == 1 && comp[0] == '.') ||
+                (cl == 2 && comp[0] == '.' && comp[1] == '.'))
+                return false;
+            comp = s + i + 1;
+            continue;
+        }
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+enum vf_err
+transcode_payload_parse(const char *json, struct transcode_payload *out)
+{
+    memset(out, 0, sizeof(*out));
+    cJSON *o = json ? cJSON_Parse(json) : NULL;
+    if (o == NULL)
+        return VF_ERR_INVALID;
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "video_id");
+    const cJSON *src = cJSON_GetObjectItemCaseSensitive(o, "source");
+    const cJSON *ow = cJSON_GetObjectItemCaseSensitive(o, "overwrite");
+    enum vf_err err = VF_ERR_INVALID;
+    if (cJSON_IsNumber(id) && id->valuedouble >= 1 && id->valuedouble < 9e15 &&
+        floor(id->valuedouble) == id->valuedouble && cJSON_IsString(src) &&
+        source_ok(src->valuestring) && (ow == NULL || cJSON_IsBool(ow))) {
+        out->video_id = (int64_t)id->valuedouble;
+        snprintf(out->source, sizeof(out->source), "%s", src->valuestring);
+        out->overwrite = cJSON_IsTrue(ow);
+        err = VF_OK;
+    }
+    cJSON_Delete(o);
+    return err;
+}
+
+enum vf_err
+transcode_payload_enqueue(struct db *db, int64_t video_id, const char *source_path, bool overwrite,
+                          int64_t *job_id)
+{
+    if (video_id < 1 || source_path == NULL || !source_ok(source_path))
+        return VF_ERR_INVALID;
+    cJSON *o = cJSON_CreateObject();
+    if (o == NULL)
+        return VF_ERR_NOMEM;
+    cJSON_AddNumberToObject(o, "video_id", (double)video_id);
+    cJSON_AddStringToObject(o, "source", source_path);
+    cJSON_AddBoolToObject(o, "overwrite", overwrite);
+    char *payload = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (payload == NULL)
+        return VF_ERR_NOMEM;
+    enum vf_err err = job_enqueue(db, "transcode", payload, 0, 0, job_id);
+    cJSON_free(payload);
+    return err;
+}

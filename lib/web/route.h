@@ -1,0 +1,48 @@
+/* route.h -- const route tables and the dispatcher that applies the HTTP contract. */
+#ifndef VF_ROUTE_H
+#define VF_ROUTE_H
+
+#include <stdbool.h>
+
+#include "app.h"
+#include "http.h"
+
+typedef void (*route_fn)(struct app *app, struct http_request *req, struct http_response *res);
+
+enum route_flags {
+    ROUTE_JSON = 1u << 0,     /* a non-empty body must be application/json within JSON_MAX_BYTES;
+                                 it is parsed into req->json (400 when malformed) */
+    ROUTE_STREAM = 1u << 1,   /* the handler reads the body itself through req->body_read */
+    ROUTE_NO_STORE = 1u << 2, /* Cache-Control: no-store (auth and user data) */
+};
+
+/*
+ * One entry: methods (a mask of enum http_method), a pattern and its handler.
+ * Patterns are literal segments and "{}" captures of exactly one segment, e.g.
+ * "/api/video/{}/{}/index.m3u8".  A trailing "/?" makes the final slash optional.
+ * Captures are percent-decoded once into req->params.  HEAD is accepted wherever
+ * GET is.  Tables end with an entry whose pattern is NULL.
+ */
+struct route {
+    unsigned methods;
+    const char *pattern;
+    route_fn fn;
+    unsigned flags;
+};
+
+/* Match one pattern; on success fills params (malloc'd, caller frees) and returns true. */
+bool route_match(const char *pattern, const char *path, char **params, size_t *nparams);
+
+/*
+ * Handle one request end to end, independent of the transport:
+ *  - CORS: preflights answered here; allowed origins echoed on every response;
+ *  - Origin check: unsafe methods from a non-allowed Origin get 403;
+ *  - 404/405 (+Allow) JSON for unknown paths and methods;
+ *  - body: 413 over the limit, 415 wrong content type, 400 malformed JSON;
+ *  - security headers on every response; Cache-Control: no-store per route.
+ * `tables` is a NULL-terminated array of route tables.
+ */
+void route_dispatch(struct app *app, const struct route *const *tables, struct http_request *req,
+                    struct http_response *res);
+
+#endif
