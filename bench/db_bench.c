@@ -108,7 +108,7 @@ main(int argc, char **argv)
     }
     log_init("db_bench", cfg->log_level);
     snprintf(dir, sizeof(dir), "%s/schema", cfg->data_dir);
-    if (db_open(cfg, &db) != VF_OK || db_migrate(db, dir, NULL) != VF_OK) {
+    if (db_open_create(cfg, &db) != VF_OK || db_migrate(db, dir, NULL) != VF_OK) {
         db_close(db);
         config_free(cfg);
         return 1;

@@ -26,7 +26,7 @@ static long
 drain(const struct config *cfg)
 {
     struct db *db = NULL;
-    if (db_open(cfg, &db) != VF_OK)
+    if (db_open_create(cfg, &db) != VF_OK)
         return -1;
     char owner[JOB_OWNER_MAX];
     job_owner_name(owner, sizeof(owner));
@@ -80,7 +80,7 @@ main(int argc, char **argv)
     }
     log_init("jobs-claim-bench", CONFIG_LOG_WARN);
     struct db *db = NULL;
-    if (db_open(cfg, &db) != VF_OK)
+    if (db_open_create(cfg, &db) != VF_OK)
         return 1;
     double t0 = now_s();
     enum vf_err e = db_begin(db);

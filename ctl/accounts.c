@@ -16,11 +16,9 @@
 
 #include "clock.h"
 #include "ctl.h"
+#include "datadir.h"
 #include "password.h"
 #include "user.h"
-
-#define ENV_EMAIL    "VIDEOFLIX_SUPERUSER_EMAIL"
-#define ENV_PASSWORD "VIDEOFLIX_SUPERUSER_PASSWORD"
 
 /* Read one line from stdin into buf (without the newline); with echo off on a terminal.
  * Returns false at end of input. */
@@ -50,10 +48,15 @@ read_line(const char *prompt, char *buf, size_t len, bool secret)
     return true;
 }
 
+/* Load the common-password list or say why not: a missing list refuses every password. */
 static bool
 policy_ready(const struct config *cfg)
 {
-    return password_common_load_from(cfg->data_dir) == VF_OK;
+    char err[600];
+    if (datadir_require(cfg, DATADIR_PASSWORDS, err, sizeof(err)) == VF_OK)
+        return true;
+    ctl_fail("%s", err);
+    return false;
 }
 
 /* Policy check with the messages on stderr; true when acceptable. */
@@ -67,14 +70,13 @@ password_acceptable(const char *pw, const char *email)
     return n == 0;
 }
 
-/* A new password: from the environment variable `env` if set, else prompted twice
- * (or one line of piped stdin).  Returns false after printing why. */
+/* A new password: `given` (VIDEOFLIX_SUPERUSER_PASSWORD) if not NULL or empty, else prompted
+ * twice (or one line of piped stdin).  Returns false after printing why. */
 static bool
-new_password(const char *env, const char *email, char *pw, size_t len)
+new_password(const char *given, const char *email, char *pw, size_t len)
 {
-    const char *from_env = env != NULL ? getenv(env) : NULL;
-    if (from_env != NULL && *from_env != '\0') {
-        snprintf(pw, len, "%s", from_env);
+    if (given != NULL && *given != '\0') {
+        snprintf(pw, len, "%s", given);
     } else {
         char again[PASSWORD_MAX_LEN * 4 + 2];
         if (!read_line("Password: ", pw, len, true)) {
@@ -118,8 +120,9 @@ cmd_createsuperuser(struct ctl_ctx *ctx, int argc, char **argv)
         fprintf(stderr, "usage: videoflixctl createsuperuser [EMAIL]\n");
         return 2;
     }
-    const char *env_email = getenv(ENV_EMAIL);
-    const char *env_pw = getenv(ENV_PASSWORD);
+    /* The environment or the env file (struct config), like every other setting. */
+    const char *env_email = ctx->app.cfg->superuser_email;
+    const char *env_pw = ctx->app.cfg->superuser_password;
     bool noninteractive = env_email && *env_email && env_pw && *env_pw && argc == 1;
     char raw[USER_EMAIL_MAX + 2], email[USER_EMAIL_MAX + 1];
     if (argc == 2)
@@ -144,9 +147,9 @@ cmd_createsuperuser(struct ctl_ctx *ctx, int argc, char **argv)
         return ctl_fail("database error: %s", vf_strerror(err));
     }
     if (!policy_ready(ctx->app.cfg))
-        fprintf(stderr, "videoflixctl: warning: common-password list not found\n");
+        return 1;
     char pw[PASSWORD_MAX_LEN * 4 + 2], hash[PASSWORD_HASH_MAX];
-    bool ok = new_password(noninteractive ? ENV_PASSWORD : NULL, email, pw, sizeof(pw));
+    bool ok = new_password(noninteractive ? env_pw : NULL, email, pw, sizeof(pw));
     if (ok && (err = password_hash(pw, hash, sizeof(hash))) != VF_OK) {
         fprintf(stderr, "videoflixctl: cannot hash the password: %s\n", vf_strerror(err));
         ok = false;
@@ -233,7 +236,7 @@ cmd_users(struct ctl_ctx *ctx, int argc, char **argv)
     } else if (err == VF_OK && strcmp(sub, "set-password") == 0) {
         char pw[PASSWORD_MAX_LEN * 4 + 2], hash[PASSWORD_HASH_MAX];
         if (!policy_ready(ctx->app.cfg))
-            fprintf(stderr, "videoflixctl: warning: common-password list not found\n");
+            return 1;
         bool ok = new_password(NULL, u.email, pw, sizeof(pw));
         if (ok)
             err = password_hash(pw, hash, sizeof(hash));
@@ -255,9 +258,9 @@ cmd_users(struct ctl_ctx *ctx, int argc, char **argv)
 
 const struct ctl_cmd ctl_account_cmds[] = {
     { "createsuperuser", "createsuperuser [EMAIL]",
-      "create an active staff superuser (prompts, or " ENV_EMAIL "/" ENV_PASSWORD ")", 1,
-      cmd_createsuperuser },
+      "create an active staff superuser (prompts, or VIDEOFLIX_SUPERUSER_EMAIL/_PASSWORD)", 1,
+      cmd_createsuperuser, 0 },
     { "users", "users [list|activate|deactivate|set-password|make-staff] [EMAIL|ID]",
-      "list users or change one (deactivate and set-password end its sessions)", 1, cmd_users },
-    { NULL, NULL, NULL, 0, NULL },
+      "list users or change one (deactivate and set-password end its sessions)", 1, cmd_users, 0 },
+    { NULL, NULL, NULL, 0, NULL, 0 },
 };

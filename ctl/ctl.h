@@ -17,9 +17,11 @@ struct ctl_cmd {
     const char *name;
     const char *usage; /* one line: "migrate", "jobs [retry ID]" */
     const char *help;  /* one sentence */
-    int needs_db;
+    int needs_db;      /* 0 none, 1 an existing database, CTL_DB_CREATE may create it (migrate) */
     int (*run)(struct ctl_ctx *ctx, int argc, char **argv);
+    unsigned needs_data; /* enum datadir_need mask, checked before run(): fail closed */
 };
+#define CTL_DB_CREATE 2
 
 /* Print "videoflixctl: <message>\n" on stderr; returns 1, the failure exit status, so that a
  * command can `return ctl_fail(...)`. */

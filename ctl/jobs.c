@@ -7,6 +7,7 @@
 
 #include "clock.h"
 #include "ctl.h"
+#include "datadir.h"
 #include "job.h"
 #include "mail.h"
 
@@ -140,8 +141,9 @@ cmd_sendtestmail(struct ctl_ctx *ctx, int argc, char **argv)
 
 const struct ctl_cmd ctl_job_cmds[] = {
     { "jobs", "jobs [--state S] [--limit N] | jobs retry ID",
-      "list jobs with state, attempts, progress and error; retry a failed job", 1, cmd_jobs },
+      "list jobs with state, attempts, progress and error; retry a failed job", 1, cmd_jobs, 0 },
     { "sendtestmail", "sendtestmail ADDRESS",
-      "send a test email now through the configured SMTP server", 0, cmd_sendtestmail },
-    { NULL, NULL, NULL, 0, NULL },
+      "send a test email now through the configured SMTP server", 0, cmd_sendtestmail,
+      DATADIR_TEMPLATES },
+    { NULL, NULL, NULL, 0, NULL, 0 },
 };

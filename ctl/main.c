@@ -4,10 +4,13 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
+#include "datadir.h"
+#include "db.h"
 #include "log.h"
 
 static const struct ctl_cmd *const tables[] = {
@@ -81,6 +84,9 @@ main(int argc, char **argv)
         return 0;
     }
 
+    /* Nothing we create is for other users: the database, uploads and staging stay ours;
+     * what the web server reads gets its modes explicitly (lib/domain/media.h). */
+    umask(027);
     char err[512];
     struct config *cfg = NULL;
     if (config_load(env_path, &cfg, err, sizeof(err)) != VF_OK) {
@@ -89,7 +95,16 @@ main(int argc, char **argv)
     log_init("videoflixctl", cfg->log_level);
 
     struct ctl_ctx ctx = { .app = { .cfg = cfg, .db = NULL } };
-    if (cmd->needs_db && db_open(cfg, &ctx.app.db) != VF_OK) {
+    if (cmd->needs_data != 0 && datadir_require(cfg, cmd->needs_data, err, sizeof(err)) != VF_OK) {
+        config_free(cfg);
+        return ctl_fail("%s", err);
+    }
+    enum vf_err dbe = VF_OK;
+    if (cmd->needs_db == CTL_DB_CREATE)
+        dbe = db_open_create(cfg, &ctx.app.db);
+    else if (cmd->needs_db)
+        dbe = db_open(cfg, &ctx.app.db);
+    if (dbe != VF_OK) {
         fprintf(stderr, "videoflixctl: cannot open the database (see the log above)\n");
         config_free(cfg);
         return 1;

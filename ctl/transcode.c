@@ -177,7 +177,7 @@ cmd_transcode_file(struct ctl_ctx *ctx, int argc, char **argv)
 
 const struct ctl_cmd ctl_transcode_cmds[] = {
     { "transcode-file", "transcode-file IN OUTDIR [--preset P]",
-      "Transcode a file into an HLS ladder in OUTDIR, without the database.", 0,
-      cmd_transcode_file },
-    { NULL, NULL, NULL, 0, NULL },
+      "Transcode a file into an HLS ladder in OUTDIR, without the database.", 0, cmd_transcode_file,
+      0 },
+    { NULL, NULL, NULL, 0, NULL, 0 },
 };

@@ -213,6 +213,6 @@ cmd_video(struct ctl_ctx *ctx, int argc, char **argv)
 const struct ctl_cmd ctl_video_cmds[] = {
     { "video", "video add|list|transcode|delete ...",
       "add a video file (queues its transcode), list videos, re-transcode or delete one", 1,
-      cmd_video },
-    { NULL, NULL, NULL, 0, NULL },
+      cmd_video, 0 },
+    { NULL, NULL, NULL, 0, NULL, 0 },
 };

@@ -109,16 +109,6 @@ take_or_reply(struct app *app, const struct http_request *req, struct http_respo
     return limit_or_reply(app, req, res, ratelimit_take, b, limit);
 }
 
-/* Load the common-password list once per process (a missing list is logged, not fatal). */
-static void
-policy_ready(const struct config *cfg)
-{
-    static int state; /* 0 not tried, 1 loaded, -1 failed */
-    if (state != 0)
-        return;
-    state = password_common_load_from(cfg->data_dir) == VF_OK ? 1 : -1;
-}
-
 /*
  * Check a new password and its repetition (either may be NULL: missing, already reported):
  * the policy's messages go under `field`, a mismatch under `repeat_field`.
@@ -130,7 +120,7 @@ new_password_check(const struct config *cfg, const char *pw, const char *repeat,
     const char *msgs[PASSWORD_MAX_ERRORS];
     if (pw == NULL)
         return;
-    policy_ready(cfg);
+    (void)cfg; /* the master loaded the common-password list before forking us */
     size_t n = password_validate(pw, email, msgs, PASSWORD_MAX_ERRORS);
     for (size_t i = 0; i < n; i++)
         json_errors_add(errs, field, msgs[i]);

@@ -1,6 +1,7 @@
 /* health.c -- GET /api/health/ for load balancers and monitors (and debug-only test routes). */
 #include "autoconf.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,21 +16,26 @@
 #endif
 
 /* 200 {"status":"ok","database":"ok","version":...}, or 503 with Retry-After when the
- * database does not answer a round trip. */
+ * database does not answer a round trip ("unavailable") or its schema is missing or behind
+ * the migrations installed under VIDEOFLIX_DATA_DIR ("unmigrated"). */
 static void
 health(struct app *app, struct http_request *req, struct http_response *res)
 {
     (void)req;
+    char dir[4096];
+    int pending = 0;
     bool up = app->db != NULL && db_ping(app->db) == VF_OK;
+    snprintf(dir, sizeof(dir), "%s/schema", app->cfg->data_dir);
+    bool current = up && db_migrations_pending(app->db, dir, &pending) == VF_OK && pending == 0;
     cJSON *o = cJSON_CreateObject();
 
     if (o != NULL) {
-        cJSON_AddStringToObject(o, "status", up ? "ok" : "error");
-        cJSON_AddStringToObject(o, "database", up ? "ok" : "unavailable");
+        cJSON_AddStringToObject(o, "status", current ? "ok" : "error");
+        cJSON_AddStringToObject(o, "database", current ? "ok" : up ? "unmigrated" : "unavailable");
         cJSON_AddStringToObject(o, "version", PACKAGE_VERSION);
     }
-    json_reply(res, up ? 200 : 503, o);
-    if (!up)
+    json_reply(res, current ? 200 : 503, o);
+    if (!current)
         http_header_set(res, "Retry-After", "5");
 }
 

@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "datadir.h"
+#include "db.h"
 #include "log.h"
 #include "master.h"
 
@@ -246,6 +248,9 @@ main(int argc, char **argv)
         return MASTER_EXIT_CONFIG;
     }
 
+    /* Nothing we create is for other users: the database, uploads and staging stay ours;
+     * what the web server reads gets its modes explicitly (lib/domain/media.h). */
+    umask(027);
     struct config *cfg = NULL;
     char err[512];
     if (config_load(opts.env_path, &cfg, err, sizeof(err)) != VF_OK) {
@@ -253,6 +258,14 @@ main(int argc, char **argv)
         return MASTER_EXIT_CONFIG;
     }
     log_init("videoflix-fcgi", cfg->log_level);
+    /* Fail closed: the password list (loaded here, before the workers fork), the schema
+     * (health compares it with the database) and an existing SQLite database. */
+    if (datadir_require(cfg, DATADIR_SCHEMA | DATADIR_PASSWORDS, err, sizeof(err)) != VF_OK ||
+        db_require(cfg, err, sizeof(err)) != VF_OK) {
+        fprintf(stderr, "videoflix-fcgi: %s\n", err);
+        config_free(cfg);
+        return MASTER_EXIT_CONFIG;
+    }
 
     bool is_unix = sock != NULL && (strchr(sock, '/') != NULL || strchr(sock, ':') == NULL);
     int fd = sock == NULL ? inherited_socket()

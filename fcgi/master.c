@@ -17,8 +17,11 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "datadir.h"
+#include "db.h"
 #include "log.h"
 #include "master.h"
+#include "password.h"
 #include "responder.h"
 
 #define MAX_SLOTS      520 /* 2 x FCGI_WORKERS max (256) during a reload, plus slack */
@@ -247,8 +250,13 @@ reload(struct master *m)
     struct config *fresh = NULL;
     char err[256];
 
-    if (config_load(m->opts->env_path, &fresh, err, sizeof(err)) != VF_OK) {
+    if (config_load(m->opts->env_path, &fresh, err, sizeof(err)) != VF_OK ||
+        datadir_require(fresh, DATADIR_SCHEMA | DATADIR_PASSWORDS, err, sizeof(err)) != VF_OK ||
+        db_require(fresh, err, sizeof(err)) != VF_OK) {
         log_error("reload: %s; keeping the current configuration", err);
+        config_free(fresh);
+        if (password_common_load_from((*m->cfg)->data_dir) != VF_OK)
+            log_error("reload: the common-password list of the current configuration is gone");
     } else {
         config_free(*m->cfg);
         *m->cfg = fresh;

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "datadir.h"
 #include "db.h"
 #include "log.h"
 #include "worker.h"
@@ -500,6 +502,9 @@ main(int argc, char **argv)
             return 2;
         }
     }
+    /* Nothing we create is for other users: the database, uploads and staging stay ours;
+     * what the web server reads gets its modes explicitly (lib/domain/media.h). */
+    umask(027);
     char errbuf[512];
     struct config *cfg = NULL;
     if (config_load(env_path, &cfg, errbuf, sizeof(errbuf)) != VF_OK) {
@@ -507,6 +512,12 @@ main(int argc, char **argv)
         return 2;
     }
     log_init("videoflix-worker", cfg->log_level);
+    if (datadir_require(cfg, DATADIR_TEMPLATES, errbuf, sizeof(errbuf)) != VF_OK ||
+        db_require(cfg, errbuf, sizeof(errbuf)) != VF_OK) {
+        fprintf(stderr, "videoflix-worker: %s\n", errbuf);
+        config_free(cfg);
+        return 2;
+    }
     srandom((unsigned)(getpid() ^ (uint32_t)clock_now_us()));
     if (setup_signals() != 0) {
         log_error("worker: cannot set up signals: %s", strerror(errno));

@@ -17,6 +17,7 @@
 
 #include "worker.h"
 #include "log.h"
+#include "media.h"
 #include "transcode.h"
 #include "transcode_payload.h"
 #include "video.h"
@@ -109,10 +110,9 @@ run(const struct config *cfg, const char *payload, int out_fd)
 
     char src[4096], staging[4096], dir[4200];
     if ((size_t)snprintf(src, sizeof(src), "%s/%s", cfg->media_root, p.source) >= sizeof(src) ||
-        (size_t)snprintf(staging, sizeof(staging), "%s/staging", cfg->media_root) >=
-            sizeof(staging))
+        media_dir_path(cfg->media_root, MEDIA_STAGING, staging, sizeof(staging)) < 0)
         return fail(out_fd, JOB_EXIT_DATAERR, "MEDIA_ROOT path too long");
-    if (mkdir(staging, 0755) != 0 && errno != EEXIST) {
+    if (media_mkdir(staging, MEDIA_STAGING) != 0) {
         char why[300];
         snprintf(why, sizeof(why), "cannot create the staging directory: %s", strerror(errno));
         return fail(out_fd, JOB_EXIT_TEMPFAIL, why);
@@ -235,7 +235,7 @@ done:
 static void
 mkdir_p1(const char *path)
 {
-    if (mkdir(path, 0755) != 0 && errno != EEXIST)
+    if (media_mkdir(path, MEDIA_HLS) != 0)
         log_warn("transcode: cannot create %s: %s", path, strerror(errno));
 }
 
@@ -287,12 +287,12 @@ finish(struct app *app, int64_t job_id, const char *payload, const char *result,
         return e;
     const char *root = app->cfg->media_root;
     char stage[4200], hls[4200], dst[4300], thumbs[4200], tsrc[4300], tdst[4300];
-    snprintf(stage, sizeof(stage), "%s/staging/%s", root, pub.staging);
-    snprintf(hls, sizeof(hls), "%s/hls", root);
-    snprintf(dst, sizeof(dst), "%s/%lld", hls, (long long)p.video_id);
-    snprintf(thumbs, sizeof(thumbs), "%s/thumbnails", root);
+    snprintf(stage, sizeof(stage), "%s/%s/%s", root, media_dir_name(MEDIA_STAGING), pub.staging);
+    media_dir_path(root, MEDIA_HLS, hls, sizeof(hls));
+    media_hls_path(root, p.video_id, dst, sizeof(dst));
+    media_dir_path(root, MEDIA_THUMBNAILS, thumbs, sizeof(thumbs));
     snprintf(tsrc, sizeof(tsrc), "%s/thumbnail.jpg", stage);
-    snprintf(tdst, sizeof(tdst), "%s/%lld.jpg", thumbs, (long long)p.video_id);
+    media_thumbnail_path(root, p.video_id, tdst, sizeof(tdst));
 
     struct stat sb;
     if (stat(stage, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
@@ -308,6 +308,11 @@ finish(struct app *app, int64_t job_id, const char *payload, const char *result,
     }
     mkdir_p1(hls);
     mkdir_p1(thumbs);
+    /* The web server reads what is published: the staging tree is 0700 until now. */
+    if (media_publish_tree(stage) != 0) {
+        snprintf(err, errlen, "cannot set the permissions of the renditions: %s", strerror(errno));
+        return VF_ERR_IO;
+    }
     if (pub.has_thumbnail && rename(tsrc, tdst) != 0) {
         snprintf(err, errlen, "cannot publish the thumbnail: %s", strerror(errno));
         return VF_ERR_IO;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "config.h"
 
@@ -93,6 +94,8 @@ static const struct var vars[] = {
     { "TRANSCODE_TIMEOUT", V_INT, OFF(transcode_timeout), "7200", 10, 86400 * 2, NULL },
     { "TRANSCODE_STALL_TIMEOUT", V_INT, OFF(transcode_stall_timeout), "120", 5, 86400, NULL },
     { "X264_THREADS", V_INT, OFF(x264_threads), "0", 0, 128, NULL },
+    { "VIDEOFLIX_SUPERUSER_EMAIL", V_STR, OFF(superuser_email), "", 0, 254, NULL },
+    { "VIDEOFLIX_SUPERUSER_PASSWORD", V_STR, OFF(superuser_password), "", 0, 1024, NULL },
 };
 
 #define NVARS (sizeof(vars) / sizeof(vars[0]))
@@ -511,6 +514,38 @@ set_var(struct config *cfg, const struct var *v, const char *val, char *errbuf, 
     return VF_OK;
 }
 
+/*
+ * The data directory of a program that has not been installed: a build tree writes its
+ * source directory into <builddir>/uninstalled-datadir (Makefile.am), and its programs live
+ * one level below (<builddir>/fcgi/videoflix-fcgi), so they find the schema, templates and
+ * password list of their own tree without any setting, as uninstalled programs of other
+ * projects do.  An installed program ($sbindir) has no such file beside it and uses
+ * $pkgdatadir.  Returns `buf` or NULL.
+ */
+static const char *
+uninstalled_datadir(char *buf, size_t len)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0)
+        return NULL;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (slash == NULL)
+        return NULL;
+    *slash = '\0';
+    char marker[4096 + 32];
+    snprintf(marker, sizeof(marker), "%s/../uninstalled-datadir", exe);
+    FILE *fp = fopen(marker, "re");
+    if (fp == NULL)
+        return NULL;
+    const char *r = fgets(buf, (int)len, fp) != NULL ? buf : NULL;
+    fclose(fp);
+    if (r != NULL)
+        buf[strcspn(buf, "\r\n")] = '\0';
+    return r != NULL && buf[0] == '/' ? r : NULL;
+}
+
 /* Resolve every variable: environment (if use_env) > file > default. */
 static enum vf_err
 build(const struct envfile *ef, bool use_env, struct config **out, char *errbuf, size_t errlen)
@@ -529,6 +564,9 @@ build(const struct envfile *ef, bool use_env, struct config **out, char *errbuf,
         if (val == NULL && v->off == OFF(db_name) && v->type == V_STR)
             val = cfg->db_engine == CONFIG_DB_POSTGRES ? "videoflix"
                                                        : "/var/lib/videoflix/videoflix.sqlite3";
+        char datadir[4096];
+        if (val == NULL && v->off == OFF(data_dir))
+            val = uninstalled_datadir(datadir, sizeof(datadir));
         if (val == NULL)
             val = v->def;
         if (val == NULL) {

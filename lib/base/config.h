@@ -99,6 +99,10 @@ struct config {
     int transcode_timeout;       /* TRANSCODE_TIMEOUT wall clock (default 7200) */
     int transcode_stall_timeout; /* TRANSCODE_STALL_TIMEOUT no-progress watchdog (default 120) */
     int x264_threads;            /* X264_THREADS (default 0 = auto) */
+
+    /* videoflixctl createsuperuser, non-interactive when both are set */
+    char *superuser_email;    /* VIDEOFLIX_SUPERUSER_EMAIL */
+    char *superuser_password; /* VIDEOFLIX_SUPERUSER_PASSWORD (a secret: masked in dumps) */
 };
 
 /*

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "clock.h"
 #include "db_impl.h"
@@ -68,8 +69,8 @@ db_set_errmsg(struct db *db, const char *fmt, ...)
         db->errmsg[--n] = '\0';
 }
 
-enum vf_err
-db_open(const struct config *cfg, struct db **out)
+static enum vf_err
+open_db(const struct config *cfg, bool create, struct db **out)
 {
     char err[512] = "";
 
@@ -81,7 +82,7 @@ db_open(const struct config *cfg, struct db **out)
         return VF_ERR_CONFIG;
     }
     struct db *db = NULL;
-    enum vf_err rc = ops->open(cfg, &db, err, sizeof(err));
+    enum vf_err rc = ops->open(cfg, create, &db, err, sizeof(err));
     if (rc != VF_OK) {
         log_error("db: cannot open %s database: %s", ops->name, err[0] ? err : vf_strerror(rc));
         return rc;
@@ -90,6 +91,31 @@ db_open(const struct config *cfg, struct db **out)
     db->engine = cfg->db_engine;
     *out = db;
     return VF_OK;
+}
+
+enum vf_err
+db_open(const struct config *cfg, struct db **out)
+{
+    return open_db(cfg, false, out);
+}
+
+enum vf_err
+db_open_create(const struct config *cfg, struct db **out)
+{
+    return open_db(cfg, true, out);
+}
+
+enum vf_err
+db_require(const struct config *cfg, char *err, size_t errlen)
+{
+    struct stat st;
+    if (cfg->db_engine != CONFIG_DB_SQLITE || strcmp(cfg->db_name, ":memory:") == 0)
+        return VF_OK;
+    if (stat(cfg->db_name, &st) == 0 && S_ISREG(st.st_mode))
+        return VF_OK;
+    snprintf(err, errlen, "DB_NAME=%s: %s (videoflixctl migrate creates the database)",
+             cfg->db_name, errno != 0 && !S_ISREG(st.st_mode) ? strerror(errno) : "not a file");
+    return VF_ERR_CONFIG;
 }
 
 void

@@ -63,6 +63,13 @@ struct db_param {
  * setting that cannot work (missing SQLite directory, engine not built in), else
  * VF_ERR_BUSY (server unreachable) / VF_ERR_IO / VF_ERR_DB. */
 enum vf_err db_open(const struct config *cfg, struct db **out);
+/* The same, but a missing SQLite file is created (videoflixctl migrate and tests only).
+ * db_open() never creates one: a missing file is VF_ERR_NOTFOUND, logged with its path. */
+enum vf_err db_open_create(const struct config *cfg, struct db **out);
+/* Start-up check of a program that serves an existing database: for SQLite the file must
+ * exist (VF_ERR_CONFIG and one line in `err` naming DB_NAME otherwise).  PostgreSQL: VF_OK
+ * (a server that is down at boot is waited for, not a configuration error). */
+enum vf_err db_require(const struct config *cfg, char *err, size_t errlen);
 /* NULL-safe.  Rolls back an open transaction. */
 void db_close(struct db *db);
 enum config_db_engine db_engine(const struct db *db);

@@ -13,7 +13,10 @@
  */
 struct db_ops {
     const char *name;
-    enum vf_err (*open)(const struct config *cfg, struct db **out, char *err, size_t errlen);
+    /* create: SQLite may create a missing file (videoflixctl migrate only); else a missing
+     * file is VF_ERR_NOTFOUND.  PostgreSQL ignores it (databases are made by the DBA). */
+    enum vf_err (*open)(const struct config *cfg, bool create, struct db **out, char *err,
+                        size_t errlen);
     void (*close)(struct db *db);
     enum vf_err (*prepare)(struct db *db, enum stmt_id id, int *nparams);
     enum vf_err (*exec)(struct db *db, enum stmt_id id, const struct db_param *p, size_t np,

@@ -189,8 +189,9 @@ notice(void *arg, const char *msg)
 }
 
 static enum vf_err
-pg_open(const struct config *cfg, struct db **out, char *err, size_t errlen)
+pg_open(const struct config *cfg, bool create, struct db **out, char *err, size_t errlen)
 {
+    (void)create;
     const char *keys[16], *vals[16];
     char port[16];
     size_t n = 0;

@@ -95,7 +95,7 @@ parent_dir_exists(const char *path, char *err, size_t errlen)
 }
 
 static enum vf_err
-sqlite_open(const struct config *cfg, struct db **out, char *err, size_t errlen)
+sqlite_open(const struct config *cfg, bool create, struct db **out, char *err, size_t errlen)
 {
     const char *path = cfg->db_name;
     char mode[32];
@@ -108,12 +108,20 @@ sqlite_open(const struct config *cfg, struct db **out, char *err, size_t errlen)
     }
     if (strcmp(path, ":memory:") != 0 && !parent_dir_exists(path, err, errlen))
         return VF_ERR_CONFIG; /* DB_NAME points nowhere: fatal, not transient */
+    struct stat st;
+    if (!create && strcmp(path, ":memory:") != 0 && stat(path, &st) != 0) {
+        /* Only migrate creates a database: an empty new file would answer "no such table". */
+        snprintf(err, errlen, "DB_NAME=%s: %s (videoflixctl migrate creates the database)", path,
+                 strerror(errno));
+        return errno == ENOENT ? VF_ERR_NOTFOUND : VF_ERR_IO;
+    }
     struct db_sqlite *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return VF_ERR_NOMEM;
     s->base.engine = CONFIG_DB_SQLITE;
-    rc = sqlite3_open_v2(path, &s->h,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    rc = sqlite3_open_v2(
+        path, &s->h,
+        SQLITE_OPEN_READWRITE | (create ? SQLITE_OPEN_CREATE : 0) | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         snprintf(err, errlen, "%s: %s", path, s->h ? sqlite3_errmsg(s->h) : sqlite3_errstr(rc));
         sqlite_close(&s->base);

@@ -12,6 +12,7 @@ lib_domain_libvfdomain_a_SOURCES = \
 	lib/domain/video.c lib/domain/video.h \
 	lib/domain/catalogue.c lib/domain/catalogue.h \
 	lib/domain/media.c lib/domain/media.h \
+	lib/domain/datadir.c lib/domain/datadir.h \
 	lib/domain/urlsig.c lib/domain/urlsig.h \
 	lib/domain/job.c lib/domain/job.h \
 	lib/domain/jobkind.c lib/domain/jobkind.h \

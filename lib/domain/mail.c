@@ -210,6 +210,24 @@ substitute(const char *tpl, const struct var *vars, size_t nvars, bool html)
     return strbuf_take(&b);
 }
 
+enum vf_err
+mail_templates_check(const struct config *cfg, char *err, size_t errlen)
+{
+    static const char *const exts[] = { "txt", "html" };
+    for (size_t i = 0; i < NTEMPLATES; i++) {
+        for (size_t j = 0; j < sizeof(exts) / sizeof(exts[0]); j++) {
+            char path[4096];
+            snprintf(path, sizeof(path), "%s/data/templates/%s.%s", cfg->data_dir,
+                     templates[i].name, exts[j]);
+            if (access(path, R_OK) != 0) {
+                snprintf(err, errlen, "%s: %s", path, strerror(errno));
+                return VF_ERR_IO;
+            }
+        }
+    }
+    return VF_OK;
+}
+
 /* Read data_dir/data/templates/<name>.<ext>; caller frees.  NULL (errno set) on failure. */
 static char *
 template_load(const struct config *cfg, const char *name, const char *ext)

@@ -39,6 +39,10 @@ enum vf_err mail_render(const struct config *cfg, const char *payload, int64_t j
 enum vf_err mail_send(const struct config *cfg, const char *to, const char *message, char *err,
                       size_t errlen);
 
+/* Can every template (data/templates/<name>.{txt,html}) be read?  VF_OK, or VF_ERR_IO with
+ * `err` naming the first file that cannot and why. */
+enum vf_err mail_templates_check(const struct config *cfg, char *err, size_t errlen);
+
 /* The payload of a test mail to `to` (ctl sendtestmail); caller frees.  NULL on error. */
 char *mail_test_payload(const char *to);
 

@@ -3,9 +3,15 @@
 
 #include "media.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *const dir_names[] = {
     [MEDIA_UPLOADS] = "uploads",
@@ -56,4 +62,57 @@ int
 media_thumbnail_url(const char *public_url, int64_t id, char *buf, size_t len)
 {
     return format(buf, len, "%s/media/thumbnails/%" PRId64 ".jpg", public_url, id);
+}
+
+int
+media_mkdir(const char *path, enum media_dir d)
+{
+    mode_t mode =
+        d == MEDIA_UPLOADS || d == MEDIA_STAGING ? MEDIA_PRIVATE_DIR_MODE : MEDIA_PUBLIC_DIR_MODE;
+    if (mkdir(path, mode) != 0)
+        return errno == EEXIST ? 0 : -1;
+    /* mkdir() applies the umask and may drop the setgid bit: set the mode itself. */
+    return chmod(path, mode);
+}
+
+/* media_publish_tree() below the open directory `dfd` (closed here). */
+static int
+publish_dir(int dfd)
+{
+    int rc = 0;
+    if (fchmod(dfd, MEDIA_PUBLIC_DIR_MODE) != 0)
+        rc = -1;
+    DIR *d = fdopendir(dfd);
+    if (d == NULL) {
+        close(dfd);
+        return -1;
+    }
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            rc = -1;
+            continue;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            int sub = openat(dirfd(d), e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub < 0 || publish_dir(sub) != 0)
+                rc = -1;
+        } else if (S_ISREG(st.st_mode)) {
+            if (fchmodat(dirfd(d), e->d_name, MEDIA_PUBLIC_FILE_MODE, 0) != 0)
+                rc = -1;
+        }
+    }
+    int saved = errno;
+    closedir(d);
+    errno = saved;
+    return rc;
+}
+
+int
+media_publish_tree(const char *path)
+{
+    int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    return dfd < 0 ? -1 : publish_dir(dfd);
 }

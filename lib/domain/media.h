@@ -24,6 +24,31 @@ struct media_info {
     bool has_video;
 };
 
+/*
+ * The permission model.  The programs run as their own user (videoflix); the web server as
+ * another (www-data), which must read exactly what it serves: published renditions,
+ * thumbnails (and the panel, outside MEDIA_ROOT).  The web server's access is the *group* of
+ * MEDIA_ROOT: the sysadmin makes it the web server's group and sets the setgid bit
+ * (`install -d -o videoflix -g www-data -m 2750 MEDIA_ROOT`), so everything created below
+ * inherits that group.  Then:
+ *   MEDIA_ROOT, hls/, hls/<id>/..., thumbnails/   02750 dirs, 0640 files (group reads)
+ *   uploads/, staging/                            02700 (group cannot enter)
+ * A transcode's staging directory (mkdtemp: 0700) is given the public modes just before it
+ * is renamed into hls/ (media_publish_tree), so a rename never leaks its 0700 nor exposes a
+ * half-written tree.  Modes are set explicitly, whatever the umask (the programs set 027).
+ */
+#define MEDIA_PUBLIC_DIR_MODE  02750
+#define MEDIA_PUBLIC_FILE_MODE 0640
+#define MEDIA_PRIVATE_DIR_MODE 02700 /* setgid kept: staging trees inherit the group */
+
+/* Create `path` if it does not exist, with the mode of `d` (MEDIA_ROOT itself: pass
+ * MEDIA_HLS for the public mode).  An existing directory is left as the sysadmin made it.
+ * Returns 0, or -1 with errno. */
+int media_mkdir(const char *path, enum media_dir d);
+/* Give the tree at `path` the public modes (dirs 02750, regular files 0640); symlinks are
+ * never followed.  Returns 0, or -1 with errno (the first failure). */
+int media_publish_tree(const char *path);
+
 /* The directory's name below MEDIA_ROOT ("uploads", "staging", "hls", "thumbnails"). */
 const char *media_dir_name(enum media_dir d);
 

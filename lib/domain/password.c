@@ -303,6 +303,11 @@ password_validate(const char *password, const char *email, const char **msgs, si
         if (n < max)                                                                               \
             msgs[n++] = (m);                                                                       \
     } while (0)
+    /* Fail closed: without the list no password is known not to be common. */
+    if (ncommon == 0) {
+        ADD("The password cannot be checked right now: the common-password list is not loaded.");
+        return n;
+    }
     size_t len = utf8_len(password);
     if (len < PASSWORD_MIN_LEN)
         ADD("This password is too short. It must contain at least 8 characters.");

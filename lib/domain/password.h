@@ -41,7 +41,7 @@ bool password_verify_dummy(const char *password);
 /*
  * Load the common-password list (one lower-case password a line, '#' comments) from
  * `path`, replacing any list loaded before.  Process-global, loaded once at start-up
- * (or lazily by the first validation).  Returns VF_ERR_IO when the file is unreadable.
+ * (datadir_require) before any fork.  Returns VF_ERR_IO when the file is unreadable.
  */
 enum vf_err password_common_load(const char *path);
 /* password_common_load() of the list installed under data_dir: data/common-passwords.txt. */
@@ -56,7 +56,8 @@ void password_common_free(void);
  * password, not too similar to the email address (Django's UserAttributeSimilarity
  * rule: quick_ratio >= 0.7 against the email and its parts).  Writes up to `max`
  * static messages (never freed) in Django's wording to msgs and returns how many;
- * 0 means the password is acceptable.  `email` may be NULL.
+ * 0 means the password is acceptable.  `email` may be NULL.  Fails closed: with no
+ * common-password list loaded every password is refused (one message saying so).
  */
 size_t password_validate(const char *password, const char *email, const char **msgs, size_t max);
 

@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "db.h"
 #include "log.h"
+#include "media.h"
 #include "transcode_payload.h"
 #include "video.h"
 
@@ -216,10 +217,11 @@ upload_free_bytes(const char *dir)
     return (int64_t)st.f_bavail * (int64_t)st.f_frsize;
 }
 
+/* MEDIA_ROOT (public mode) and its uploads/ (0700: the web server never reads a source). */
 static bool
-mkdir_one(const char *path)
+mkdir_uploads(const char *root, const char *dir)
 {
-    return mkdir(path, 0750) == 0 || errno == EEXIST;
+    return media_mkdir(root, MEDIA_HLS) == 0 && media_mkdir(dir, MEDIA_UPLOADS) == 0;
 }
 
 /* Remove *.part files older than UPLOAD_STALE_PART_S: the leftovers of a process killed
@@ -251,9 +253,9 @@ static enum vf_err
 open_part(struct upload *u)
 {
     const char *root = u->app->cfg->media_root;
-    if (snprintf(u->dir, sizeof(u->dir), "%s/uploads", root) >= (int)sizeof(u->dir))
+    if (media_dir_path(root, MEDIA_UPLOADS, u->dir, sizeof(u->dir)) < 0)
         return upload_error_set(u->err, VF_ERR_INTERNAL, NULL, "MEDIA_ROOT is too long.");
-    if (!mkdir_one(root) || !mkdir_one(u->dir)) {
+    if (!mkdir_uploads(root, u->dir)) {
         log_error("upload: cannot create %s: %s", u->dir, strerror(errno));
         return upload_error_set(u->err, VF_ERR_IO, NULL, "Cannot store uploads.");
     }
@@ -487,8 +489,8 @@ enum vf_err
 upload_reserve(struct upload *u, int64_t incoming)
 {
     const char *root = u->app->cfg->media_root;
-    if (snprintf(u->dir, sizeof(u->dir), "%s/uploads", root) >= (int)sizeof(u->dir) ||
-        !mkdir_one(root) || !mkdir_one(u->dir)) {
+    if (media_dir_path(root, MEDIA_UPLOADS, u->dir, sizeof(u->dir)) < 0 ||
+        !mkdir_uploads(root, u->dir)) {
         log_error("upload: cannot create %s: %s", u->dir, strerror(errno));
         return upload_error_set(u->err, VF_ERR_IO, NULL, "Cannot store uploads.");
     }

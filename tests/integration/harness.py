@@ -60,6 +60,15 @@ FCGI_BIN = BUILD / 'fcgi' / 'videoflix-fcgi'
 CTL_BIN = BUILD / 'ctl' / 'videoflixctl'
 WORKER_BIN = BUILD / 'worker' / 'videoflix-worker'
 
+# The user and group of the web servers' workers (nginx started as root runs them as
+# nobody:nogroup); MEDIA_ROOT belongs to that group (lib/domain/media.h).
+WEB_USER = 'nobody'
+try:
+    import grp as _grp
+    WEB_GID = _grp.getgrnam('nogroup').gr_gid
+except KeyError:
+    WEB_GID = os.getgid()
+
 # Stacks currently running (the runner prints their logs when a test fails).
 open_stacks = []
 
@@ -389,10 +398,19 @@ class Stack:
     def _start(self):
         t = self.tmpdir
         self.media_root = t / 'media'
-        for d in ('media', 'media/thumbnails', 'media/uploads', 'media/hls', 'mail', 'mail/tmp',
-                  'mail/new', 'mail/cur', 'run'):
+        for d in ('mail', 'mail/tmp', 'mail/new', 'mail/cur', 'run'):
             (t / d).mkdir(mode=0o755, exist_ok=True)
             os.chmod(t / d, 0o755)
+        # The permission model (lib/domain/media.h): MEDIA_ROOT belongs to the web server's
+        # group (nginx's workers run as nobody:nogroup when started as root) with the setgid
+        # bit; the app gives what it publishes the group-readable modes itself.
+        self.media_root.mkdir(exist_ok=True)
+        if os.getuid() == 0:
+            os.chown(self.media_root, -1, WEB_GID)
+        os.chmod(self.media_root, 0o2750)
+        for d, mode in (('thumbnails', 0o2750), ('hls', 0o2750), ('uploads', 0o2700)):
+            (self.media_root / d).mkdir(exist_ok=True)  # inherits the group (setgid)
+            os.chmod(self.media_root / d, mode)
         self.maildir = t / 'mail'
         self.socket_path = t / 'run' / 'fcgi.sock'
         self.http_port = free_port()

@@ -92,7 +92,8 @@ class CtlBase:
 
     def test_check_config_masks_secrets_and_finds_everything_working(self):
         pw = 'mail-pw-' + secrets.token_hex(8)
-        r = self.st.ctl('check-config', env={'EMAIL_HOST_PASSWORD': pw})
+        r = self.st.ctl('check-config', '--web-user', harness.WEB_USER,
+                        env={'EMAIL_HOST_PASSWORD': pw})
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn('database: ok', r.stdout)
         self.assertIn('schema: ok', r.stdout)
@@ -103,13 +104,15 @@ class CtlBase:
 
     def test_check_config_fails_on_pending_migrations(self):
         env, _ = self._fresh_database()
-        r = self.st.ctl('check-config', env=env)
+        if self.DB == 'sqlite':
+            sqlite3.connect(env['DB_NAME']).close()  # an empty database (only migrate creates one)
+        r = self.st.ctl('check-config', '--web-user', harness.WEB_USER, env=env)
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         n = len(_migrations(self.DB))
         self.assertIn('schema: FAILED: %d migration%s pending' % (n, '' if n == 1 else 's'),
                       r.stdout)
         self.assertEqual(self.st.ctl('migrate', env=env).returncode, 0)
-        r = self.st.ctl('check-config', env=env)
+        r = self.st.ctl('check-config', '--web-user', harness.WEB_USER, env=env)
         self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
         self.assertIn('schema: ok', r.stdout)
 

@@ -29,9 +29,9 @@ admin_exec(const struct dbfixture *fx, const char *sql, bool must)
     struct db *admin = NULL;
     cfg.db_name = postgres;
     if (must)
-        cr_assert_eq(db_open(&cfg, &admin), VF_OK, "cannot reach PostgreSQL at %s:%d", cfg.db_host,
-                     cfg.db_port);
-    else if (db_open(&cfg, &admin) != VF_OK)
+        cr_assert_eq(db_open_create(&cfg, &admin), VF_OK, "cannot reach PostgreSQL at %s:%d",
+                     cfg.db_host, cfg.db_port);
+    else if (db_open_create(&cfg, &admin) != VF_OK)
         return false;
     enum vf_err rc = db_exec_script(admin, sql);
     if (must)
@@ -95,7 +95,7 @@ dbfixture_open(struct dbfixture *fx, enum config_db_engine engine,
         return;
     if (setup->clock_us != 0)
         clock_set_us(setup->clock_us);
-    cr_assert_eq(db_open(&fx->cfg, &fx->db), VF_OK);
+    cr_assert_eq(db_open_create(&fx->cfg, &fx->db), VF_OK);
     if (setup->schema != NULL)
         cr_assert_eq(db_migrate(fx->db, setup->schema, NULL), VF_OK, "%s", db_errmsg(fx->db));
 }

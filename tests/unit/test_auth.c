@@ -40,7 +40,7 @@ setup(void)
         config_load_pairs(pairs, sizeof(pairs) / sizeof(pairs[0]), &cfg, errbuf, sizeof(errbuf)),
         VF_OK, "%s", errbuf);
     log_init("test_auth", CONFIG_LOG_ERROR);
-    cr_assert_eq(db_open(cfg, &app.db), VF_OK);
+    cr_assert_eq(db_open_create(cfg, &app.db), VF_OK);
     app.cfg = cfg;
     int applied = 0;
     cr_assert_eq(db_migrate(app.db, VF_SRCDIR "/schema", &applied), VF_OK);

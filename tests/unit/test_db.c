@@ -81,7 +81,7 @@ open2(struct dbfixture *fx, int busy_ms)
     struct config cfg = fx->cfg;
     struct db *db = NULL;
     cfg.db_busy_timeout_ms = busy_ms;
-    cr_assert_eq(db_open(&cfg, &db), VF_OK);
+    cr_assert_eq(db_open_create(&cfg, &db), VF_OK);
     return db;
 }
 
@@ -459,7 +459,7 @@ DB_CASE(concurrent_migrate_from_several_processes_applies_each_once)
             struct db *db = NULL;
             int applied = -1;
             close(gate[1]);
-            if (db_open(&fx->cfg, &db) != VF_OK)
+            if (db_open_create(&fx->cfg, &db) != VF_OK)
                 _exit(1);
             (void)!read(gate[0], &c, 1); /* all start together when the gate closes */
             enum vf_err rc = db_migrate(db, FIXTURES, &applied);
@@ -565,7 +565,7 @@ DB_CASE(lost_connection_is_busy_then_reconnects)
     struct config acfg = fx->cfg;
     struct db *admin = NULL;
     acfg.db_name = (char *)"postgres"; /* a database cannot lock itself out */
-    cr_assert_eq(db_open(&acfg, &admin), VF_OK);
+    cr_assert_eq(db_open_create(&acfg, &admin), VF_OK);
     snprintf(sql, sizeof(sql), "ALTER DATABASE %s ALLOW_CONNECTIONS false", fx->dbname);
     cr_assert_eq(db_exec_script(admin, sql), VF_OK);
     cr_assert_eq(db_exec(killer, STMT_TEST_TERMINATE, DB_ARGS(DB_INT(pid3)), NULL), VF_OK);
@@ -634,11 +634,34 @@ DB_CASE(sqlite_pragmas_and_missing_directory)
     struct config cfg = fx->cfg;
     struct db *db = (struct db *)&cfg; /* must be reset to NULL */
     cfg.db_name = (char *)"/nonexistent-vf-dir/sub/x.sqlite3";
-    cr_assert_eq(db_open(&cfg, &db), VF_ERR_CONFIG);
+    cr_assert_eq(db_open_create(&cfg, &db), VF_ERR_CONFIG);
     cr_assert_null(db);
     cfg.db_name = (char *)"";
-    cr_assert_eq(db_open(&cfg, &db), VF_ERR_CONFIG);
+    cr_assert_eq(db_open_create(&cfg, &db), VF_ERR_CONFIG);
     db_close(NULL); /* NULL-safe */
+
+    /* Only migrate creates a database: db_open() of a missing file leaves nothing behind. */
+    char missing[] = "/tmp/vf-test-missing-XXXXXX";
+    cr_assert_not_null(mkdtemp(missing));
+    char path[64];
+    snprintf(path, sizeof(path), "%s/gone.sqlite3", missing);
+    cfg.db_name = path;
+    char why[256] = "";
+    cr_assert_eq(db_require(&cfg, why, sizeof(why)), VF_ERR_CONFIG);
+    cr_assert_not_null(strstr(why, "DB_NAME="), "%s", why);
+    cr_assert_eq(db_open(&cfg, &db), VF_ERR_NOTFOUND);
+    cr_assert_null(db);
+    cr_assert_eq(access(path, F_OK), -1, "db_open created %s", path);
+    cr_assert_eq(db_open_create(&cfg, &db), VF_OK);
+    db_close(db);
+    cr_assert_eq(db_require(&cfg, why, sizeof(why)), VF_OK);
+    unlink(path);
+    char wal[80];
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    unlink(wal);
+    snprintf(wal, sizeof(wal), "%s-shm", path);
+    unlink(wal);
+    rmdir(missing);
 }
 
 DB_CASE(schema_change_under_a_cached_statement_is_picked_up)
@@ -686,7 +709,7 @@ parameter_counts_agree(struct dbfixture *fx)
     snprintf(path, sizeof(path), "%s/d.sqlite3", dir);
     cfg.db_engine = CONFIG_DB_SQLITE;
     cfg.db_name = path;
-    cr_assert_eq(db_open(&cfg, &lite), VF_OK);
+    cr_assert_eq(db_open_create(&cfg, &lite), VF_OK);
     cr_assert_eq(db_migrate(lite, SCHEMA, NULL), VF_OK);
     cr_assert_eq(db_migrate(fx->db, SCHEMA, NULL), VF_OK);
     for (int id = 0; id < STMT__MAX; id++) {
@@ -722,7 +745,7 @@ DB_CASE(concurrent_writers_lose_nothing)
         if (pids[i] == 0) {
             struct db *db = NULL;
             char name[32];
-            if (db_open(&fx->cfg, &db) != VF_OK)
+            if (db_open_create(&fx->cfg, &db) != VF_OK)
                 _exit(1);
             for (int t = 0; t < NTX; t++) {
                 int64_t id = 0;
@@ -783,7 +806,7 @@ DB_CASE(deadlock_victim_gets_busy_and_the_other_commits)
     cr_assert_geq(pid, 0);
     if (pid == 0) {
         struct db *db = NULL;
-        if (db_open(&fx->cfg, &db) != VF_OK || db_begin(db) != VF_OK ||
+        if (db_open_create(&fx->cfg, &db) != VF_OK || db_begin(db) != VF_OK ||
             db_exec(db, STMT_TEST_INCR, DB_ARGS(DB_TEXT("other")), NULL) != VF_OK)
             _exit(1);
         (void)!write(ready[1], "x", 1);

@@ -404,7 +404,7 @@ JOB_CASE(concurrent_claimers_never_share_a_job)
         cr_assert_geq(pid, 0);
         if (pid == 0) {
             struct db *db = NULL;
-            if (db_open(&fx->cfg, &db) != VF_OK)
+            if (db_open_create(&fx->cfg, &db) != VF_OK)
                 _exit(3);
             char owner[32];
             snprintf(owner, sizeof(owner), "proc%d", p);

@@ -1,0 +1,61 @@
+/* datadir.c -- find the data files a program needs at start-up, or say which one is missing. */
+#include "autoconf.h"
+
+#include "datadir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mail.h"
+#include "password.h"
+
+/* At least one migration file NNN_name.sql in schema/<engine>/? */
+static bool
+schema_present(const struct config *cfg, char *path, size_t len, char *why, size_t whylen)
+{
+    snprintf(path, len, "%s/schema/%s", cfg->data_dir,
+             cfg->db_engine == CONFIG_DB_POSTGRES ? "postgres" : "sqlite");
+    DIR *d = opendir(path);
+    if (d == NULL) {
+        snprintf(why, whylen, "%s", strerror(errno));
+        return false;
+    }
+    bool found = false;
+    for (struct dirent *e; !found && (e = readdir(d)) != NULL;) {
+        size_t n = strlen(e->d_name);
+        found = n > 8 && e->d_name[0] >= '0' && e->d_name[0] <= '9' &&
+                strcmp(e->d_name + n - 4, ".sql") == 0;
+    }
+    closedir(d);
+    if (!found)
+        snprintf(why, whylen, "no migration files");
+    return found;
+}
+
+enum vf_err
+datadir_require(const struct config *cfg, unsigned needs, char *err, size_t errlen)
+{
+    char path[4096], why[512];
+
+    if ((needs & DATADIR_SCHEMA) && !schema_present(cfg, path, sizeof(path), why, sizeof(why))) {
+        snprintf(err, errlen, "%s: %s (VIDEOFLIX_DATA_DIR=%s)", path, why, cfg->data_dir);
+        return VF_ERR_CONFIG;
+    }
+    if (needs & DATADIR_PASSWORDS) {
+        snprintf(path, sizeof(path), "%s/data/common-passwords.txt", cfg->data_dir);
+        if (access(path, R_OK) != 0 || password_common_load(path) != VF_OK) {
+            snprintf(err, errlen, "%s: %s (VIDEOFLIX_DATA_DIR=%s)", path,
+                     errno != 0 ? strerror(errno) : "unreadable", cfg->data_dir);
+            return VF_ERR_CONFIG;
+        }
+    }
+    if ((needs & DATADIR_TEMPLATES) && mail_templates_check(cfg, why, sizeof(why)) != VF_OK) {
+        snprintf(err, errlen, "%s (VIDEOFLIX_DATA_DIR=%s)", why, cfg->data_dir);
+        return VF_ERR_CONFIG;
+    }
+    return VF_OK;
+}
