@@ -67,12 +67,20 @@ media_thumbnail_url(const char *public_url, int64_t id, char *buf, size_t len)
 int
 media_mkdir(const char *path, enum media_dir d)
 {
-    mode_t mode =
-        d == MEDIA_UPLOADS || d == MEDIA_STAGING ? MEDIA_PRIVATE_DIR_MODE : MEDIA_PUBLIC_DIR_MODE;
-    if (mkdir(path, mode) != 0)
+    mode_t want = (d == MEDIA_UPLOADS || d == MEDIA_STAGING ? MEDIA_PRIVATE_DIR_MODE
+                                                            : MEDIA_PUBLIC_DIR_MODE) &
+                  0777;
+    struct stat st;
+    /* The group and the setgid bit come from the parent (a setgid MEDIA_ROOT).  chmod() is
+     * avoided when mkdir() already gave the permissions: for an app user outside the web
+     * server's group it would clear the inherited setgid bit. */
+    if (mkdir(path, want) != 0)
         return errno == EEXIST ? 0 : -1;
-    /* mkdir() applies the umask and may drop the setgid bit: set the mode itself. */
-    return chmod(path, mode);
+    if (stat(path, &st) != 0)
+        return -1;
+    if ((st.st_mode & 0777) == want)
+        return 0;
+    return chmod(path, (st.st_mode & S_ISGID) | want);
 }
 
 /* media_publish_tree() below the open directory `dfd` (closed here). */
@@ -80,6 +88,8 @@ static int
 publish_dir(int dfd)
 {
     int rc = 0;
+    /* The setgid bit survives only where the app is in the directory's group; the group
+     * itself (the web server's, inherited from MEDIA_ROOT) is what grants the reading. */
     if (fchmod(dfd, MEDIA_PUBLIC_DIR_MODE) != 0)
         rc = -1;
     DIR *d = fdopendir(dfd);

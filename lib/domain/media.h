@@ -31,8 +31,10 @@ struct media_info {
  * MEDIA_ROOT: the sysadmin makes it the web server's group and sets the setgid bit
  * (`install -d -o videoflix -g www-data -m 2750 MEDIA_ROOT`), so everything created below
  * inherits that group.  Then:
- *   MEDIA_ROOT, hls/, hls/<id>/..., thumbnails/   02750 dirs, 0640 files (group reads)
- *   uploads/, staging/                            02700 (group cannot enter)
+ *   MEDIA_ROOT, hls/, hls/<id>/..., thumbnails/   0750 dirs, 0640 files (group reads)
+ *   uploads/, staging/                            0700 (group cannot enter)
+ * (plus the setgid bit that new directories inherit; chmod() by an app user outside the
+ * web server's group clears it on the published trees, which no longer matters there).
  * A transcode's staging directory (mkdtemp: 0700) is given the public modes just before it
  * is renamed into hls/ (media_publish_tree), so a rename never leaks its 0700 nor exposes a
  * half-written tree.  Modes are set explicitly, whatever the umask (the programs set 027).

@@ -60,14 +60,91 @@ FCGI_BIN = BUILD / 'fcgi' / 'videoflix-fcgi'
 CTL_BIN = BUILD / 'ctl' / 'videoflixctl'
 WORKER_BIN = BUILD / 'worker' / 'videoflix-worker'
 
+# VF_INSTALLED=1: every stack runs production-shaped, as a sysadmin runs us: the binaries,
+# data and samples of `make install` (into a DESTDIR), videoflix-fcgi, videoflix-worker and
+# videoflixctl as the unprivileged user APP_USER, the web server's workers as www-data, and
+# every one of them in a mount namespace where the source tree is an empty directory, so
+# nothing can read it (as on a real host, where it is not there or belongs to someone else).
+INSTALLED = os.environ.get('VF_INSTALLED') == '1'
+APP_USER = 'vf-app'
+INSTALL_ROOT = None     # the DESTDIR (installed mode)
+DATA_DIR = REPO         # VIDEOFLIX_DATA_DIR of the stacks
+WWW_DIR = REPO / 'www'
+ERRORS_DIR = REPO / 'etc' / 'lighttpd' / 'errors'
+
 # The user and group of the web servers' workers (nginx started as root runs them as
-# nobody:nogroup); MEDIA_ROOT belongs to that group (lib/domain/media.h).
-WEB_USER = 'nobody'
+# nobody:nogroup; installed mode: www-data); MEDIA_ROOT belongs to that group
+# (lib/domain/media.h).
+WEB_USER = 'www-data' if INSTALLED else 'nobody'
 try:
     import grp as _grp
-    WEB_GID = _grp.getgrnam('nogroup').gr_gid
+    WEB_GID = _grp.getgrnam('www-data' if INSTALLED else 'nogroup').gr_gid
 except KeyError:
     WEB_GID = os.getgid()
+
+
+def _app_ids():
+    """(uid, gid) of APP_USER, created as a system user when missing (installed mode)."""
+    import pwd
+    try:
+        pw = pwd.getpwnam(APP_USER)
+    except KeyError:
+        subprocess.run(['useradd', '--system', '--user-group', '--no-create-home',
+                        '--home-dir', '/nonexistent', '--shell', '/usr/sbin/nologin', APP_USER],
+                       check=True, capture_output=True)
+        pw = pwd.getpwnam(APP_USER)
+    return pw.pw_uid, pw.pw_gid
+
+
+def _install():
+    """`make install DESTDIR=<tmp>` of BUILD, once per build (shared by parallel test
+    processes through a lock); returns (root, {dir: path})."""
+    import fcntl
+    tag = hashlib.sha1(str(BUILD).encode()).hexdigest()[:10]
+    root = Path(tempfile.gettempdir()) / ('vf-installed-%s' % tag)
+    with open(str(root) + '.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        dirs = dict(line.split('=', 1) for line in subprocess.run(
+            ['make', '-s', '-C', str(BUILD), 'print-dirs'], check=True, capture_output=True,
+            text=True).stdout.split())
+        stamp = root / '.installed'
+        newest = max(p.stat().st_mtime for p in (BUILD / 'fcgi' / 'videoflix-fcgi',
+                                                 BUILD / 'ctl' / 'videoflixctl',
+                                                 BUILD / 'worker' / 'videoflix-worker'))
+        if not stamp.exists() or stamp.stat().st_mtime < newest:
+            shutil.rmtree(root, ignore_errors=True)
+            r = subprocess.run(['make', '-s', '-C', str(BUILD), 'install', 'DESTDIR=%s' % root],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                raise RuntimeError('make install failed:\n%s%s' % (r.stdout, r.stderr))
+            os.chmod(root, 0o755)
+            stamp.write_text('installed from %s\n' % BUILD)
+    return root, dirs
+
+
+if INSTALLED:
+    INSTALL_ROOT, _dirs = _install()
+    _sbin = INSTALL_ROOT / _dirs['sbindir'].lstrip('/')
+    FCGI_BIN = _sbin / 'videoflix-fcgi'
+    CTL_BIN = _sbin / 'videoflixctl'
+    WORKER_BIN = _sbin / 'videoflix-worker'
+    DATA_DIR = INSTALL_ROOT / _dirs['pkgdatadir'].lstrip('/')
+    WWW_DIR = DATA_DIR / 'www'
+    ERRORS_DIR = INSTALL_ROOT / _dirs['vfconfdir'].lstrip('/') / 'lighttpd' / 'errors'
+
+
+def confined(argv, as_app):
+    """argv run with the source tree hidden (installed mode): a private mount namespace with
+    an empty tmpfs over REPO, then (as_app) the privileges of APP_USER.  Unchanged otherwise."""
+    if not INSTALLED:
+        return argv
+    script = 'mount -t tmpfs -o size=4k,mode=0755 vf-hidden "$0" && exec "$@"'
+    if as_app:
+        script = ('mount -t tmpfs -o size=4k,mode=0755 vf-hidden "$0" && exec setpriv '
+                  '--reuid=%s --regid=%s --init-groups --pdeathsig TERM "$@"'
+                  % (APP_USER, APP_USER))
+    return ['unshare', '--mount', '--propagation', 'private', '/bin/sh', '-c', script,
+            str(REPO)] + [str(a) for a in argv]
 
 # Stacks currently running (the runner prints their logs when a test fails).
 open_stacks = []
@@ -206,10 +283,11 @@ def http_request(port, method, path, headers=None, json=None, body=None, timeout
         conn.close()
 
 
-def nginx_conf(t, site, pid, http_lines):
+def nginx_conf(t, site, pid, http_lines, user=None):
     """Write t/nginx.conf for an nginx run with prefix t (its temp directories under
-    t/nginx): one worker, errors to stderr, the pid file `pid`, the `http_lines` directives,
-    then the server configuration `site`.  Returns the path of nginx.conf."""
+    t/nginx): one worker (run as `user` when given), errors to stderr, the pid file `pid`,
+    the `http_lines` directives, then the server configuration `site`.  Returns the path of
+    nginx.conf."""
     t = Path(t)
     for d in ('nginx/body', 'nginx/fastcgi'):
         (t / d).mkdir(parents=True, exist_ok=True)
@@ -217,6 +295,7 @@ def nginx_conf(t, site, pid, http_lines):
     os.chmod(t / 'nginx', 0o755)
     conf = t / 'nginx.conf'
     conf.write_text(
+        ('user %s %s;\n' % (user, user) if user else '') +
         'worker_processes 1;\n'
         'error_log stderr info;\n'
         'pid %(pid)s;\n'
@@ -398,9 +477,16 @@ class Stack:
     def _start(self):
         t = self.tmpdir
         self.media_root = t / 'media'
-        for d in ('mail', 'mail/tmp', 'mail/new', 'mail/cur', 'run'):
+        for d in ('mail', 'mail/tmp', 'mail/new', 'mail/cur', 'run', 'db', 'home'):
             (t / d).mkdir(mode=0o755, exist_ok=True)
             os.chmod(t / d, 0o755)
+        if INSTALLED:
+            # The app's own directories; the socket's directory is the web server's group.
+            self.app_uid, self.app_gid = _app_ids()
+            for d, gid, mode in (('run', WEB_GID, 0o2750), ('db', None, 0o700),
+                                 ('home', None, 0o700)):
+                os.chown(t / d, self.app_uid, gid if gid is not None else self.app_gid)
+                os.chmod(t / d, mode)
         # The permission model (lib/domain/media.h): MEDIA_ROOT belongs to the web server's
         # group (nginx's workers run as nobody:nogroup when started as root) with the setgid
         # bit; the app gives what it publishes the group-readable modes itself.
@@ -411,6 +497,10 @@ class Stack:
         for d, mode in (('thumbnails', 0o2750), ('hls', 0o2750), ('uploads', 0o2700)):
             (self.media_root / d).mkdir(exist_ok=True)  # inherits the group (setgid)
             os.chmod(self.media_root / d, mode)
+        if INSTALLED:
+            for d in (self.media_root, self.media_root / 'thumbnails', self.media_root / 'hls',
+                      self.media_root / 'uploads'):
+                os.chown(d, self.app_uid, -1)
         self.maildir = t / 'mail'
         self.socket_path = t / 'run' / 'fcgi.sock'
         self.http_port = free_port()
@@ -420,11 +510,11 @@ class Stack:
 
         env = {
             'PATH': os.environ.get('PATH', '/usr/bin:/bin'),
-            'HOME': str(t),
+            'HOME': str(t / 'home'),
             'LANG': 'C.UTF-8',
             'TZ': 'UTC',
             'VIDEOFLIX_ENV': str(t / 'empty.env'),
-            'VIDEOFLIX_DATA_DIR': str(REPO),
+            'VIDEOFLIX_DATA_DIR': str(DATA_DIR),
             'SECRET_KEY': secrets.token_urlsafe(48),
             'DEBUG': 'false',
             'LOG_LEVEL': 'info',
@@ -445,7 +535,7 @@ class Stack:
             if k in os.environ:
                 env[k] = os.environ[k]
         if self.db == 'sqlite':
-            env.update({'DB_ENGINE': 'sqlite', 'DB_NAME': str(t / 'videoflix.sqlite3')})
+            env.update({'DB_ENGINE': 'sqlite', 'DB_NAME': str(t / 'db' / 'videoflix.sqlite3')})
         else:
             self.pg_dbname = 'vf_test_%s' % secrets.token_hex(6)
             env.update({
@@ -468,7 +558,7 @@ class Stack:
         self._start_fcgi()
         self._start_web()
         if self.want_worker and WORKER_BIN.exists():
-            p = self._spawn('worker', [str(WORKER_BIN)])
+            p = self._spawn('worker', confined([WORKER_BIN], as_app=True))
             self.worker_pid = p.pid
         self._wait_healthy()
 
@@ -536,9 +626,9 @@ class Stack:
         return p.returncode
 
     def _start_fcgi(self, graceful_timeout=15):
-        argv = [str(FCGI_BIN), '-s', str(self.socket_path), '-M', '0666',
+        argv = [str(FCGI_BIN), '-s', str(self.socket_path), '-M', '0660' if INSTALLED else '0666',
                 '-P', str(self.tmpdir / 'run' / 'fcgi.pid'), '-T', str(graceful_timeout)]
-        p = self._spawn('fcgi', argv)
+        p = self._spawn('fcgi', confined(argv, as_app=True))
         self.fcgi_master_pid = p.pid
         deadline = time.monotonic() + 15
         while not self.socket_path.exists():
@@ -549,6 +639,8 @@ class Stack:
             time.sleep(0.05)
 
     def _www_root(self):
+        if INSTALLED:
+            return WWW_DIR
         www = REPO / 'www'
         if www.is_dir() and (os.geteuid() != 0 or _world_traversable(www)):
             return www
@@ -575,7 +667,7 @@ class Stack:
             'WWW_ROOT': self._www_root(),
             'UPLOAD_MAX_BYTES': upload,
             'UPLOAD_MAX_KBYTES': max(1, (upload + 1023) // 1024),
-            'ERRORS_DIR': REPO / 'etc' / 'lighttpd' / 'errors',
+            'ERRORS_DIR': ERRORS_DIR,
             # Without signing in the application the web server still needs a key: one
             # nobody knows, so no signature is ever accepted (catalogue).
             'MEDIA_SIGNING_KEY': self.env.get('MEDIA_SIGNING_KEY') or secrets.token_urlsafe(32),
@@ -592,16 +684,20 @@ class Stack:
             (t / 'videoflix-hls.lua').write_text(
                 render(REPO / 'etc' / 'lighttpd' / 'videoflix-hls.lua', values))
             conf = t / 'lighttpd.conf'
-            conf.write_text(render(REPO / 'etc' / 'lighttpd' / 'videoflix.conf', values))
-            p = self._spawn('web', ['lighttpd', '-D', '-f', str(conf)])
+            text = render(REPO / 'etc' / 'lighttpd' / 'videoflix.conf', values)
+            if INSTALLED:
+                text += '\nserver.username = "www-data"\nserver.groupname = "www-data"\n'
+            conf.write_text(text)
+            p = self._spawn('web', confined(['lighttpd', '-D', '-f', str(conf)], as_app=False))
         else:
             site = t / 'nginx-site.conf'
             site.write_text(render(REPO / 'etc' / 'nginx' / 'videoflix.conf', values))
-            conf = nginx_conf(t, site, t / 'run' / 'nginx.pid',
+            conf = nginx_conf(t, site, t / 'nginx.pid',
                               ['default_type application/octet-stream;',
-                               'access_log %s/nginx-access.log;' % t])
-            p = self._spawn('web', ['nginx', '-e', 'stderr', '-p', str(t), '-c', str(conf),
-                                    '-g', 'daemon off;'])
+                               'access_log %s/nginx-access.log;' % t],
+                              user='www-data' if INSTALLED else None)
+            p = self._spawn('web', confined(['nginx', '-e', 'stderr', '-p', str(t), '-c',
+                                             str(conf), '-g', 'daemon off;'], as_app=False))
         if not _wait_port(self.http_port, 15, p):
             raise RuntimeError('%s did not start listening on %d' % (self.web, self.http_port))
 
@@ -664,7 +760,7 @@ class Stack:
         """Run videoflixctl with the stack's environment; returns CompletedProcess (text)."""
         e = dict(self.env)
         e.update(env or {})
-        return subprocess.run([str(CTL_BIN)] + [str(a) for a in args], input=input, env=e,
+        return subprocess.run(confined([CTL_BIN] + list(args), as_app=True), input=input, env=e,
                               cwd=str(self.tmpdir), capture_output=True, text=True,
                               timeout=timeout)
 
@@ -688,6 +784,12 @@ class Stack:
                 return rows
             finally:
                 con.close()
+                if INSTALLED:  # files this root process created stay the app's
+                    for suffix in ('', '-wal', '-shm'):
+                        try:
+                            os.chown(self.env['DB_NAME'] + suffix, self.app_uid, self.app_gid)
+                        except FileNotFoundError:
+                            pass
         return self._psql(self.pg_dbname, _pg_inline(query, params), rows=True)
 
     def _psql(self, dbname, query, rows=False):

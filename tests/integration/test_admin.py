@@ -30,6 +30,7 @@ def clip_path():
     global _clip_dir
     if _clip_dir is None:
         _clip_dir = tempfile.mkdtemp(prefix='vf-admin-clip-')
+        os.chmod(_clip_dir, 0o755)  # videoflixctl may run as the app's own user
     path = Path(_clip_dir) / 'clip.mp4'
     if not path.exists():
         subprocess.run(

@@ -7,6 +7,7 @@ with exit status 1.  SQLite with a write lock held elsewhere (RELIABILITY 19): 5
 Retry-After after the busy timeout, nothing half-written, readers unaffected.
 """
 
+import os
 import re
 import secrets
 import sqlite3
@@ -34,7 +35,8 @@ class CtlBase:
     def _fresh_database(self):
         """Environment overrides pointing at a new, empty database; and a query function."""
         if self.DB == 'sqlite':
-            path = str(self.st.tmpdir / ('fresh-%s.sqlite3' % secrets.token_hex(4)))
+            # in the app's database directory (the app may not write the stack's tmpdir)
+            path = str(self.st.tmpdir / 'db' / ('fresh-%s.sqlite3' % secrets.token_hex(4)))
 
             def query(sql):
                 con = sqlite3.connect(path, timeout=10)
@@ -106,6 +108,8 @@ class CtlBase:
         env, _ = self._fresh_database()
         if self.DB == 'sqlite':
             sqlite3.connect(env['DB_NAME']).close()  # an empty database (only migrate creates one)
+            if harness.INSTALLED:
+                os.chown(env['DB_NAME'], self.st.app_uid, self.st.app_gid)
         r = self.st.ctl('check-config', '--web-user', harness.WEB_USER, env=env)
         self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
         n = len(_migrations(self.DB))

@@ -33,9 +33,14 @@ class OperatorEnvTest(unittest.TestCase):
         self.tmp = Path(tempfile.mkdtemp(prefix='vf-failclosed-'))
         self.db = self.tmp / 'videoflix.sqlite3'
         self.envfile = self.tmp / 'operator.env'
-        self.envfile.write_text('# written by an operator\nSECRET_KEY=%s\nDB_NAME=%s\n'
-                                'MEDIA_ROOT=%s\n' % (secrets.token_urlsafe(48), self.db,
-                                                     self.tmp / 'media'))
+        text = ('# written by an operator\nSECRET_KEY=%s\nDB_NAME=%s\nMEDIA_ROOT=%s\n'
+                % (secrets.token_urlsafe(48), self.db, self.tmp / 'media'))
+        if harness.INSTALLED:
+            # Installed into a DESTDIR, the data is not where the programs were built to look
+            # (test_installed_programs_without_their_data_refuse_to_start): say where it is,
+            # as the installed sample env file does.
+            text += 'VIDEOFLIX_DATA_DIR=%s\n' % harness.DATA_DIR
+        self.envfile.write_text(text)
         self.env = {'PATH': os.environ.get('PATH', '/usr/bin:/bin'), 'LANG': 'C.UTF-8',
                     'VIDEOFLIX_ENV': str(self.envfile)}
 
@@ -101,6 +106,18 @@ class OperatorEnvTest(unittest.TestCase):
         r = run([harness.WORKER_BIN], dict(self.env, **env), self.tmp)
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn('templates', r.stderr)
+
+    @unittest.skipUnless(harness.INSTALLED, 'installed layout only (VF_INSTALLED=1)')
+    def test_installed_programs_without_their_data_refuse_to_start(self):
+        self.envfile.write_text(self.envfile.read_text().replace('VIDEOFLIX_DATA_DIR=', '#'))
+        for argv in ([harness.FCGI_BIN, '--socket', self.tmp / 'fcgi.sock'],
+                     [harness.WORKER_BIN], [harness.CTL_BIN, 'migrate']):
+            with self.subTest(program=Path(argv[0]).name):
+                r = run(argv, self.env, self.tmp)
+                self.assertEqual(r.returncode, 2 if 'ctl' not in str(argv[0]) else 1, r.stderr)
+                self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+                self.assertIn('VIDEOFLIX_DATA_DIR=', r.stderr)
+        self.assertFalse(self.db.exists())
 
     def test_only_migrate_creates_the_sqlite_database(self):
         for argv in ([harness.FCGI_BIN, '--socket', self.tmp / 'fcgi.sock'],
@@ -177,7 +194,7 @@ class PermissionModelTest(unittest.TestCase):
             with self.subTest(path=str(p.relative_to(root))):
                 self.assertEqual(p.stat().st_gid, root.stat().st_gid)
                 if p.is_dir():
-                    self.assertEqual(stat.S_IMODE(m), 0o2750)
+                    self.assertEqual(stat.S_IMODE(m) & 0o777, 0o750)
                 else:
                     self.assertEqual(stat.S_IMODE(m), 0o640)
         for private in ('uploads', 'staging'):
@@ -201,15 +218,15 @@ class PermissionModelTest(unittest.TestCase):
 
     def test_check_config_reports_a_media_tree_the_web_server_cannot_read(self):
         st = self.st
-        r = st.ctl('check-config', '--web-user', 'nobody')
+        r = st.ctl('check-config', '--web-user', harness.WEB_USER)
         self.assertIn('media permissions: ok', r.stdout, r.stdout + r.stderr)
         gid = st.media_root.stat().st_gid
         os.chown(st.media_root, -1, 0)
         try:
-            r = st.ctl('check-config', '--web-user', 'nobody')
+            r = st.ctl('check-config', '--web-user', harness.WEB_USER)
             self.assertNotEqual(r.returncode, 0)
             self.assertIn('media permissions: FAILED', r.stdout)
-            self.assertIn('nobody', r.stdout)
+            self.assertIn(harness.WEB_USER, r.stdout)
         finally:
             os.chown(st.media_root, -1, gid)
 
