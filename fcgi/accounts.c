@@ -46,24 +46,26 @@ key_of(const struct app *app)
     return app->cfg->secret_key;
 }
 
-/* Answer a storage failure (503 + Retry-After when busy, else 500 with the request id). */
+/* Roll back whatever transaction is open and answer a storage failure (json_error_reply:
+ * 503 + Retry-After when busy, else 500 with the request id, logged there). */
 static void
 reply_db_error(struct app *app, const struct http_request *req, struct http_response *res,
                enum vf_err err)
 {
     db_rollback(app->db);
-    json_error_for(res, err, req->request_id);
+    json_error_reply(req, res, err);
 }
 
-/* 429 {"detail":"Request was throttled. Expected available in N seconds."} + Retry-After. */
+/* 429 {"detail":"Request was throttled. Expected available in N seconds."}, with the
+ * limiter's real wait as Retry-After instead of the error table's default. */
 static void
-reply_throttled(struct http_response *res, int64_t retry_after)
+reply_throttled(const struct http_request *req, struct http_response *res, int64_t retry_after)
 {
     char msg[96], hdr[24];
     snprintf(msg, sizeof(msg), "Request was throttled. Expected available in %" PRId64 " second%s.",
              retry_after, retry_after == 1 ? "" : "s");
     snprintf(hdr, sizeof(hdr), "%" PRId64, retry_after);
-    json_detail(res, 429, msg);
+    json_error_reply_detail(req, res, VF_ERR_RATELIMIT, msg);
     http_header_set(res, "Retry-After", hdr);
 }
 
@@ -89,7 +91,7 @@ limit_or_reply(struct app *app, const struct http_request *req, struct http_resp
     int64_t retry = 0;
     enum vf_err err = limit_fn(app->db, b, limit, app->cfg->ratelimit_window, &retry);
     if (err == VF_ERR_RATELIMIT) {
-        reply_throttled(res, retry);
+        reply_throttled(req, res, retry);
         return false;
     }
     if (err != VF_OK) {
@@ -223,7 +225,7 @@ handle_register(struct app *app, struct http_request *req, struct http_response 
     char hash[PASSWORD_HASH_MAX];
     enum vf_err err = password_hash(v[REG_PASSWORD], hash, sizeof(hash));
     if (err != VF_OK) {
-        json_error_for(res, err, req->request_id);
+        json_error_reply(req, res, err);
         return;
     }
 
@@ -360,7 +362,7 @@ handle_login(struct app *app, struct http_request *req, struct http_response *re
     if ((err = auth_set_token_cookie(app, res, &u, TOKEN_ACCESS, NULL)) != VF_OK ||
         (err = auth_set_token_cookie(app, res, &u, TOKEN_REFRESH, NULL)) != VF_OK) {
         http_response_reset(res);
-        json_error_for(res, err, req->request_id);
+        json_error_reply(req, res, err);
         return;
     }
     set_csrf_cookie(app, res);
@@ -454,7 +456,7 @@ handle_refresh(struct app *app, struct http_request *req, struct http_response *
     if (err != VF_OK) {
         free(access);
         http_response_reset(res);
-        json_error_for(res, err, req->request_id);
+        json_error_reply(req, res, err);
         return;
     }
     cJSON *o = cJSON_CreateObject();
@@ -544,7 +546,7 @@ handle_password_confirm(struct app *app, struct http_request *req, struct http_r
     char fresh[PASSWORD_HASH_MAX];
     enum vf_err err = password_hash(v[CONFIRM_NEW], fresh, sizeof(fresh));
     if (err != VF_OK) {
-        json_error_for(res, err, req->request_id);
+        json_error_reply(req, res, err);
         return;
     }
     /* Compare-and-set on the hash the link was checked against: single use even when

@@ -121,7 +121,7 @@ static void
 reply_built(struct http_request *req, struct http_response *res, cJSON *built)
 {
     if (built == NULL)
-        json_internal_error(res, req->request_id);
+        json_error_reply(req, res, VF_ERR_NOMEM);
     else
         json_reply(res, 200, built);
 }
@@ -137,13 +137,13 @@ reply_video(struct app *app, struct http_request *req, struct http_response *res
     enum vf_err je = e == VF_OK ? videoadmin_job_for(app->db, id, &j) : VF_OK;
     if (e != VF_OK || (je != VF_OK && je != VF_ERR_NOTFOUND)) {
         video_free(v);
-        json_error_for(res, e != VF_OK ? e : je, req->request_id);
+        json_error_reply(req, res, e != VF_OK ? e : je);
         return;
     }
     cJSON *o = video_json(app, v, je == VF_OK ? &j : NULL);
     video_free(v);
     if (o == NULL)
-        json_internal_error(res, req->request_id);
+        json_error_reply(req, res, VF_ERR_NOMEM);
     else
         json_reply(res, status, o);
 }
@@ -191,7 +191,7 @@ h_me(struct app *app, struct http_request *req, struct http_response *res)
         return;
     cJSON *o = cJSON_CreateObject();
     if (o == NULL) {
-        json_internal_error(res, req->request_id);
+        json_error_reply(req, res, VF_ERR_NOMEM);
         return;
     }
     cJSON_AddNumberToObject(o, "id", (double)u.id);
@@ -229,7 +229,7 @@ h_videos(struct app *app, struct http_request *req, struct http_response *res)
     video_list_free(list, n);
     free(jobs);
     if (e != VF_OK || arr == NULL) {
-        json_error_for(res, e != VF_OK ? e : VF_ERR_NOMEM, req->request_id);
+        json_error_reply(req, res, e != VF_OK ? e : VF_ERR_NOMEM);
         return;
     }
     json_reply(res, 200, arr);
@@ -253,20 +253,16 @@ h_upload(struct app *app, struct http_request *req, struct http_response *res)
     }
     if (err.field[0] != '\0') {
         cJSON *errs = NULL;
-        if (json_errors_add(&errs, err.field, err.msg))
+        if (json_errors_add(&errs, err.field, err.msg)) {
             json_errors_reply(res, errs);
-        else
-            json_internal_error(res, req->request_id);
+        } else {
+            cJSON_Delete(errs);
+            json_error_reply(req, res, VF_ERR_NOMEM);
+        }
         return;
     }
-    int status = vf_err_status(e);
-    if (status >= 500 && e != VF_ERR_NOSPACE && e != VF_ERR_BUSY) {
-        json_internal_error(res, req->request_id);
-        return;
-    }
-    json_detail(res, status, err.msg[0] != '\0' ? err.msg : vf_strerror(e));
-    if (e == VF_ERR_BUSY)
-        http_header_set(res, "Retry-After", "1");
+    /* The upload's own words for 4xx, 503 and 507; a 500 stays generic. */
+    json_error_reply_detail(req, res, e, err.msg[0] != '\0' ? err.msg : NULL);
 }
 
 /* GET /api/admin/videos/<id>/ */
@@ -309,7 +305,7 @@ h_video_edit(struct app *app, struct http_request *req, struct http_response *re
     }
     enum vf_err e = video_update_meta(app->db, id, vals[0], vals[1], vals[2]);
     if (e != VF_OK) {
-        json_error_for(res, e, req->request_id);
+        json_error_reply(req, res, e);
         return;
     }
     reply_video(app, req, res, 200, id);
@@ -326,7 +322,7 @@ h_video_delete(struct app *app, struct http_request *req, struct http_response *
         return;
     enum vf_err e = videoadmin_delete(app->cfg, app->db, id, &left);
     if (e != VF_OK) {
-        json_error_for(res, e, req->request_id);
+        json_error_reply(req, res, e);
         return;
     }
     log_info("admin: user %lld deleted video %lld", (long long)u.id, (long long)id);
@@ -355,7 +351,7 @@ h_video_transcode(struct app *app, struct http_request *req, struct http_respons
         return;
     }
     if (e != VF_OK) {
-        json_error_for(res, e, req->request_id);
+        json_error_reply(req, res, e);
         return;
     }
     log_info("admin: user %lld queued transcode job %lld of video %lld", (long long)u.id,
@@ -382,7 +378,7 @@ h_jobs(struct app *app, struct http_request *req, struct http_response *res)
     enum vf_err e =
         db_query(app->db, STMT_ADMIN_JOBS, DB_ARGS(DB_TEXT(st), DB_INT(JOB_LIST_LIMIT)), &r);
     if (e != VF_OK) {
-        json_error_for(res, e, req->request_id);
+        json_error_reply(req, res, e);
         return;
     }
     cJSON *arr = cJSON_CreateArray();
@@ -431,7 +427,7 @@ h_job_retry(struct app *app, struct http_request *req, struct http_response *res
     if (e == VF_OK)
         e = job_get(app->db, id, &ji);
     if (e != VF_OK) {
-        json_error_for(res, e, req->request_id);
+        json_error_reply(req, res, e);
         return;
     }
     log_info("admin: user %lld retried job %lld", (long long)u.id, (long long)id);
@@ -458,7 +454,7 @@ h_users(struct app *app, struct http_request *req, struct http_response *res)
         return;
     enum vf_err e = db_query(app->db, STMT_USER_LIST, DB_NOARGS, &r);
     if (e != VF_OK) {
-        json_error_for(res, e, req->request_id);
+        json_error_reply(req, res, e);
         return;
     }
     cJSON *arr = cJSON_CreateArray();
@@ -491,7 +487,7 @@ h_user_edit(struct app *app, struct http_request *req, struct http_response *res
     }
     enum vf_err e = user_get(app->db, id, &target, NULL);
     if (e != VF_OK) {
-        json_error_for(res, e, req->request_id);
+        json_error_reply(req, res, e);
         return;
     }
     if (target.id == me.id) {
@@ -511,7 +507,7 @@ h_user_edit(struct app *app, struct http_request *req, struct http_response *res
         e = db_commit(app->db);
     if (e != VF_OK) {
         db_rollback(app->db);
-        json_error_for(res, e, req->request_id);
+        json_error_reply(req, res, e);
         return;
     }
     log_info("admin: user %lld changed user %lld (active %d, staff %d)", (long long)me.id,
@@ -519,7 +515,7 @@ h_user_edit(struct app *app, struct http_request *req, struct http_response *res
     struct db_rows *r = NULL;
     e = db_query(app->db, STMT_USER_LIST, DB_NOARGS, &r);
     if (e != VF_OK) {
-        json_error_for(res, e, req->request_id);
+        json_error_reply(req, res, e);
         return;
     }
     cJSON *o = NULL;

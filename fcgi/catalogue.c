@@ -13,7 +13,6 @@
 #include "catalogue.h"
 #include "clock.h"
 #include "json.h"
-#include "log.h"
 #include "mediafile.h"
 #include "routes.h"
 #include "strbuf.h"
@@ -53,8 +52,7 @@ video_list(struct app *app, struct http_request *req, struct http_response *res)
     size_t len;
     enum vf_err err = c ? catalogue_get(c, app->db, &body, &len, &etag) : VF_ERR_NOMEM;
     if (err) {
-        log_error("video list: %s", vf_strerror(err));
-        json_error_for(res, err, req->request_id);
+        json_error_reply(req, res, err);
         return;
     }
     /* Not user-specific, but behind a cookie: private, revalidated with the ETag. */
@@ -66,7 +64,7 @@ video_list(struct app *app, struct http_request *req, struct http_response *res)
     }
     res->status = 200;
     if (http_body_set(res, "application/json", body, len) != VF_OK)
-        json_internal_error(res, req->request_id);
+        json_error_reply(req, res, VF_ERR_NOMEM);
 }
 
 /* The signing scheme follows the web server the sendfile mode names; none without a key. */
@@ -129,8 +127,9 @@ send_file(struct app *app, struct http_request *req, struct http_response *res,
     if (!err)
         err = http_header_set(res, "Cache-Control", cache_control);
     if (err) {
+        /* Whatever the code says, a file we could not hand over is our failure. */
         http_response_reset(res);
-        json_internal_error(res, req->request_id);
+        json_error_reply(req, res, VF_ERR_INTERNAL);
     }
 }
 
@@ -154,7 +153,7 @@ open_media(struct app *app, struct http_request *req, struct http_response *res,
         bool ready = !err && v->state == VIDEO_READY;
         video_free(v);
         if (err && err != VF_ERR_NOTFOUND) {
-            json_error_for(res, err, req->request_id);
+            json_error_reply(req, res, err);
             return false;
         }
         if (!ready) {
@@ -164,12 +163,7 @@ open_media(struct app *app, struct http_request *req, struct http_response *res,
     }
     enum vf_err err = mediafile_open(app->cfg->media_root, p, fd, st, used);
     if (err) {
-        if (err == VF_ERR_NOTFOUND) {
-            json_detail(res, 404, "Not found.");
-        } else {
-            log_error("media file of video %" PRId64 ": %s", p->video_id, vf_strerror(err));
-            json_internal_error(res, req->request_id);
-        }
+        json_error_reply(req, res, err); /* 404, or 500 (its cause logged by mediafile_open) */
         return false;
     }
     return true;
@@ -269,14 +263,14 @@ video_playlist(struct app *app, struct http_request *req, struct http_response *
                       : NULL;
     free(text);
     if (!body) {
-        json_internal_error(res, req->request_id);
+        json_error_reply(req, res, VF_ERR_INTERNAL); /* unreadable, or could not be signed */
         return;
     }
     res->status = 200;
     /* Signatures expire and name the client: never shared, never stored. */
     http_header_set(res, "Cache-Control", "private, no-store");
     if (http_body_take(res, mediafile_content_type(MEDIAFILE_PLAYLIST), body, blen) != VF_OK)
-        json_internal_error(res, req->request_id);
+        json_error_reply(req, res, VF_ERR_NOMEM);
 }
 
 /* GET /api/video/<id>/<res>/<n>.ts[/] */
@@ -320,7 +314,7 @@ video_master(struct app *app, struct http_request *req, struct http_response *re
     if (err || v->state != VIDEO_READY || v->nrenditions == 0) {
         video_free(v);
         if (err && err != VF_ERR_NOTFOUND)
-            json_error_for(res, err, req->request_id);
+            json_error_reply(req, res, err);
         else
             json_detail(res, 404, "Not found.");
         return;
@@ -351,13 +345,13 @@ video_master(struct app *app, struct http_request *req, struct http_response *re
     video_free(v);
     if (!ok) {
         strbuf_free(&b);
-        json_internal_error(res, req->request_id);
+        json_error_reply(req, res, VF_ERR_NOMEM);
         return;
     }
     res->status = 200;
     http_header_set(res, "Cache-Control", "private, no-cache");
     if (http_body_take(res, mediafile_content_type(MEDIAFILE_MASTER), b.s, b.len) != VF_OK)
-        json_internal_error(res, req->request_id);
+        json_error_reply(req, res, VF_ERR_NOMEM);
 }
 
 const struct route catalogue_routes[] = {

@@ -163,7 +163,7 @@ static void
 unavailable(struct app *app, struct http_request *req, struct http_response *res)
 {
     (void)app;
-    json_error_for(res, VF_ERR_BUSY, req->request_id);
+    json_error_reply(req, res, VF_ERR_BUSY);
 }
 
 static void
@@ -186,10 +186,16 @@ handle(struct app *app, FCGX_Request *fr, int64_t *db_last_try)
     struct http_response res;
 
     if (req == NULL) {
-        static const char oom[] = "Status: 503 Service Unavailable\r\n"
-                                  "Content-Type: application/json\r\nRetry-After: 1\r\n\r\n"
-                                  "{\"detail\":\"Service temporarily unavailable.\"}";
-        put(fr->out, oom, sizeof(oom) - 1);
+        /* Out of memory before there is a request to answer: the error table's busy reply,
+         * formatted on the stack. */
+        char oom[256];
+        int n = snprintf(oom, sizeof(oom),
+                         "Status: %d %s\r\nContent-Type: application/json\r\n"
+                         "Retry-After: %d\r\n\r\n{\"detail\":\"%s\"}",
+                         vf_err_status(VF_ERR_BUSY), http_reason(vf_err_status(VF_ERR_BUSY)),
+                         vf_err_retry_after(VF_ERR_BUSY), vf_err_message(VF_ERR_BUSY));
+        if (n > 0 && (size_t)n < sizeof(oom))
+            put(fr->out, oom, (size_t)n);
         return;
     }
     http_response_init(&res);

@@ -52,6 +52,9 @@ struct http_request {
     cJSON *json;                   /* parsed body of ROUTE_JSON routes (NULL if empty body) */
     char *params[HTTP_MAX_PARAMS]; /* route captures, percent-decoded once */
     size_t nparams;
+    const char *route;   /* pattern of the matched route (borrowed from its table; NULL
+                            before dispatch, when none matched, and for route_reply_unavailable):
+                            what logs name instead of the path, which may carry a token */
     char request_id[33]; /* 32 hex chars */
     /* Streaming body source: returns bytes read, 0 at the end, -1 on error. */
     ssize_t (*body_read)(void *ctx, void *buf, size_t n);

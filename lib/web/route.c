@@ -266,6 +266,7 @@ dispatch(struct app *app, const struct route *const *tables, struct http_request
                 free(req->params[i]);
             memcpy(req->params, params, np * sizeof(params[0]));
             req->nparams = np;
+            req->route = r->pattern;
             found = r;
             break;
         }
@@ -325,10 +326,11 @@ route_dispatch(struct app *app, const struct route *const *tables, struct http_r
     log_set_request_id(req->request_id);
     dispatch(app, tables, req, res, &flags);
 
-    /* Every error is JSON: a handler that set only a status gets the generic body. */
+    /* Every error is JSON: a handler that set only a status gets the generic body (a bare
+     * 5xx is a handler's bug: answered and logged as an internal error). */
     if (res->status >= 400 && res->body == NULL && res->file_fd < 0) {
         if (res->status >= 500) {
-            json_internal_error(res, req->request_id);
+            json_error_reply(req, res, VF_ERR_INTERNAL);
         } else {
             char msg[64];
             snprintf(msg, sizeof(msg), "%s.", http_reason(res->status));

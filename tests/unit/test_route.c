@@ -246,3 +246,62 @@ Test(route, segment_route_gets_decoded_params)
     cr_expect_str_eq(json_string(r.json, "p0"), "12");
     done(&r);
 }
+
+Test(route, error_table_has_a_row_status_and_message_for_every_code)
+{
+    for (int e = VF_ERR_NOMEM; e < VF_ERR__MAX; e++) {
+        cr_expect_str_neq(vf_strerror((enum vf_err)e), "unknown error", "code %d", e);
+        cr_expect_geq(vf_err_status((enum vf_err)e), 400, "code %d", e);
+        cr_expect_not_null(vf_err_message((enum vf_err)e), "code %d", e);
+        if (vf_err_status((enum vf_err)e) == 500)
+            cr_expect_str_eq(vf_err_message((enum vf_err)e), "Internal server error.");
+    }
+    cr_expect_eq(vf_err_status((enum vf_err)999), 500, "unknown codes are internal errors");
+}
+
+/* json_error_reply for `err` (and `detail`) on a matched request; the caller frees. */
+static void
+error_reply(struct result *out, enum vf_err err, const char *detail)
+{
+    struct http_request *req = http_request_new("GET", "/api/video/", NULL, 0, NULL, 0);
+    cr_assert_not_null(req);
+    http_response_init(&out->res);
+    json_error_reply_detail(req, &out->res, err, detail);
+    out->status = out->res.status;
+    out->json = cJSON_ParseWithLength(out->res.body, out->res.body_len);
+    cr_assert_not_null(out->json);
+    if (out->status == 500)
+        cr_expect_str_eq(json_string(out->json, "request_id"), req->request_id);
+    http_request_free(req);
+}
+
+Test(route, error_reply_answers_from_the_table)
+{
+    static const struct {
+        enum vf_err err;
+        const char *detail;
+        int status;
+        const char *body_detail, *retry_after;
+    } cases[] = {
+        { VF_ERR_BUSY, NULL, 503, "Service temporarily unavailable, try again later.", "1" },
+        { VF_ERR_TEMPFAIL, NULL, 503, "Service temporarily unavailable, try again later.", "1" },
+        { VF_ERR_RATELIMIT, NULL, 429, "Request was throttled.", "60" },
+        { VF_ERR_NOTFOUND, NULL, 404, "Not found.", NULL },
+        { VF_ERR_NOSPACE, "Not enough disk.", 507, "Not enough disk.", NULL },
+        { VF_ERR_DB, NULL, 500, "Internal server error.", NULL },
+        { VF_ERR_IO, "/srv/media/secret/path", 500, "Internal server error.", NULL },
+        { VF_OK, NULL, 500, "Internal server error.", NULL },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct result r;
+        error_reply(&r, cases[i].err, cases[i].detail);
+        cr_expect_eq(r.status, cases[i].status, "case %zu", i);
+        cr_expect_str_eq(json_string(r.json, "detail"), cases[i].body_detail, "case %zu", i);
+        const char *ra = http_response_header(&r.res, "Retry-After");
+        if (cases[i].retry_after == NULL)
+            cr_expect_null(ra, "case %zu", i);
+        else
+            cr_expect_str_eq(ra, cases[i].retry_after, "case %zu", i);
+        done(&r);
+    }
+}
