@@ -20,7 +20,6 @@
 #include "cgienv.h"
 #include "clock.h"
 #include "db.h"
-#include "json.h"
 #include "log.h"
 #include "master.h"
 #include "responder.h"
@@ -157,15 +156,6 @@ send_response(FCGX_Request *fr, const struct http_request *req, const struct htt
     free(buf);
 }
 
-/* While the database is down every route but the health check answers 503 JSON, still
- * through the dispatcher so that CORS and the security headers apply. */
-static void
-unavailable(struct app *app, struct http_request *req, struct http_response *res)
-{
-    (void)app;
-    json_error_reply(req, res, VF_ERR_BUSY);
-}
-
 static void
 ensure_db(struct app *app, int64_t *last_try)
 {
@@ -202,17 +192,12 @@ handle(struct app *app, FCGX_Request *fr, int64_t *db_last_try)
     log_set_request_id(req->request_id);
     ensure_db(app, db_last_try);
 
-    if (app->db == NULL && strcmp(req->path, "/api/health/") != 0) {
-        /* A one-route table whose literal pattern is this very path. */
-        const struct route fallback[] = {
-            { ~0u, req->path, unavailable, ROUTE_NO_STORE },
-            { 0, NULL, NULL, 0 },
-        };
-        const struct route *const tables[] = { fallback, NULL };
-        route_dispatch(app, tables, req, &res);
-    } else {
+    /* While the database is down every path but the health check (which says so itself)
+     * answers 503 JSON, with CORS and the security headers. */
+    if (app->db == NULL && strcmp(req->path, "/api/health/") != 0)
+        route_reply_unavailable(app, req, &res);
+    else
         route_dispatch(app, routes_all, req, &res);
-    }
     send_response(fr, req, &res);
     log_debug("%s -> %d", req->method_str, res.status);
     log_set_request_id(NULL);

@@ -45,4 +45,14 @@ bool route_match(const char *pattern, const char *path, char **params, size_t *n
 void route_dispatch(struct app *app, const struct route *const *tables, struct http_request *req,
                     struct http_response *res);
 
+/*
+ * Answer a request while the database is unreachable, as if every path had one route for
+ * every method whose handler answers busy: preflights still get their 200 and the Origin,
+ * framing and body rules still apply, then 503 {"detail":...} with Retry-After
+ * (json_error_reply, VF_ERR_BUSY); CORS, security headers and Cache-Control: no-store as
+ * on any reply.  The caller (the responder) decides when the database is down and which
+ * paths still go to route_dispatch (the health check).
+ */
+void route_reply_unavailable(struct app *app, struct http_request *req, struct http_response *res);
+
 #endif

@@ -305,3 +305,52 @@ Test(route, error_reply_answers_from_the_table)
         done(&r);
     }
 }
+
+Test(route, database_down_answers_503_with_cors_but_preflights_still_200)
+{
+    const char *pre[] = { "Origin: http://127.0.0.1:5500", "Access-Control-Request-Method: POST" };
+    const char *get[] = { "Origin: http://127.0.0.1:5500" };
+    const char *evil[] = { "Origin: http://evil.example", "Content-Type: application/json" };
+    static const char *const paths[] = { "/api/video/", "/api/login/", "/no/such/path",
+                                         "/api/activate/{}/x/" };
+    struct result r;
+
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        struct http_request *req = http_request_new("GET", paths[i], get, 1, NULL, 0);
+        cr_assert_not_null(req);
+        http_response_init(&r.res);
+        route_reply_unavailable(&app, req, &r.res);
+        r.json = cJSON_ParseWithLength(r.res.body, r.res.body_len);
+        cr_expect_eq(r.res.status, 503, "%s", paths[i]);
+        cr_expect_str_eq(json_string(r.json, "detail"),
+                         "Service temporarily unavailable, try again later.");
+        cr_expect_str_eq(http_response_header(&r.res, "Retry-After"), "1");
+        cr_expect_str_eq(http_response_header(&r.res, "Access-Control-Allow-Origin"),
+                         "http://127.0.0.1:5500");
+        cr_expect_str_eq(http_response_header(&r.res, "Cache-Control"), "no-store");
+        cr_expect_str_eq(http_response_header(&r.res, "X-Frame-Options"), "DENY");
+        cr_expect_null(req->route);
+        http_request_free(req);
+        done(&r);
+    }
+
+    struct http_request *req = http_request_new("OPTIONS", "/api/login/", pre, 2, NULL, 0);
+    cr_assert_not_null(req);
+    http_response_init(&r.res);
+    route_reply_unavailable(&app, req, &r.res);
+    cr_expect_eq(r.res.status, 200, "a preflight needs no database");
+    cr_expect_eq(r.res.body_len, 0);
+    cr_expect_str_eq(http_response_header(&r.res, "Access-Control-Max-Age"), "86400");
+    http_request_free(req);
+    r.json = NULL;
+    done(&r);
+
+    req = http_request_new("POST", "/api/login/", evil, 2, "{}", 2);
+    cr_assert_not_null(req);
+    http_response_init(&r.res);
+    route_reply_unavailable(&app, req, &r.res);
+    cr_expect_eq(r.res.status, 403, "the Origin rule holds while the database is down");
+    http_request_free(req);
+    r.json = NULL;
+    done(&r);
+}
