@@ -565,13 +565,16 @@ handle_password_confirm(struct app *app, struct http_request *req, struct http_r
 }
 
 const struct route accounts_routes[] = {
-    { HTTP_POST, "/api/register/", handle_register, ROUTE_JSON | ROUTE_NO_STORE },
-    { HTTP_GET, "/api/activate/{}/{}/", handle_activate, ROUTE_JSON | ROUTE_NO_STORE },
-    { HTTP_POST, "/api/login/", handle_login, ROUTE_JSON | ROUTE_NO_STORE },
-    { HTTP_POST, "/api/logout/", handle_logout, ROUTE_JSON | ROUTE_NO_STORE },
-    { HTTP_POST, "/api/token/refresh/", handle_refresh, ROUTE_JSON | ROUTE_NO_STORE },
-    { HTTP_POST, "/api/password_reset/", handle_password_reset, ROUTE_JSON | ROUTE_NO_STORE },
+    { HTTP_POST, "/api/register/", handle_register, ROUTE_JSON | ROUTE_NO_STORE, ROUTE_AUTH_NONE },
+    { HTTP_GET, "/api/activate/{}/{}/", handle_activate, ROUTE_JSON | ROUTE_NO_STORE,
+      ROUTE_AUTH_NONE },
+    { HTTP_POST, "/api/login/", handle_login, ROUTE_JSON | ROUTE_NO_STORE, ROUTE_AUTH_NONE },
+    { HTTP_POST, "/api/logout/", handle_logout, ROUTE_JSON | ROUTE_NO_STORE, ROUTE_AUTH_NONE },
+    { HTTP_POST, "/api/token/refresh/", handle_refresh, ROUTE_JSON | ROUTE_NO_STORE,
+      ROUTE_AUTH_NONE },
+    { HTTP_POST, "/api/password_reset/", handle_password_reset, ROUTE_JSON | ROUTE_NO_STORE,
+      ROUTE_AUTH_NONE },
     { HTTP_POST, "/api/password_confirm/{}/{}/", handle_password_confirm,
-      ROUTE_JSON | ROUTE_NO_STORE },
-    { 0, NULL, NULL, 0 },
+      ROUTE_JSON | ROUTE_NO_STORE, ROUTE_AUTH_NONE },
+    { 0, NULL, NULL, 0, ROUTE_AUTH_NONE },
 };

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
 #include "clock.h"
 #include "json.h"
 #include "log.h"
@@ -148,26 +147,6 @@ reply_video(struct app *app, struct http_request *req, struct http_response *res
         json_reply(res, status, o);
 }
 
-/* The id capture of a route, or 0 after answering 404. */
-static int64_t
-id_param(struct http_request *req, struct http_response *res)
-{
-    int64_t id = req->nparams > 0 ? videoadmin_parse_id(req->params[0]) : 0;
-    if (id == 0)
-        json_detail(res, 404, "Not found.");
-    return id;
-}
-
-/* For a staff user (*u), the route's id capture; otherwise 0 after answering 401/403/404. */
-static int64_t
-staff_id_or_reply(struct app *app, struct http_request *req, struct http_response *res,
-                  struct user *u)
-{
-    if (!auth_require_staff_or_reply(app, req, res, u))
-        return 0;
-    return id_param(req, res);
-}
-
 /* A JSON boolean member: 1 true, 0 false, -1 absent; -2 present but not a boolean. */
 static int
 json_bool_member(const cJSON *obj, const char *key)
@@ -186,18 +165,16 @@ json_bool_member(const cJSON *obj, const char *key)
 static void
 h_me(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user u;
-    if (!auth_require_staff_or_reply(app, req, res, &u))
-        return;
+    const struct user *u = req->user;
     cJSON *o = cJSON_CreateObject();
     if (o == NULL) {
         json_error_reply(req, res, VF_ERR_NOMEM);
         return;
     }
-    cJSON_AddNumberToObject(o, "id", (double)u.id);
-    cJSON_AddStringToObject(o, "email", u.email);
-    cJSON_AddBoolToObject(o, "is_staff", u.is_staff);
-    cJSON_AddBoolToObject(o, "is_superuser", u.is_superuser);
+    cJSON_AddNumberToObject(o, "id", (double)u->id);
+    cJSON_AddStringToObject(o, "email", u->email);
+    cJSON_AddBoolToObject(o, "is_staff", u->is_staff);
+    cJSON_AddBoolToObject(o, "is_superuser", u->is_superuser);
     cJSON_AddNumberToObject(o, "upload_max_bytes", (double)app->cfg->upload_max_bytes);
     json_reply(res, 200, o);
 }
@@ -206,12 +183,9 @@ h_me(struct app *app, struct http_request *req, struct http_response *res)
 static void
 h_videos(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user u;
     struct video **list = NULL;
     struct videoadmin_job *jobs = NULL;
     size_t n = 0, nj = 0;
-    if (!auth_require_staff_or_reply(app, req, res, &u))
-        return;
     enum vf_err e = video_list_all(app->db, &list, &n);
     if (e == VF_OK)
         e = videoadmin_jobs(app->db, &jobs, &nj);
@@ -239,15 +213,12 @@ h_videos(struct app *app, struct http_request *req, struct http_response *res)
 static void
 h_upload(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user u;
     struct upload_error err;
     int64_t vid = 0, jid = 0;
-    if (!auth_require_staff_or_reply(app, req, res, &u))
-        return;
     enum vf_err e = uploadform_receive(app, req, probe_file, &vid, &jid, &err);
     if (e == VF_OK) {
-        log_info("admin: user %lld uploaded video %lld (job %lld)", (long long)u.id, (long long)vid,
-                 (long long)jid);
+        log_info("admin: user %lld uploaded video %lld (job %lld)", (long long)req->user->id,
+                 (long long)vid, (long long)jid);
         reply_video(app, req, res, 201, vid);
         return;
     }
@@ -269,21 +240,15 @@ h_upload(struct app *app, struct http_request *req, struct http_response *res)
 static void
 h_video(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user u;
-    int64_t id = staff_id_or_reply(app, req, res, &u);
-    if (id > 0)
-        reply_video(app, req, res, 200, id);
+    reply_video(app, req, res, 200, req->param_ids[0]);
 }
 
 /* PATCH /api/admin/videos/<id>/ {"title","description","category"} (each optional). */
 static void
 h_video_edit(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user u;
     struct upload_error err;
-    int64_t id = staff_id_or_reply(app, req, res, &u);
-    if (id == 0)
-        return;
+    int64_t id = req->param_ids[0];
     if (!json_object_or_reply(req->json, res))
         return;
     static const char *const keys[] = { "title", "description", "category" };
@@ -315,17 +280,14 @@ h_video_edit(struct app *app, struct http_request *req, struct http_response *re
 static void
 h_video_delete(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user u;
     int left = 0;
-    int64_t id = staff_id_or_reply(app, req, res, &u);
-    if (id == 0)
-        return;
+    int64_t id = req->param_ids[0];
     enum vf_err e = videoadmin_delete(app->cfg, app->db, id, &left);
     if (e != VF_OK) {
         json_error_reply(req, res, e);
         return;
     }
-    log_info("admin: user %lld deleted video %lld", (long long)u.id, (long long)id);
+    log_info("admin: user %lld deleted video %lld", (long long)req->user->id, (long long)id);
     json_detail(res, 200,
                 left == 0 ? "Video deleted."
                           : "Video deleted; some files could not be removed (see the "
@@ -336,11 +298,8 @@ h_video_delete(struct app *app, struct http_request *req, struct http_response *
 static void
 h_video_transcode(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user u;
     int64_t jid = 0;
-    int64_t id = staff_id_or_reply(app, req, res, &u);
-    if (id == 0)
-        return;
+    int64_t id = req->param_ids[0];
     enum vf_err e = videoadmin_retranscode(app->db, id, false, &jid);
     if (e == VF_ERR_CONFLICT) {
         json_detail(res, 409, "A transcode of this video is already queued or running.");
@@ -354,7 +313,7 @@ h_video_transcode(struct app *app, struct http_request *req, struct http_respons
         json_error_reply(req, res, e);
         return;
     }
-    log_info("admin: user %lld queued transcode job %lld of video %lld", (long long)u.id,
+    log_info("admin: user %lld queued transcode job %lld of video %lld", (long long)req->user->id,
              (long long)jid, (long long)id);
     reply_video(app, req, res, 202, id);
 }
@@ -363,11 +322,8 @@ h_video_transcode(struct app *app, struct http_request *req, struct http_respons
 static void
 h_jobs(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user u;
     char state[16];
     struct db_rows *r = NULL;
-    if (!auth_require_staff_or_reply(app, req, res, &u))
-        return;
     const char *st = http_query(req, "state", state, sizeof(state));
     if (st == NULL)
         st = "";
@@ -414,11 +370,8 @@ h_jobs(struct app *app, struct http_request *req, struct http_response *res)
 static void
 h_job_retry(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user u;
     struct job_info ji;
-    int64_t id = staff_id_or_reply(app, req, res, &u);
-    if (id == 0)
-        return;
+    int64_t id = req->param_ids[0];
     enum vf_err e = job_retry(app->db, id);
     if (e == VF_ERR_CONFLICT) {
         json_detail(res, 409, "Only failed or queued jobs can be retried.");
@@ -430,7 +383,7 @@ h_job_retry(struct app *app, struct http_request *req, struct http_response *res
         json_error_reply(req, res, e);
         return;
     }
-    log_info("admin: user %lld retried job %lld", (long long)u.id, (long long)id);
+    log_info("admin: user %lld retried job %lld", (long long)req->user->id, (long long)id);
     cJSON *o = cJSON_CreateObject();
     if (o != NULL) {
         cJSON_AddNumberToObject(o, "id", (double)ji.id);
@@ -448,10 +401,7 @@ h_job_retry(struct app *app, struct http_request *req, struct http_response *res
 static void
 h_users(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user u;
     struct db_rows *r = NULL;
-    if (!auth_require_staff_or_reply(app, req, res, &u))
-        return;
     enum vf_err e = db_query(app->db, STMT_USER_LIST, DB_NOARGS, &r);
     if (e != VF_OK) {
         json_error_reply(req, res, e);
@@ -473,10 +423,9 @@ h_users(struct app *app, struct http_request *req, struct http_response *res)
 static void
 h_user_edit(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user me, target;
-    int64_t id = staff_id_or_reply(app, req, res, &me);
-    if (id == 0)
-        return;
+    const struct user *me = req->user;
+    struct user target;
+    int64_t id = req->param_ids[0];
     if (!json_object_or_reply(req->json, res))
         return;
     int active = json_bool_member(req->json, "is_active");
@@ -490,11 +439,11 @@ h_user_edit(struct app *app, struct http_request *req, struct http_response *res
         json_error_reply(req, res, e);
         return;
     }
-    if (target.id == me.id) {
+    if (target.id == me->id) {
         json_detail(res, 403, "You cannot change your own account here.");
         return;
     }
-    if (target.is_superuser && !me.is_superuser) {
+    if (target.is_superuser && !me->is_superuser) {
         json_detail(res, 403, "You do not have permission to perform this action.");
         return;
     }
@@ -510,7 +459,7 @@ h_user_edit(struct app *app, struct http_request *req, struct http_response *res
         json_error_reply(req, res, e);
         return;
     }
-    log_info("admin: user %lld changed user %lld (active %d, staff %d)", (long long)me.id,
+    log_info("admin: user %lld changed user %lld (active %d, staff %d)", (long long)me->id,
              (long long)id, active, staff);
     struct db_rows *r = NULL;
     e = db_query(app->db, STMT_USER_LIST, DB_NOARGS, &r);
@@ -529,18 +478,23 @@ h_user_edit(struct app *app, struct http_request *req, struct http_response *res
         json_reply(res, 200, o);
 }
 
+/* The staff-only API: the dispatcher checks the staff user before any handler runs (401,
+ * 403) and parses {id} (404 when malformed), so handlers read req->user and req->param_ids. */
 const struct route admin_routes[] = {
-    { HTTP_GET, "/api/admin/me/", h_me, ROUTE_NO_STORE },
-    { HTTP_GET, "/api/admin/videos/", h_videos, ROUTE_NO_STORE },
-    { HTTP_POST, "/api/admin/videos/", h_upload, ROUTE_STREAM | ROUTE_NO_STORE },
-    { HTTP_GET, "/api/admin/videos/{}/", h_video, ROUTE_NO_STORE },
-    { HTTP_PATCH, "/api/admin/videos/{}/", h_video_edit, ROUTE_JSON | ROUTE_NO_STORE },
-    { HTTP_DELETE, "/api/admin/videos/{}/", h_video_delete, ROUTE_NO_STORE },
-    { HTTP_POST, "/api/admin/videos/{}/transcode/", h_video_transcode,
-      ROUTE_JSON | ROUTE_NO_STORE },
-    { HTTP_GET, "/api/admin/jobs/", h_jobs, ROUTE_NO_STORE },
-    { HTTP_POST, "/api/admin/jobs/{}/retry/", h_job_retry, ROUTE_JSON | ROUTE_NO_STORE },
-    { HTTP_GET, "/api/admin/users/", h_users, ROUTE_NO_STORE },
-    { HTTP_PATCH, "/api/admin/users/{}/", h_user_edit, ROUTE_JSON | ROUTE_NO_STORE },
-    { 0, NULL, NULL, 0 },
+    { HTTP_GET, "/api/admin/me/", h_me, ROUTE_NO_STORE, ROUTE_AUTH_STAFF },
+    { HTTP_GET, "/api/admin/videos/", h_videos, ROUTE_NO_STORE, ROUTE_AUTH_STAFF },
+    { HTTP_POST, "/api/admin/videos/", h_upload, ROUTE_STREAM | ROUTE_NO_STORE, ROUTE_AUTH_STAFF },
+    { HTTP_GET, "/api/admin/videos/{id}/", h_video, ROUTE_NO_STORE, ROUTE_AUTH_STAFF },
+    { HTTP_PATCH, "/api/admin/videos/{id}/", h_video_edit, ROUTE_JSON | ROUTE_NO_STORE,
+      ROUTE_AUTH_STAFF },
+    { HTTP_DELETE, "/api/admin/videos/{id}/", h_video_delete, ROUTE_NO_STORE, ROUTE_AUTH_STAFF },
+    { HTTP_POST, "/api/admin/videos/{id}/transcode/", h_video_transcode,
+      ROUTE_JSON | ROUTE_NO_STORE, ROUTE_AUTH_STAFF },
+    { HTTP_GET, "/api/admin/jobs/", h_jobs, ROUTE_NO_STORE, ROUTE_AUTH_STAFF },
+    { HTTP_POST, "/api/admin/jobs/{id}/retry/", h_job_retry, ROUTE_JSON | ROUTE_NO_STORE,
+      ROUTE_AUTH_STAFF },
+    { HTTP_GET, "/api/admin/users/", h_users, ROUTE_NO_STORE, ROUTE_AUTH_STAFF },
+    { HTTP_PATCH, "/api/admin/users/{id}/", h_user_edit, ROUTE_JSON | ROUTE_NO_STORE,
+      ROUTE_AUTH_STAFF },
+    { 0, NULL, NULL, 0, ROUTE_AUTH_NONE },
 };

@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "json.h"
 #include "log.h"
 #include "route.h"
+#include "videoadmin.h"
 
 #define UNSAFE_METHODS (HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)
 
@@ -24,7 +26,8 @@ route_match(const char *pattern, const char *path, char **params, size_t *nparam
     const char *p = pattern, *pend = pattern + (optslash ? plen - 2 : plen), *s = path;
 
     while (p < pend) {
-        if (p[0] == '{' && p + 1 < pend && p[1] == '}') {
+        const char *close = p[0] == '{' ? memchr(p, '}', (size_t)(pend - p)) : NULL;
+        if (close != NULL) {
             const char *e = s;
             while (*e != '\0' && *e != '/')
                 e++;
@@ -39,7 +42,7 @@ route_match(const char *pattern, const char *path, char **params, size_t *nparam
             }
             free(raw);
             params[n++] = dec;
-            p += 2;
+            p = close + 1;
             s = e;
         } else {
             if (*p != *s)
@@ -293,12 +296,53 @@ match_or_reply(const struct route *const *tables, struct http_request *req,
     return NULL;
 }
 
+/* Fill req->param_ids from the pattern's "{id}" captures; false after answering 404 when
+ * one is not a positive int64.  (Patterns are ours: every "{" has its "}".) */
+static bool
+ids_or_reply(const char *pattern, struct http_request *req, struct http_response *res)
+{
+    size_t k = 0;
+
+    for (const char *p = pattern; p != NULL && (p = strchr(p, '{')) != NULL; p++, k++) {
+        if (k >= req->nparams)
+            break;
+        req->param_ids[k] = 0;
+        if (strncmp(p, "{id}", 4) != 0)
+            continue;
+        if ((req->param_ids[k] = videoadmin_parse_id(req->params[k])) == 0) {
+            json_error_reply(req, res, VF_ERR_NOTFOUND);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Authenticate for the route's level into *user; false when answered (401/403/5xx). */
+static bool
+auth_or_reply(struct app *app, const struct route *r, struct http_request *req,
+              struct http_response *res, struct user *user)
+{
+    switch (r->auth) {
+    case ROUTE_AUTH_NONE:
+        return true;
+    case ROUTE_AUTH_USER:
+        return auth_require_or_reply(app, req, res, user);
+    case ROUTE_AUTH_STAFF:
+        return auth_require_staff_or_reply(app, req, res, user);
+    }
+    json_error_reply(req, res, VF_ERR_INTERNAL); /* a row with a level we do not know */
+    return false;
+}
+
 /* Everything after the match, in the contract's order: the Origin check of unsafe methods
- * (403), the framing (400), the body (413, then 415/400 for ROUTE_JSON), the handler. */
+ * (403), the framing (400), authentication (401/403) before any body is read, typed
+ * captures (404), the body (413, then 415/400 for ROUTE_JSON), the handler (with req->user
+ * pointing at this frame's user while it runs). */
 static void
 run(struct app *app, const struct route *r, struct http_request *req, struct http_response *res)
 {
     const char *origin = http_header(req, "origin");
+    struct user user;
 
     if ((req->method & UNSAFE_METHODS) && origin != NULL &&
         !config_origin_allowed(app->cfg, origin)) {
@@ -311,6 +355,8 @@ run(struct app *app, const struct route *r, struct http_request *req, struct htt
         json_detail(res, 400, "Malformed Content-Length.");
         return;
     }
+    if (!auth_or_reply(app, r, req, res, &user) || !ids_or_reply(r->pattern, req, res))
+        return;
     if (!(r->flags & ROUTE_STREAM)) {
         enum vf_err err = read_body(req, app->cfg->json_max_bytes);
         if (err == VF_ERR_TOOBIG) {
@@ -324,7 +370,9 @@ run(struct app *app, const struct route *r, struct http_request *req, struct htt
         if ((r->flags & ROUTE_JSON) && !parse_json_or_reply(req, res))
             return;
     }
+    req->user = r->auth != ROUTE_AUTH_NONE ? &user : NULL;
     r->fn(app, req, res);
+    req->user = NULL;
 }
 
 /* What every reply gets last: a JSON body for a bare error status, CORS, security headers. */
@@ -368,7 +416,8 @@ unavailable(struct app *app, struct http_request *req, struct http_response *res
 }
 
 /* The route every path and method has while the database is down. */
-static const struct route unavailable_route = { ~0u, NULL, unavailable, ROUTE_NO_STORE };
+static const struct route unavailable_route = { ~0u, NULL, unavailable, ROUTE_NO_STORE,
+                                                ROUTE_AUTH_NONE };
 
 void
 route_reply_unavailable(struct app *app, struct http_request *req, struct http_response *res)

@@ -27,12 +27,14 @@ status_only_handler(struct app *app, struct http_request *req, struct http_respo
 }
 
 static const struct route test_routes[] = {
-    { HTTP_GET, "/api/health/", echo_handler, 0 },
-    { HTTP_POST, "/api/login/", echo_handler, ROUTE_JSON | ROUTE_NO_STORE },
-    { HTTP_GET, "/api/video/{}/{}/index.m3u8", echo_handler, 0 },
-    { HTTP_GET, "/api/video/{}/{}/{}/?", echo_handler, 0 },
-    { HTTP_GET, "/api/broken/", status_only_handler, 0 },
-    { 0, NULL, NULL, 0 },
+    { HTTP_GET, "/api/health/", echo_handler, 0, ROUTE_AUTH_NONE },
+    { HTTP_POST, "/api/login/", echo_handler, ROUTE_JSON | ROUTE_NO_STORE, ROUTE_AUTH_NONE },
+    { HTTP_GET, "/api/video/{}/{}/index.m3u8", echo_handler, 0, ROUTE_AUTH_NONE },
+    { HTTP_GET, "/api/video/{}/{}/{}/?", echo_handler, 0, ROUTE_AUTH_NONE },
+    { HTTP_GET, "/api/broken/", status_only_handler, 0, ROUTE_AUTH_NONE },
+    { HTTP_PATCH, "/api/things/{id}/", echo_handler, ROUTE_JSON, ROUTE_AUTH_USER },
+    { HTTP_GET, "/api/staff/{id}/{}/", echo_handler, 0, ROUTE_AUTH_STAFF },
+    { 0, NULL, NULL, 0, ROUTE_AUTH_NONE },
 };
 static const struct route *const tables[] = { test_routes, NULL };
 
@@ -235,6 +237,59 @@ Test(route, status_only_errors_get_a_json_body_with_request_id)
     cr_assert_not_null(r.json);
     cr_expect_str_eq(json_string(r.json, "detail"), "Internal server error.");
     cr_expect_eq(strlen(json_string(r.json, "request_id")), 32);
+    done(&r);
+}
+
+Test(route, match_treats_a_typed_capture_as_one_segment)
+{
+    char *p[HTTP_MAX_PARAMS];
+    size_t n;
+    cr_assert(route_match("/api/staff/{id}/{}/", "/api/staff/12/x/", p, &n));
+    cr_expect_eq(n, 2);
+    cr_expect_str_eq(p[0], "12");
+    cr_expect_str_eq(p[1], "x");
+    while (n > 0)
+        free(p[--n]);
+    cr_assert(route_match("/api/staff/{id}/{}/", "/api/staff/abc/x/", p, &n),
+              "the type is checked by the dispatcher, after authentication");
+    while (n > 0)
+        free(p[--n]);
+    cr_expect(!route_match("/api/staff/{id}/{}/", "/api/staff//x/", p, &n));
+}
+
+/*
+ * Authentication comes after 404/405 and the Origin check, and before the typed captures
+ * and any body check: without a cookie a malformed id or a wrong content type is still 401.
+ */
+Test(route, authentication_is_checked_after_the_origin_and_before_captures_and_body)
+{
+    const char *text[] = { "Content-Type: text/plain" };
+    const char *evil[] = { "Origin: http://evil.example", "Content-Type: application/json" };
+    const char *bad_token[] = { "Cookie: access_token=a.b.c", "Content-Type: text/plain" };
+    struct result r;
+
+    run(&r, "PATCH", "/api/things/abc/", text, 1, "not json");
+    cr_expect_eq(r.status, 401);
+    cr_expect_str_eq(json_string(r.json, "detail"),
+                     "Authentication credentials were not provided.");
+    cr_expect_str_eq(http_response_header(&r.res, "Cache-Control"), "no-store");
+    done(&r);
+
+    run(&r, "PATCH", "/api/things/7/", bad_token, 2, "not json");
+    cr_expect_eq(r.status, 401);
+    cr_expect_str_eq(json_string(r.json, "code"), "token_not_valid");
+    done(&r);
+
+    run(&r, "GET", "/api/staff/7/x/", NULL, 0, NULL);
+    cr_expect_eq(r.status, 401, "staff routes need a user first");
+    done(&r);
+
+    run(&r, "PATCH", "/api/things/abc/", evil, 2, "{}");
+    cr_expect_eq(r.status, 403, "the Origin check comes first");
+    done(&r);
+
+    run(&r, "DELETE", "/api/things/7/", NULL, 0, NULL);
+    cr_expect_eq(r.status, 405, "and 405 before that");
     done(&r);
 }
 
