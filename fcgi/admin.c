@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "form.h"
 #include "json.h"
 #include "log.h"
 #include "media.h"
@@ -147,18 +148,6 @@ reply_video(struct app *app, struct http_request *req, struct http_response *res
         json_reply(res, status, o);
 }
 
-/* A JSON boolean member: 1 true, 0 false, -1 absent; -2 present but not a boolean. */
-static int
-json_bool_member(const cJSON *obj, const char *key)
-{
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (it == NULL)
-        return -1;
-    if (!cJSON_IsBool(it))
-        return -2;
-    return cJSON_IsTrue(it) ? 1 : 0;
-}
-
 /* ------------------------------------------------------------- handlers */
 
 /* GET /api/admin/me/ -- who is signed in (the panel's first call). */
@@ -243,32 +232,36 @@ h_video(struct app *app, struct http_request *req, struct http_response *res)
     reply_video(app, req, res, 200, req->param_ids[0]);
 }
 
-/* PATCH /api/admin/videos/<id>/ {"title","description","category"} (each optional). */
+/* PATCH /api/admin/videos/<id>/ {"title","description","category"} (each optional): their
+ * types here, their content (blank, length, UTF-8) by upload_meta_valid as for an upload. */
+enum { VE_TITLE, VE_DESCRIPTION, VE_CATEGORY, VE__MAX };
+static const struct form_field video_edit_form[VE__MAX] = {
+    [VE_TITLE] = { "title", FORM_TEXT, false, 0 },
+    [VE_DESCRIPTION] = { "description", FORM_TEXT, false, 0 },
+    [VE_CATEGORY] = { "category", FORM_TEXT, false, 0 },
+};
+
 static void
 h_video_edit(struct app *app, struct http_request *req, struct http_response *res)
 {
     struct upload_error err;
+    struct form_value v[VE__MAX];
+    cJSON *errs = NULL;
     int64_t id = req->param_ids[0];
     if (!json_object_or_reply(req->json, res))
         return;
-    static const char *const keys[] = { "title", "description", "category" };
-    const char *vals[3] = { NULL, NULL, NULL };
-    for (size_t i = 0; i < 3; i++) {
-        const cJSON *it = cJSON_GetObjectItemCaseSensitive(req->json, keys[i]);
-        if (it == NULL)
-            continue;
-        if (!cJSON_IsString(it)) {
-            json_field_error(res, keys[i], "Not a valid string.");
-            return;
-        }
-        vals[i] = it->valuestring;
+    if (!form_parse(req->json, video_edit_form, VE__MAX, v, NULL, &errs)) {
+        json_errors_reply(res, errs);
+        return;
     }
-    struct upload_meta meta = { .title = vals[0], .description = vals[1], .category = vals[2] };
+    struct upload_meta meta = { .title = v[VE_TITLE].s,
+                                .description = v[VE_DESCRIPTION].s,
+                                .category = v[VE_CATEGORY].s };
     if (!upload_meta_valid(&meta, false, &err)) {
         json_field_error(res, err.field, err.msg);
         return;
     }
-    enum vf_err e = video_update_meta(app->db, id, vals[0], vals[1], vals[2]);
+    enum vf_err e = video_update_meta(app->db, id, meta.title, meta.description, meta.category);
     if (e != VF_OK) {
         json_error_reply(req, res, e);
         return;
@@ -420,20 +413,29 @@ h_users(struct app *app, struct http_request *req, struct http_response *res)
 /* PATCH /api/admin/users/<id>/ {"is_active": bool, "is_staff": bool} (each optional).
  * Nobody changes their own account here (no lock-out), and only a superuser touches a
  * superuser.  Deactivating ends the user's sessions (token version bump). */
+enum { UE_ACTIVE, UE_STAFF, UE__MAX };
+static const struct form_field user_edit_form[UE__MAX] = {
+    [UE_ACTIVE] = { "is_active", FORM_BOOL, false, 0 },
+    [UE_STAFF] = { "is_staff", FORM_BOOL, false, 0 },
+};
+
 static void
 h_user_edit(struct app *app, struct http_request *req, struct http_response *res)
 {
     const struct user *me = req->user;
     struct user target;
+    struct form_value v[UE__MAX];
+    cJSON *errs = NULL;
     int64_t id = req->param_ids[0];
     if (!json_object_or_reply(req->json, res))
         return;
-    int active = json_bool_member(req->json, "is_active");
-    int staff = json_bool_member(req->json, "is_staff");
-    if (active == -2 || staff == -2) {
-        json_field_error(res, active == -2 ? "is_active" : "is_staff", "Must be a valid boolean.");
+    if (!form_parse(req->json, user_edit_form, UE__MAX, v, NULL, &errs)) {
+        json_errors_reply(res, errs);
         return;
     }
+    /* 1 true, 0 false, -1 absent (unchanged) */
+    int active = v[UE_ACTIVE].present ? v[UE_ACTIVE].b : -1;
+    int staff = v[UE_STAFF].present ? v[UE_STAFF].b : -1;
     enum vf_err e = user_get(app->db, id, &target, NULL);
     if (e != VF_OK) {
         json_error_reply(req, res, e);
