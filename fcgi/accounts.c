@@ -46,24 +46,26 @@ key_of(const struct app *app)
     return app->cfg->secret_key;
 }
 
-/* Answer a storage failure (503 + Retry-After when busy, else 500 with the request id). */
+/* Roll back whatever transaction is open and answer a storage failure (json_error_reply:
+ * 503 + Retry-After when busy, else 500 with the request id, logged there). */
 static void
 reply_db_error(struct app *app, const struct http_request *req, struct http_response *res,
                enum vf_err err)
 {
     db_rollback(app->db);
-    json_error_for(res, err, req->request_id);
+    json_error_reply(req, res, err);
 }
 
-/* 429 {"detail":"Request was throttled. Expected available in N seconds."} + Retry-After. */
+/* 429 {"detail":"Request was throttled. Expected available in N seconds."}, with the
+ * limiter's real wait as Retry-After instead of the error table's default. */
 static void
-reply_throttled(struct http_response *res, int64_t retry_after)
+reply_throttled(const struct http_request *req, struct http_response *res, int64_t retry_after)
 {
     char msg[96], hdr[24];
     snprintf(msg, sizeof(msg), "Request was throttled. Expected available in %" PRId64 " second%s.",
              retry_after, retry_after == 1 ? "" : "s");
     snprintf(hdr, sizeof(hdr), "%" PRId64, retry_after);
-    json_detail(res, 429, msg);
+    json_error_reply_detail(req, res, VF_ERR_RATELIMIT, msg);
     http_header_set(res, "Retry-After", hdr);
 }
 
@@ -89,7 +91,7 @@ limit_or_reply(struct app *app, const struct http_request *req, struct http_resp
     int64_t retry = 0;
     enum vf_err err = limit_fn(app->db, b, limit, app->cfg->ratelimit_window, &retry);
     if (err == VF_ERR_RATELIMIT) {
-        reply_throttled(res, retry);
+        reply_throttled(req, res, retry);
         return false;
     }
     if (err != VF_OK) {
@@ -196,29 +198,29 @@ handle_register(struct app *app, struct http_request *req, struct http_response 
     if (!take_or_reply(app, req, res, "register", "ip", req->remote_addr, cfg->ratelimit_register))
         return;
 
-    const char *v[REG__MAX];
+    struct form_value v[REG__MAX];
     char emails[REG__MAX][FORM_VALUE_MAX];
     cJSON *errs = NULL;
-    form_parse(req->json, register_form, REG__MAX, v, emails, &errs);
-    new_password_check(cfg, v[REG_PASSWORD], v[REG_CONFIRMED], v[REG_EMAIL], "password",
+    bool ok = form_parse(req->json, register_form, REG__MAX, v, emails, &errs);
+    new_password_check(cfg, v[REG_PASSWORD].s, v[REG_CONFIRMED].s, v[REG_EMAIL].s, "password",
                        "confirmed_password", &errs);
-    if (errs != NULL) {
+    if (!ok || errs != NULL) { /* (no errs but not ok: out of memory, answered 500) */
         json_errors_reply(res, errs);
         return;
     }
-    if (!take_or_reply(app, req, res, "register", "email", v[REG_EMAIL], cfg->ratelimit_register))
+    if (!take_or_reply(app, req, res, "register", "email", v[REG_EMAIL].s, cfg->ratelimit_register))
         return;
 
     /* Hash before looking at the table: a taken email costs the same time. */
     char hash[PASSWORD_HASH_MAX];
-    enum vf_err err = password_hash(v[REG_PASSWORD], hash, sizeof(hash));
+    enum vf_err err = password_hash(v[REG_PASSWORD].s, hash, sizeof(hash));
     if (err != VF_OK) {
-        json_error_for(res, err, req->request_id);
+        json_error_reply(req, res, err);
         return;
     }
 
     struct user u = { .is_active = false };
-    snprintf(u.email, sizeof(u.email), "%s", v[REG_EMAIL]);
+    snprintf(u.email, sizeof(u.email), "%s", v[REG_EMAIL].s);
     char token[LINKTOKEN_MAX], uid[LINKTOKEN_UID_MAX];
     if ((err = db_begin(app->db)) != VF_OK) {
         reply_db_error(app, req, res, err);
@@ -299,14 +301,14 @@ static void
 handle_login(struct app *app, struct http_request *req, struct http_response *res)
 {
     const struct config *cfg = app->cfg;
-    const char *v[LOGIN__MAX];
+    struct form_value v[LOGIN__MAX];
     cJSON *errs = NULL;
     if (!form_parse(req->json, login_form, LOGIN__MAX, v, NULL, &errs)) {
         json_errors_reply(res, errs);
         return;
     }
     char email[USER_EMAIL_MAX + 1];
-    bool email_ok = user_email_normalise(v[LOGIN_EMAIL], email);
+    bool email_ok = user_email_normalise(v[LOGIN_EMAIL].s, email);
     char ipb[400], accb[400];
     bucket(ipb, sizeof(ipb), "login", "ip", req->remote_addr);
     bucket(accb, sizeof(accb), "login", "email", email_ok ? email : "-");
@@ -323,8 +325,8 @@ handle_login(struct app *app, struct http_request *req, struct http_response *re
         return;
     }
     bool rehash = false;
-    bool ok = err == VF_OK ? password_verify(hash, v[LOGIN_PASSWORD], &rehash)
-                           : password_verify_dummy(v[LOGIN_PASSWORD]);
+    bool ok = err == VF_OK ? password_verify(hash, v[LOGIN_PASSWORD].s, &rehash)
+                           : password_verify_dummy(v[LOGIN_PASSWORD].s);
     if (!ok || !u.is_active) {
         /* Failures count per address and per account; same answer in every case. */
         if ((err = ratelimit_hit(app->db, ipb, cfg->ratelimit_window)) == VF_OK && email_ok)
@@ -338,7 +340,7 @@ handle_login(struct app *app, struct http_request *req, struct http_response *re
     }
     if (rehash) {
         char fresh[PASSWORD_HASH_MAX];
-        if (password_hash(v[LOGIN_PASSWORD], fresh, sizeof(fresh)) == VF_OK &&
+        if (password_hash(v[LOGIN_PASSWORD].s, fresh, sizeof(fresh)) == VF_OK &&
             user_rehash(app->db, u.id, fresh, hash) == VF_OK)
             log_info("accounts: upgraded the password hash of user %" PRId64, u.id);
     }
@@ -350,7 +352,7 @@ handle_login(struct app *app, struct http_request *req, struct http_response *re
     if ((err = auth_set_token_cookie(app, res, &u, TOKEN_ACCESS, NULL)) != VF_OK ||
         (err = auth_set_token_cookie(app, res, &u, TOKEN_REFRESH, NULL)) != VF_OK) {
         http_response_reset(res);
-        json_error_for(res, err, req->request_id);
+        json_error_reply(req, res, err);
         return;
     }
     set_csrf_cookie(app, res);
@@ -444,7 +446,7 @@ handle_refresh(struct app *app, struct http_request *req, struct http_response *
     if (err != VF_OK) {
         free(access);
         http_response_reset(res);
-        json_error_for(res, err, req->request_id);
+        json_error_reply(req, res, err);
         return;
     }
     cJSON *o = cJSON_CreateObject();
@@ -470,14 +472,14 @@ handle_password_reset(struct app *app, struct http_request *req, struct http_res
     if (!take_or_reply(app, req, res, "reset", "ip", req->remote_addr,
                        cfg->ratelimit_password_reset))
         return;
-    const char *v[RESET__MAX];
+    struct form_value v[RESET__MAX];
     char emails[RESET__MAX][FORM_VALUE_MAX];
     cJSON *errs = NULL;
     if (!form_parse(req->json, reset_form, RESET__MAX, v, emails, &errs)) {
         json_errors_reply(res, errs);
         return;
     }
-    if (!take_or_reply(app, req, res, "reset", "email", v[RESET_EMAIL],
+    if (!take_or_reply(app, req, res, "reset", "email", v[RESET_EMAIL].s,
                        cfg->ratelimit_password_reset))
         return;
 
@@ -485,7 +487,7 @@ handle_password_reset(struct app *app, struct http_request *req, struct http_res
     char hash[USER_HASH_MAX];
     enum vf_err err = db_begin(app->db);
     if (err == VF_OK)
-        err = user_get_by_email(app->db, v[RESET_EMAIL], &u, hash);
+        err = user_get_by_email(app->db, v[RESET_EMAIL].s, &u, hash);
     if (err == VF_OK) {
         char token[LINKTOKEN_MAX], uid[LINKTOKEN_UID_MAX];
         struct linktoken_subject s = subject_of(&u, hash, u.is_active);
@@ -522,19 +524,19 @@ handle_password_confirm(struct app *app, struct http_request *req, struct http_r
     char hash[USER_HASH_MAX];
     if (!link_user_or_reply(app, req, res, LINKTOKEN_RESET, "detail", MSG_BAD_RESET_LINK, &u, hash))
         return;
-    const char *v[CONFIRM__MAX];
+    struct form_value v[CONFIRM__MAX];
     cJSON *errs = NULL;
-    form_parse(req->json, confirm_form, CONFIRM__MAX, v, NULL, &errs);
-    new_password_check(app->cfg, v[CONFIRM_NEW], v[CONFIRM_REPEAT], u.email, "new_password",
+    bool ok = form_parse(req->json, confirm_form, CONFIRM__MAX, v, NULL, &errs);
+    new_password_check(app->cfg, v[CONFIRM_NEW].s, v[CONFIRM_REPEAT].s, u.email, "new_password",
                        "confirm_password", &errs);
-    if (errs != NULL) {
+    if (!ok || errs != NULL) {
         json_errors_reply(res, errs); /* the link stays usable */
         return;
     }
     char fresh[PASSWORD_HASH_MAX];
-    enum vf_err err = password_hash(v[CONFIRM_NEW], fresh, sizeof(fresh));
+    enum vf_err err = password_hash(v[CONFIRM_NEW].s, fresh, sizeof(fresh));
     if (err != VF_OK) {
-        json_error_for(res, err, req->request_id);
+        json_error_reply(req, res, err);
         return;
     }
     /* Compare-and-set on the hash the link was checked against: single use even when
@@ -553,13 +555,16 @@ handle_password_confirm(struct app *app, struct http_request *req, struct http_r
 }
 
 const struct route accounts_routes[] = {
-    { HTTP_POST, "/api/register/", handle_register, ROUTE_JSON | ROUTE_NO_STORE },
-    { HTTP_GET, "/api/activate/{}/{}/", handle_activate, ROUTE_JSON | ROUTE_NO_STORE },
-    { HTTP_POST, "/api/login/", handle_login, ROUTE_JSON | ROUTE_NO_STORE },
-    { HTTP_POST, "/api/logout/", handle_logout, ROUTE_JSON | ROUTE_NO_STORE },
-    { HTTP_POST, "/api/token/refresh/", handle_refresh, ROUTE_JSON | ROUTE_NO_STORE },
-    { HTTP_POST, "/api/password_reset/", handle_password_reset, ROUTE_JSON | ROUTE_NO_STORE },
+    { HTTP_POST, "/api/register/", handle_register, ROUTE_JSON | ROUTE_NO_STORE, ROUTE_AUTH_NONE },
+    { HTTP_GET, "/api/activate/{}/{}/", handle_activate, ROUTE_JSON | ROUTE_NO_STORE,
+      ROUTE_AUTH_NONE },
+    { HTTP_POST, "/api/login/", handle_login, ROUTE_JSON | ROUTE_NO_STORE, ROUTE_AUTH_NONE },
+    { HTTP_POST, "/api/logout/", handle_logout, ROUTE_JSON | ROUTE_NO_STORE, ROUTE_AUTH_NONE },
+    { HTTP_POST, "/api/token/refresh/", handle_refresh, ROUTE_JSON | ROUTE_NO_STORE,
+      ROUTE_AUTH_NONE },
+    { HTTP_POST, "/api/password_reset/", handle_password_reset, ROUTE_JSON | ROUTE_NO_STORE,
+      ROUTE_AUTH_NONE },
     { HTTP_POST, "/api/password_confirm/{}/{}/", handle_password_confirm,
-      ROUTE_JSON | ROUTE_NO_STORE },
-    { 0, NULL, NULL, 0 },
+      ROUTE_JSON | ROUTE_NO_STORE, ROUTE_AUTH_NONE },
+    { 0, NULL, NULL, 0, ROUTE_AUTH_NONE },
 };

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
 #include "clock.h"
+#include "form.h"
 #include "json.h"
 #include "log.h"
 #include "media.h"
@@ -121,7 +121,7 @@ static void
 reply_built(struct http_request *req, struct http_response *res, cJSON *built)
 {
     if (built == NULL)
-        json_internal_error(res, req->request_id);
+        json_error_reply(req, res, VF_ERR_NOMEM);
     else
         json_reply(res, 200, built);
 }
@@ -137,47 +137,15 @@ reply_video(struct app *app, struct http_request *req, struct http_response *res
     enum vf_err je = e == VF_OK ? videoadmin_job_for(app->db, id, &j) : VF_OK;
     if (e != VF_OK || (je != VF_OK && je != VF_ERR_NOTFOUND)) {
         video_free(v);
-        json_error_for(res, e != VF_OK ? e : je, req->request_id);
+        json_error_reply(req, res, e != VF_OK ? e : je);
         return;
     }
     cJSON *o = video_json(app, v, je == VF_OK ? &j : NULL);
     video_free(v);
     if (o == NULL)
-        json_internal_error(res, req->request_id);
+        json_error_reply(req, res, VF_ERR_NOMEM);
     else
         json_reply(res, status, o);
-}
-
-/* The id capture of a route, or 0 after answering 404. */
-static int64_t
-id_param(struct http_request *req, struct http_response *res)
-{
-    int64_t id = req->nparams > 0 ? videoadmin_parse_id(req->params[0]) : 0;
-    if (id == 0)
-        json_detail(res, 404, "Not found.");
-    return id;
-}
-
-/* For a staff user (*u), the route's id capture; otherwise 0 after answering 401/403/404. */
-static int64_t
-staff_id_or_reply(struct app *app, struct http_request *req, struct http_response *res,
-                  struct user *u)
-{
-    if (!auth_require_staff_or_reply(app, req, res, u))
-        return 0;
-    return id_param(req, res);
-}
-
-/* A JSON boolean member: 1 true, 0 false, -1 absent; -2 present but not a boolean. */
-static int
-json_bool_member(const cJSON *obj, const char *key)
-{
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (it == NULL)
-        return -1;
-    if (!cJSON_IsBool(it))
-        return -2;
-    return cJSON_IsTrue(it) ? 1 : 0;
 }
 
 /* ------------------------------------------------------------- handlers */
@@ -186,18 +154,16 @@ json_bool_member(const cJSON *obj, const char *key)
 static void
 h_me(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user u;
-    if (!auth_require_staff_or_reply(app, req, res, &u))
-        return;
+    const struct user *u = req->user;
     cJSON *o = cJSON_CreateObject();
     if (o == NULL) {
-        json_internal_error(res, req->request_id);
+        json_error_reply(req, res, VF_ERR_NOMEM);
         return;
     }
-    cJSON_AddNumberToObject(o, "id", (double)u.id);
-    cJSON_AddStringToObject(o, "email", u.email);
-    cJSON_AddBoolToObject(o, "is_staff", u.is_staff);
-    cJSON_AddBoolToObject(o, "is_superuser", u.is_superuser);
+    cJSON_AddNumberToObject(o, "id", (double)u->id);
+    cJSON_AddStringToObject(o, "email", u->email);
+    cJSON_AddBoolToObject(o, "is_staff", u->is_staff);
+    cJSON_AddBoolToObject(o, "is_superuser", u->is_superuser);
     cJSON_AddNumberToObject(o, "upload_max_bytes", (double)app->cfg->upload_max_bytes);
     json_reply(res, 200, o);
 }
@@ -206,12 +172,9 @@ h_me(struct app *app, struct http_request *req, struct http_response *res)
 static void
 h_videos(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user u;
     struct video **list = NULL;
     struct videoadmin_job *jobs = NULL;
     size_t n = 0, nj = 0;
-    if (!auth_require_staff_or_reply(app, req, res, &u))
-        return;
     enum vf_err e = video_list_all(app->db, &list, &n);
     if (e == VF_OK)
         e = videoadmin_jobs(app->db, &jobs, &nj);
@@ -229,7 +192,7 @@ h_videos(struct app *app, struct http_request *req, struct http_response *res)
     video_list_free(list, n);
     free(jobs);
     if (e != VF_OK || arr == NULL) {
-        json_error_for(res, e != VF_OK ? e : VF_ERR_NOMEM, req->request_id);
+        json_error_reply(req, res, e != VF_OK ? e : VF_ERR_NOMEM);
         return;
     }
     json_reply(res, 200, arr);
@@ -239,77 +202,68 @@ h_videos(struct app *app, struct http_request *req, struct http_response *res)
 static void
 h_upload(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user u;
     struct upload_error err;
     int64_t vid = 0, jid = 0;
-    if (!auth_require_staff_or_reply(app, req, res, &u))
-        return;
     enum vf_err e = uploadform_receive(app, req, probe_file, &vid, &jid, &err);
     if (e == VF_OK) {
-        log_info("admin: user %lld uploaded video %lld (job %lld)", (long long)u.id, (long long)vid,
-                 (long long)jid);
+        log_info("admin: user %lld uploaded video %lld (job %lld)", (long long)req->user->id,
+                 (long long)vid, (long long)jid);
         reply_video(app, req, res, 201, vid);
         return;
     }
     if (err.field[0] != '\0') {
         cJSON *errs = NULL;
-        if (json_errors_add(&errs, err.field, err.msg))
+        if (json_errors_add(&errs, err.field, err.msg)) {
             json_errors_reply(res, errs);
-        else
-            json_internal_error(res, req->request_id);
+        } else {
+            cJSON_Delete(errs);
+            json_error_reply(req, res, VF_ERR_NOMEM);
+        }
         return;
     }
-    int status = vf_err_status(e);
-    if (status >= 500 && e != VF_ERR_NOSPACE && e != VF_ERR_BUSY) {
-        json_internal_error(res, req->request_id);
-        return;
-    }
-    json_detail(res, status, err.msg[0] != '\0' ? err.msg : vf_strerror(e));
-    if (e == VF_ERR_BUSY)
-        http_header_set(res, "Retry-After", "1");
+    /* The upload's own words for 4xx, 503 and 507; a 500 stays generic. */
+    json_error_reply_detail(req, res, e, err.msg[0] != '\0' ? err.msg : NULL);
 }
 
 /* GET /api/admin/videos/<id>/ */
 static void
 h_video(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user u;
-    int64_t id = staff_id_or_reply(app, req, res, &u);
-    if (id > 0)
-        reply_video(app, req, res, 200, id);
+    reply_video(app, req, res, 200, req->param_ids[0]);
 }
 
-/* PATCH /api/admin/videos/<id>/ {"title","description","category"} (each optional). */
+/* PATCH /api/admin/videos/<id>/ {"title","description","category"} (each optional): their
+ * types here, their content (blank, length, UTF-8) by upload_meta_valid as for an upload. */
+enum { VE_TITLE, VE_DESCRIPTION, VE_CATEGORY, VE__MAX };
+static const struct form_field video_edit_form[VE__MAX] = {
+    [VE_TITLE] = { "title", FORM_TEXT, false, 0 },
+    [VE_DESCRIPTION] = { "description", FORM_TEXT, false, 0 },
+    [VE_CATEGORY] = { "category", FORM_TEXT, false, 0 },
+};
+
 static void
 h_video_edit(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user u;
     struct upload_error err;
-    int64_t id = staff_id_or_reply(app, req, res, &u);
-    if (id == 0)
-        return;
+    struct form_value v[VE__MAX];
+    cJSON *errs = NULL;
+    int64_t id = req->param_ids[0];
     if (!json_object_or_reply(req->json, res))
         return;
-    static const char *const keys[] = { "title", "description", "category" };
-    const char *vals[3] = { NULL, NULL, NULL };
-    for (size_t i = 0; i < 3; i++) {
-        const cJSON *it = cJSON_GetObjectItemCaseSensitive(req->json, keys[i]);
-        if (it == NULL)
-            continue;
-        if (!cJSON_IsString(it)) {
-            json_field_error(res, keys[i], "Not a valid string.");
-            return;
-        }
-        vals[i] = it->valuestring;
+    if (!form_parse(req->json, video_edit_form, VE__MAX, v, NULL, &errs)) {
+        json_errors_reply(res, errs);
+        return;
     }
-    struct upload_meta meta = { .title = vals[0], .description = vals[1], .category = vals[2] };
+    struct upload_meta meta = { .title = v[VE_TITLE].s,
+                                .description = v[VE_DESCRIPTION].s,
+                                .category = v[VE_CATEGORY].s };
     if (!upload_meta_valid(&meta, false, &err)) {
         json_field_error(res, err.field, err.msg);
         return;
     }
-    enum vf_err e = video_update_meta(app->db, id, vals[0], vals[1], vals[2]);
+    enum vf_err e = video_update_meta(app->db, id, meta.title, meta.description, meta.category);
     if (e != VF_OK) {
-        json_error_for(res, e, req->request_id);
+        json_error_reply(req, res, e);
         return;
     }
     reply_video(app, req, res, 200, id);
@@ -319,17 +273,14 @@ h_video_edit(struct app *app, struct http_request *req, struct http_response *re
 static void
 h_video_delete(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user u;
     int left = 0;
-    int64_t id = staff_id_or_reply(app, req, res, &u);
-    if (id == 0)
-        return;
+    int64_t id = req->param_ids[0];
     enum vf_err e = videoadmin_delete(app->cfg, app->db, id, &left);
     if (e != VF_OK) {
-        json_error_for(res, e, req->request_id);
+        json_error_reply(req, res, e);
         return;
     }
-    log_info("admin: user %lld deleted video %lld", (long long)u.id, (long long)id);
+    log_info("admin: user %lld deleted video %lld", (long long)req->user->id, (long long)id);
     json_detail(res, 200,
                 left == 0 ? "Video deleted."
                           : "Video deleted; some files could not be removed (see the "
@@ -340,11 +291,8 @@ h_video_delete(struct app *app, struct http_request *req, struct http_response *
 static void
 h_video_transcode(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user u;
     int64_t jid = 0;
-    int64_t id = staff_id_or_reply(app, req, res, &u);
-    if (id == 0)
-        return;
+    int64_t id = req->param_ids[0];
     enum vf_err e = videoadmin_retranscode(app->db, id, false, &jid);
     if (e == VF_ERR_CONFLICT) {
         json_detail(res, 409, "A transcode of this video is already queued or running.");
@@ -355,10 +303,10 @@ h_video_transcode(struct app *app, struct http_request *req, struct http_respons
         return;
     }
     if (e != VF_OK) {
-        json_error_for(res, e, req->request_id);
+        json_error_reply(req, res, e);
         return;
     }
-    log_info("admin: user %lld queued transcode job %lld of video %lld", (long long)u.id,
+    log_info("admin: user %lld queued transcode job %lld of video %lld", (long long)req->user->id,
              (long long)jid, (long long)id);
     reply_video(app, req, res, 202, id);
 }
@@ -367,11 +315,8 @@ h_video_transcode(struct app *app, struct http_request *req, struct http_respons
 static void
 h_jobs(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user u;
     char state[16];
     struct db_rows *r = NULL;
-    if (!auth_require_staff_or_reply(app, req, res, &u))
-        return;
     const char *st = http_query(req, "state", state, sizeof(state));
     if (st == NULL)
         st = "";
@@ -382,7 +327,7 @@ h_jobs(struct app *app, struct http_request *req, struct http_response *res)
     enum vf_err e =
         db_query(app->db, STMT_ADMIN_JOBS, DB_ARGS(DB_TEXT(st), DB_INT(JOB_LIST_LIMIT)), &r);
     if (e != VF_OK) {
-        json_error_for(res, e, req->request_id);
+        json_error_reply(req, res, e);
         return;
     }
     cJSON *arr = cJSON_CreateArray();
@@ -418,11 +363,8 @@ h_jobs(struct app *app, struct http_request *req, struct http_response *res)
 static void
 h_job_retry(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user u;
     struct job_info ji;
-    int64_t id = staff_id_or_reply(app, req, res, &u);
-    if (id == 0)
-        return;
+    int64_t id = req->param_ids[0];
     enum vf_err e = job_retry(app->db, id);
     if (e == VF_ERR_CONFLICT) {
         json_detail(res, 409, "Only failed or queued jobs can be retried.");
@@ -431,10 +373,10 @@ h_job_retry(struct app *app, struct http_request *req, struct http_response *res
     if (e == VF_OK)
         e = job_get(app->db, id, &ji);
     if (e != VF_OK) {
-        json_error_for(res, e, req->request_id);
+        json_error_reply(req, res, e);
         return;
     }
-    log_info("admin: user %lld retried job %lld", (long long)u.id, (long long)id);
+    log_info("admin: user %lld retried job %lld", (long long)req->user->id, (long long)id);
     cJSON *o = cJSON_CreateObject();
     if (o != NULL) {
         cJSON_AddNumberToObject(o, "id", (double)ji.id);
@@ -452,13 +394,10 @@ h_job_retry(struct app *app, struct http_request *req, struct http_response *res
 static void
 h_users(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user u;
     struct db_rows *r = NULL;
-    if (!auth_require_staff_or_reply(app, req, res, &u))
-        return;
     enum vf_err e = db_query(app->db, STMT_USER_LIST, DB_NOARGS, &r);
     if (e != VF_OK) {
-        json_error_for(res, e, req->request_id);
+        json_error_reply(req, res, e);
         return;
     }
     cJSON *arr = cJSON_CreateArray();
@@ -474,31 +413,39 @@ h_users(struct app *app, struct http_request *req, struct http_response *res)
 /* PATCH /api/admin/users/<id>/ {"is_active": bool, "is_staff": bool} (each optional).
  * Nobody changes their own account here (no lock-out), and only a superuser touches a
  * superuser.  Deactivating ends the user's sessions (token version bump). */
+enum { UE_ACTIVE, UE_STAFF, UE__MAX };
+static const struct form_field user_edit_form[UE__MAX] = {
+    [UE_ACTIVE] = { "is_active", FORM_BOOL, false, 0 },
+    [UE_STAFF] = { "is_staff", FORM_BOOL, false, 0 },
+};
+
 static void
 h_user_edit(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user me, target;
-    int64_t id = staff_id_or_reply(app, req, res, &me);
-    if (id == 0)
-        return;
+    const struct user *me = req->user;
+    struct user target;
+    struct form_value v[UE__MAX];
+    cJSON *errs = NULL;
+    int64_t id = req->param_ids[0];
     if (!json_object_or_reply(req->json, res))
         return;
-    int active = json_bool_member(req->json, "is_active");
-    int staff = json_bool_member(req->json, "is_staff");
-    if (active == -2 || staff == -2) {
-        json_field_error(res, active == -2 ? "is_active" : "is_staff", "Must be a valid boolean.");
+    if (!form_parse(req->json, user_edit_form, UE__MAX, v, NULL, &errs)) {
+        json_errors_reply(res, errs);
         return;
     }
+    /* 1 true, 0 false, -1 absent (unchanged) */
+    int active = v[UE_ACTIVE].present ? v[UE_ACTIVE].b : -1;
+    int staff = v[UE_STAFF].present ? v[UE_STAFF].b : -1;
     enum vf_err e = user_get(app->db, id, &target, NULL);
     if (e != VF_OK) {
-        json_error_for(res, e, req->request_id);
+        json_error_reply(req, res, e);
         return;
     }
-    if (target.id == me.id) {
+    if (target.id == me->id) {
         json_detail(res, 403, "You cannot change your own account here.");
         return;
     }
-    if (target.is_superuser && !me.is_superuser) {
+    if (target.is_superuser && !me->is_superuser) {
         json_detail(res, 403, "You do not have permission to perform this action.");
         return;
     }
@@ -511,15 +458,15 @@ h_user_edit(struct app *app, struct http_request *req, struct http_response *res
         e = db_commit(app->db);
     if (e != VF_OK) {
         db_rollback(app->db);
-        json_error_for(res, e, req->request_id);
+        json_error_reply(req, res, e);
         return;
     }
-    log_info("admin: user %lld changed user %lld (active %d, staff %d)", (long long)me.id,
+    log_info("admin: user %lld changed user %lld (active %d, staff %d)", (long long)me->id,
              (long long)id, active, staff);
     struct db_rows *r = NULL;
     e = db_query(app->db, STMT_USER_LIST, DB_NOARGS, &r);
     if (e != VF_OK) {
-        json_error_for(res, e, req->request_id);
+        json_error_reply(req, res, e);
         return;
     }
     cJSON *o = NULL;
@@ -533,18 +480,23 @@ h_user_edit(struct app *app, struct http_request *req, struct http_response *res
         json_reply(res, 200, o);
 }
 
+/* The staff-only API: the dispatcher checks the staff user before any handler runs (401,
+ * 403) and parses {id} (404 when malformed), so handlers read req->user and req->param_ids. */
 const struct route admin_routes[] = {
-    { HTTP_GET, "/api/admin/me/", h_me, ROUTE_NO_STORE },
-    { HTTP_GET, "/api/admin/videos/", h_videos, ROUTE_NO_STORE },
-    { HTTP_POST, "/api/admin/videos/", h_upload, ROUTE_STREAM | ROUTE_NO_STORE },
-    { HTTP_GET, "/api/admin/videos/{}/", h_video, ROUTE_NO_STORE },
-    { HTTP_PATCH, "/api/admin/videos/{}/", h_video_edit, ROUTE_JSON | ROUTE_NO_STORE },
-    { HTTP_DELETE, "/api/admin/videos/{}/", h_video_delete, ROUTE_NO_STORE },
-    { HTTP_POST, "/api/admin/videos/{}/transcode/", h_video_transcode,
-      ROUTE_JSON | ROUTE_NO_STORE },
-    { HTTP_GET, "/api/admin/jobs/", h_jobs, ROUTE_NO_STORE },
-    { HTTP_POST, "/api/admin/jobs/{}/retry/", h_job_retry, ROUTE_JSON | ROUTE_NO_STORE },
-    { HTTP_GET, "/api/admin/users/", h_users, ROUTE_NO_STORE },
-    { HTTP_PATCH, "/api/admin/users/{}/", h_user_edit, ROUTE_JSON | ROUTE_NO_STORE },
-    { 0, NULL, NULL, 0 },
+    { HTTP_GET, "/api/admin/me/", h_me, ROUTE_NO_STORE, ROUTE_AUTH_STAFF },
+    { HTTP_GET, "/api/admin/videos/", h_videos, ROUTE_NO_STORE, ROUTE_AUTH_STAFF },
+    { HTTP_POST, "/api/admin/videos/", h_upload, ROUTE_STREAM | ROUTE_NO_STORE, ROUTE_AUTH_STAFF },
+    { HTTP_GET, "/api/admin/videos/{id}/", h_video, ROUTE_NO_STORE, ROUTE_AUTH_STAFF },
+    { HTTP_PATCH, "/api/admin/videos/{id}/", h_video_edit, ROUTE_JSON | ROUTE_NO_STORE,
+      ROUTE_AUTH_STAFF },
+    { HTTP_DELETE, "/api/admin/videos/{id}/", h_video_delete, ROUTE_NO_STORE, ROUTE_AUTH_STAFF },
+    { HTTP_POST, "/api/admin/videos/{id}/transcode/", h_video_transcode,
+      ROUTE_JSON | ROUTE_NO_STORE, ROUTE_AUTH_STAFF },
+    { HTTP_GET, "/api/admin/jobs/", h_jobs, ROUTE_NO_STORE, ROUTE_AUTH_STAFF },
+    { HTTP_POST, "/api/admin/jobs/{id}/retry/", h_job_retry, ROUTE_JSON | ROUTE_NO_STORE,
+      ROUTE_AUTH_STAFF },
+    { HTTP_GET, "/api/admin/users/", h_users, ROUTE_NO_STORE, ROUTE_AUTH_STAFF },
+    { HTTP_PATCH, "/api/admin/users/{id}/", h_user_edit, ROUTE_JSON | ROUTE_NO_STORE,
+      ROUTE_AUTH_STAFF },
+    { 0, NULL, NULL, 0, ROUTE_AUTH_NONE },
 };

@@ -9,11 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "auth.h"
 #include "catalogue.h"
 #include "clock.h"
 #include "json.h"
-#include "log.h"
 #include "mediafile.h"
 #include "routes.h"
 #include "strbuf.h"
@@ -45,16 +43,12 @@ catalogue_routes_release(void)
 static void
 video_list(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user user;
-    if (!auth_require_or_reply(app, req, res, &user))
-        return;
     struct catalogue *c = state(app);
     const char *body, *etag;
     size_t len;
     enum vf_err err = c ? catalogue_get(c, app->db, &body, &len, &etag) : VF_ERR_NOMEM;
     if (err) {
-        log_error("video list: %s", vf_strerror(err));
-        json_error_for(res, err, req->request_id);
+        json_error_reply(req, res, err);
         return;
     }
     /* Not user-specific, but behind a cookie: private, revalidated with the ETag. */
@@ -66,7 +60,7 @@ video_list(struct app *app, struct http_request *req, struct http_response *res)
     }
     res->status = 200;
     if (http_body_set(res, "application/json", body, len) != VF_OK)
-        json_internal_error(res, req->request_id);
+        json_error_reply(req, res, VF_ERR_NOMEM);
 }
 
 /* The signing scheme follows the web server the sendfile mode names; none without a key. */
@@ -129,20 +123,19 @@ send_file(struct app *app, struct http_request *req, struct http_response *res,
     if (!err)
         err = http_header_set(res, "Cache-Control", cache_control);
     if (err) {
+        /* Whatever the code says, a file we could not hand over is our failure. */
         http_response_reset(res);
-        json_internal_error(res, req->request_id);
+        json_error_reply(req, res, VF_ERR_INTERNAL);
     }
 }
 
-/* Authenticate, then allow-list the path and open the file.  false when answered. */
+/* Allow-list the path and open the file (the dispatcher has authenticated: 401 comes before
+ * any file is touched).  false when answered. */
 static bool
 open_media(struct app *app, struct http_request *req, struct http_response *res,
            struct mediafile_path *p, enum mediafile_kind want, int *fd, struct stat *st,
            enum mediafile_res *used)
 {
-    struct user user;
-    if (!auth_require_or_reply(app, req, res, &user))
-        return false;
     if (mediafile_parse(req->path, p) != VF_OK || p->kind != want) {
         json_detail(res, 404, "Not found.");
         return false;
@@ -154,7 +147,7 @@ open_media(struct app *app, struct http_request *req, struct http_response *res,
         bool ready = !err && v->state == VIDEO_READY;
         video_free(v);
         if (err && err != VF_ERR_NOTFOUND) {
-            json_error_for(res, err, req->request_id);
+            json_error_reply(req, res, err);
             return false;
         }
         if (!ready) {
@@ -164,12 +157,7 @@ open_media(struct app *app, struct http_request *req, struct http_response *res,
     }
     enum vf_err err = mediafile_open(app->cfg->media_root, p, fd, st, used);
     if (err) {
-        if (err == VF_ERR_NOTFOUND) {
-            json_detail(res, 404, "Not found.");
-        } else {
-            log_error("media file of video %" PRId64 ": %s", p->video_id, vf_strerror(err));
-            json_internal_error(res, req->request_id);
-        }
+        json_error_reply(req, res, err); /* 404, or 500 (its cause logged by mediafile_open) */
         return false;
     }
     return true;
@@ -269,14 +257,14 @@ video_playlist(struct app *app, struct http_request *req, struct http_response *
                       : NULL;
     free(text);
     if (!body) {
-        json_internal_error(res, req->request_id);
+        json_error_reply(req, res, VF_ERR_INTERNAL); /* unreadable, or could not be signed */
         return;
     }
     res->status = 200;
     /* Signatures expire and name the client: never shared, never stored. */
     http_header_set(res, "Cache-Control", "private, no-store");
     if (http_body_take(res, mediafile_content_type(MEDIAFILE_PLAYLIST), body, blen) != VF_OK)
-        json_internal_error(res, req->request_id);
+        json_error_reply(req, res, VF_ERR_NOMEM);
 }
 
 /* GET /api/video/<id>/<res>/<n>.ts[/] */
@@ -307,10 +295,7 @@ default_bandwidth(int height)
 static void
 video_master(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct user user;
     struct mediafile_path p;
-    if (!auth_require_or_reply(app, req, res, &user))
-        return;
     if (mediafile_parse(req->path, &p) != VF_OK || p.kind != MEDIAFILE_MASTER) {
         json_detail(res, 404, "Not found.");
         return;
@@ -320,7 +305,7 @@ video_master(struct app *app, struct http_request *req, struct http_response *re
     if (err || v->state != VIDEO_READY || v->nrenditions == 0) {
         video_free(v);
         if (err && err != VF_ERR_NOTFOUND)
-            json_error_for(res, err, req->request_id);
+            json_error_reply(req, res, err);
         else
             json_detail(res, 404, "Not found.");
         return;
@@ -351,19 +336,21 @@ video_master(struct app *app, struct http_request *req, struct http_response *re
     video_free(v);
     if (!ok) {
         strbuf_free(&b);
-        json_internal_error(res, req->request_id);
+        json_error_reply(req, res, VF_ERR_NOMEM);
         return;
     }
     res->status = 200;
     http_header_set(res, "Cache-Control", "private, no-cache");
     if (http_body_take(res, mediafile_content_type(MEDIAFILE_MASTER), b.s, b.len) != VF_OK)
-        json_internal_error(res, req->request_id);
+        json_error_reply(req, res, VF_ERR_NOMEM);
 }
 
+/* Every route needs a signed-in user; the media paths are checked by mediafile_parse
+ * (404), so their captures stay untyped. */
 const struct route catalogue_routes[] = {
-    { HTTP_GET, "/api/video/", video_list, 0 },
-    { HTTP_GET, "/api/video/{}/master.m3u8", video_master, 0 },
-    { HTTP_GET, "/api/video/{}/{}/index.m3u8", video_playlist, 0 },
-    { HTTP_GET, "/api/video/{}/{}/{}/?", video_segment, 0 },
-    { 0, NULL, NULL, 0 },
+    { HTTP_GET, "/api/video/", video_list, 0, ROUTE_AUTH_USER },
+    { HTTP_GET, "/api/video/{}/master.m3u8", video_master, 0, ROUTE_AUTH_USER },
+    { HTTP_GET, "/api/video/{}/{}/index.m3u8", video_playlist, 0, ROUTE_AUTH_USER },
+    { HTTP_GET, "/api/video/{}/{}/{}/?", video_segment, 0, ROUTE_AUTH_USER },
+    { 0, NULL, NULL, 0, ROUTE_AUTH_NONE },
 };

@@ -107,9 +107,10 @@ debug_crash(struct app *app, struct http_request *req, struct http_response *res
 }
 
 const struct route health_routes[] = {
-    { HTTP_GET, "/api/health/", health, ROUTE_NO_STORE },
-    { HTTP_GET, "/api/health/debug/sleep/", debug_sleep, ROUTE_NO_STORE },
-    { HTTP_POST, "/api/health/debug/echo/", debug_echo, ROUTE_JSON | ROUTE_NO_STORE },
-    { HTTP_GET, "/api/health/debug/crash/", debug_crash, ROUTE_NO_STORE },
-    { 0, NULL, NULL, 0 },
+    { HTTP_GET, "/api/health/", health, ROUTE_NO_STORE, ROUTE_AUTH_NONE },
+    { HTTP_GET, "/api/health/debug/sleep/", debug_sleep, ROUTE_NO_STORE, ROUTE_AUTH_NONE },
+    { HTTP_POST, "/api/health/debug/echo/", debug_echo, ROUTE_JSON | ROUTE_NO_STORE,
+      ROUTE_AUTH_NONE },
+    { HTTP_GET, "/api/health/debug/crash/", debug_crash, ROUTE_NO_STORE, ROUTE_AUTH_NONE },
+    { 0, NULL, NULL, 0, ROUTE_AUTH_NONE },
 };

@@ -20,7 +20,6 @@
 #include "cgienv.h"
 #include "clock.h"
 #include "db.h"
-#include "json.h"
 #include "log.h"
 #include "master.h"
 #include "responder.h"
@@ -157,15 +156,6 @@ send_response(FCGX_Request *fr, const struct http_request *req, const struct htt
     free(buf);
 }
 
-/* While the database is down every route but the health check answers 503 JSON, still
- * through the dispatcher so that CORS and the security headers apply. */
-static void
-unavailable(struct app *app, struct http_request *req, struct http_response *res)
-{
-    (void)app;
-    json_error_for(res, VF_ERR_BUSY, req->request_id);
-}
-
 static void
 ensure_db(struct app *app, int64_t *last_try)
 {
@@ -186,27 +176,28 @@ handle(struct app *app, FCGX_Request *fr, int64_t *db_last_try)
     struct http_response res;
 
     if (req == NULL) {
-        static const char oom[] = "Status: 503 Service Unavailable\r\n"
-                                  "Content-Type: application/json\r\nRetry-After: 1\r\n\r\n"
-                                  "{\"detail\":\"Service temporarily unavailable.\"}";
-        put(fr->out, oom, sizeof(oom) - 1);
+        /* Out of memory before there is a request to answer: the error table's busy reply,
+         * formatted on the stack. */
+        char oom[256];
+        int n = snprintf(oom, sizeof(oom),
+                         "Status: %d %s\r\nContent-Type: application/json\r\n"
+                         "Retry-After: %d\r\n\r\n{\"detail\":\"%s\"}",
+                         vf_err_status(VF_ERR_BUSY), http_reason(vf_err_status(VF_ERR_BUSY)),
+                         vf_err_retry_after(VF_ERR_BUSY), vf_err_message(VF_ERR_BUSY));
+        if (n > 0 && (size_t)n < sizeof(oom))
+            put(fr->out, oom, (size_t)n);
         return;
     }
     http_response_init(&res);
     log_set_request_id(req->request_id);
     ensure_db(app, db_last_try);
 
-    if (app->db == NULL && strcmp(req->path, "/api/health/") != 0) {
-        /* A one-route table whose literal pattern is this very path. */
-        const struct route fallback[] = {
-            { ~0u, req->path, unavailable, ROUTE_NO_STORE },
-            { 0, NULL, NULL, 0 },
-        };
-        const struct route *const tables[] = { fallback, NULL };
-        route_dispatch(app, tables, req, &res);
-    } else {
+    /* While the database is down every path but the health check (which says so itself)
+     * answers 503 JSON, with CORS and the security headers. */
+    if (app->db == NULL && strcmp(req->path, "/api/health/") != 0)
+        route_reply_unavailable(app, req, &res);
+    else
         route_dispatch(app, routes_all, req, &res);
-    }
     send_response(fr, req, &res);
     log_debug("%s -> %d", req->method_str, res.status);
     log_set_request_id(NULL);

@@ -4,7 +4,7 @@
 
 #include "route.h"
 
-/* Each resource's table (fcgi/<resource>.c), ending with a { 0, NULL, NULL, 0 } entry. */
+/* Each resource's table (fcgi/<resource>.c), ending with an entry whose pattern is NULL. */
 extern const struct route health_routes[];
 extern const struct route accounts_routes[];
 extern const struct route catalogue_routes[];

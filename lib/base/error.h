@@ -6,8 +6,12 @@
 
 /*
  * Every fallible function in lib/ returns one of these.  VF_OK is 0 so that
- * `if (err)` reads naturally.  The HTTP layer maps them to statuses with
- * vf_err_status(); nothing else interprets them.
+ * `if (err)` reads naturally.  One table (error.c) says, per code, what it means to an
+ * operator (vf_strerror), which HTTP status answers it (vf_err_status), what the client
+ * is told (vf_err_message) and whether to send Retry-After (vf_err_retry_after).  The web
+ * layer answers a code through that table in one place, json_error_reply (lib/web/json.h),
+ * which also logs server-side failures once; the worker and videoflixctl read the codes
+ * for their own decisions (retry a job or not, the exit status).
  */
 enum vf_err {
     VF_OK = 0,
@@ -33,11 +37,22 @@ enum vf_err {
     VF_ERR__MAX
 };
 
-/* Static, human-readable description; never NULL. */
+/* Static, human-readable description for logs; never NULL. */
 const char *vf_strerror(enum vf_err err);
 
-/* The HTTP status a handler should answer with for this error. */
+/* The HTTP status that answers this error (500 for an unknown code). */
 int vf_err_status(enum vf_err err);
+
+/*
+ * The message a client gets for this error, static, never NULL: CONTRACT.md's generic
+ * wording ("Not found.", "Request was throttled.", ...), and "Internal server error." for
+ * every 500 (a failure of ours is never described to the client).  Meaningless for VF_OK.
+ */
+const char *vf_err_message(enum vf_err err);
+
+/* Seconds a client should wait before trying again (the Retry-After header): 1 for 503
+ * (busy), 60 for 429 when the caller knows no better; 0 for no Retry-After. */
+int vf_err_retry_after(enum vf_err err);
 
 /*
  * Write a one-line reason into a caller's buffer: snprintf into buf (len bytes; nothing when

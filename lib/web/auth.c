@@ -52,7 +52,7 @@ auth_require_or_reply(struct app *app, const struct http_request *req, struct ht
         return false;
     }
     if (err != VF_OK) {
-        json_error_for(res, err, req->request_id);
+        json_error_reply(req, res, err);
         return false;
     }
     return true;

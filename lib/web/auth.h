@@ -1,4 +1,4 @@
-/* auth.h -- cookie authentication: JWT cookies to a user, for every protected handler. */
+/* auth.h -- cookie authentication: JWT cookies to a user, for every protected route. */
 #ifndef VF_AUTH_H
 #define VF_AUTH_H
 
@@ -16,8 +16,10 @@
  * Authenticate by the access_token cookie.  On success fills *user and returns true.
  * On failure it has already answered 401 JSON ({"detail":"Authentication credentials
  * were not provided."} without a cookie, {"detail":"Token is invalid or expired",
- * "code":"token_not_valid"} for a bad one; 503/500 on a database failure) and
- * returns false.
+ * "code":"token_not_valid"} for a bad one; 503/500 through json_error_reply on a
+ * database failure) and returns false.  The dispatcher calls this (and the staff
+ * variant) for routes whose row says ROUTE_AUTH_USER/ROUTE_AUTH_STAFF, before the
+ * handler and before any body is read; handlers find the user in req->user.
  */
 bool auth_require_or_reply(struct app *app, const struct http_request *req,
                            struct http_response *res, struct user *user);

@@ -11,6 +11,8 @@
 
 #include "error.h"
 
+struct user; /* lib/domain/user.h: the authenticated user of a request, see below */
+
 enum http_method {
     HTTP_GET = 1u << 0,
     HTTP_HEAD = 1u << 1,
@@ -52,7 +54,13 @@ struct http_request {
     cJSON *json;                   /* parsed body of ROUTE_JSON routes (NULL if empty body) */
     char *params[HTTP_MAX_PARAMS]; /* route captures, percent-decoded once */
     size_t nparams;
-    char request_id[33]; /* 32 hex chars */
+    int64_t param_ids[HTTP_MAX_PARAMS]; /* for an "{id}" capture its value (> 0), else 0 */
+    const struct user *user; /* the authenticated user of a route that requires one: borrowed
+                                from the dispatcher, valid while the handler runs; else NULL */
+    const char *route;       /* pattern of the matched route (borrowed from its table; NULL
+                                before dispatch, when none matched, and for route_reply_unavailable):
+                                what logs name instead of the path, which may carry a token */
+    char request_id[33];     /* 32 hex chars */
     /* Streaming body source: returns bytes read, 0 at the end, -1 on error. */
     ssize_t (*body_read)(void *ctx, void *buf, size_t n);
     void *body_ctx;

@@ -1,6 +1,7 @@
 /* json.c -- JSON replies in the shapes of CONTRACT.md (DRF-compatible). */
 #include "autoconf.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,66 +43,45 @@ json_detail(struct http_response *res, int status, const char *detail)
     json_message(res, status, "detail", detail);
 }
 
-void
-json_internal_error(struct http_response *res, const char *request_id)
+/* 500 {"detail":"Internal server error.","request_id":"..."}, even out of memory. */
+static void
+internal_error(struct http_response *res, const char *request_id)
 {
     cJSON *o = cJSON_CreateObject();
 
     if (o != NULL) {
-        cJSON_AddStringToObject(o, "detail", "Internal server error.");
-        cJSON_AddStringToObject(o, "request_id", request_id ? request_id : "");
+        cJSON_AddStringToObject(o, "detail", vf_err_message(VF_ERR_INTERNAL));
+        cJSON_AddStringToObject(o, "request_id", request_id);
     }
     json_reply(res, 500, o);
-    if (res->status != 500)
-        res->status = 500;
 }
 
 void
-json_error_for(struct http_response *res, enum vf_err err, const char *request_id)
+json_error_reply_detail(const struct http_request *req, struct http_response *res, enum vf_err err,
+                        const char *detail)
 {
-    int status = vf_err_status(err);
+    int status = err == VF_OK ? 500 : vf_err_status(err);
 
-    switch (status) {
-    case 400:
-        json_detail(res, 400, "Invalid input.");
-        break;
-    case 401:
-        json_detail(res, 401, "Authentication credentials were not provided.");
-        break;
-    case 403:
-        json_detail(res, 403, "You do not have permission to perform this action.");
-        break;
-    case 404:
-        json_detail(res, 404, "Not found.");
-        break;
-    case 409:
-        json_detail(res, 409, "The request conflicts with the current state.");
-        break;
-    case 413:
-        json_detail(res, 413, "Request body too large.");
-        break;
-    case 415:
-        json_detail(res, 415, "Unsupported media type.");
-        break;
-    case 429:
-        json_detail(res, 429, "Request was throttled.");
-        http_header_set(res, "Retry-After", "60");
-        break;
-    case 503:
-        json_detail(res, 503, "Service temporarily unavailable, try again later.");
-        http_header_set(res, "Retry-After", "1");
-        break;
-    case 504:
-        json_detail(res, 504, "The operation timed out.");
-        break;
-    case 507:
-        json_detail(res, 507, "Insufficient storage.");
-        break;
-    default:
-        log_error("internal error: %s", vf_strerror(err));
-        json_internal_error(res, request_id);
-        break;
+    if (status == 500) {
+        log_error("%s %s answered 500: %s", req->method_str,
+                  req->route != NULL ? req->route : "(no route)",
+                  err == VF_OK ? "error reply without an error" : vf_strerror(err));
+        internal_error(res, req->request_id);
+        return;
     }
+    json_detail(res, status, detail != NULL ? detail : vf_err_message(err));
+    int retry = vf_err_retry_after(err);
+    if (retry > 0 && res->status == status) {
+        char v[16];
+        snprintf(v, sizeof(v), "%d", retry);
+        http_header_set(res, "Retry-After", v);
+    }
+}
+
+void
+json_error_reply(const struct http_request *req, struct http_response *res, enum vf_err err)
+{
+    json_error_reply_detail(req, res, err, NULL);
 }
 
 bool

@@ -13,10 +13,21 @@ void json_reply(struct http_response *res, int status, cJSON *obj);
 void json_detail(struct http_response *res, int status, const char *detail);
 /* {key: msg}, e.g. {"message": "..."} */
 void json_message(struct http_response *res, int status, const char *key, const char *msg);
-/* 500 {"detail":"Internal server error.","request_id":"..."} */
-void json_internal_error(struct http_response *res, const char *request_id);
-/* Answer the status for err with a generic body (503 adds Retry-After). */
-void json_error_for(struct http_response *res, enum vf_err err, const char *request_id);
+
+/*
+ * The one reply for an error code, from the error table (lib/base/error.h): its status,
+ * {"detail": vf_err_message(err)} and, when the table has one, Retry-After.  Every 500
+ * answers {"detail":"Internal server error.","request_id":"<req->request_id>"}, whatever
+ * the code (VF_OK here is a caller's bug and answers 500 too).  A 500 is logged here, once,
+ * at error level: method, route pattern (never the path, which may carry a link token) and
+ * vf_strerror(err), on a line that carries the request id; a handler does not log what it
+ * passes here.  Other statuses are not logged here: 4xx are the client's, and the transient
+ * ones (503 busy, 507 low disk) are reported with their cause by the module that meets them.
+ */
+void json_error_reply(const struct http_request *req, struct http_response *res, enum vf_err err);
+/* The same with `detail` (when not NULL) as the message; a 500 still gets the generic body. */
+void json_error_reply_detail(const struct http_request *req, struct http_response *res,
+                             enum vf_err err, const char *detail);
 
 /* Field errors, DRF style: {"field": ["msg", ...], "non_field_errors": [...]}.
  * json_errors_add creates *errs on first use; returns false on allocation failure. */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "log.h"
 #include "mediafile.h"
 
 #define PREFIX   "/api/video/"
@@ -160,8 +161,11 @@ mediafile_relpath(const struct mediafile_path *p, enum mediafile_res res, char *
     return (n < 0 || (size_t)n >= len) ? -1 : n;
 }
 
+/* The code for errno after a failed open or stat of video `idstr`'s file: a missing or
+ * refused component is NOTFOUND; anything else is a failure of ours, whose cause is logged
+ * here (the caller answers a plain 500). */
 static enum vf_err
-errno_err(void)
+errno_err(const char *idstr)
 {
     switch (errno) {
     case ENOENT:
@@ -171,6 +175,7 @@ errno_err(void)
     case ENXIO:
         return VF_ERR_NOTFOUND;
     default:
+        log_error("media file of video %s: %s", idstr, strerror(errno));
         return VF_ERR_IO;
     }
 }
@@ -196,7 +201,7 @@ mediafile_open(const char *media_root, const struct mediafile_path *p, int *fd, 
     root = open(media_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (root < 0 || (hls = openat(root, "hls", OPEN_DIR)) < 0 ||
         (vid = openat(hls, idstr, OPEN_DIR)) < 0) {
-        err = errno_err();
+        err = errno_err(idstr);
         goto out;
     }
     if (p->kind == MEDIAFILE_MASTER) {
@@ -214,10 +219,11 @@ mediafile_open(const char *media_root, const struct mediafile_path *p, int *fd, 
             f = openat(rdir, p->name, OPEN_FILE);
     }
     if (f < 0) {
-        err = errno_err();
+        err = errno_err(idstr);
         goto out;
     }
     if (fstat(f, st) != 0) {
+        log_error("media file of video %s: fstat: %s", idstr, strerror(errno));
         err = VF_ERR_IO;
         goto out;
     }

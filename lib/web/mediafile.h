@@ -51,7 +51,8 @@ enum mediafile_res mediafile_res_for_height(int height);
  * above the source), the highest existing rendition is used instead; `*used`
  * (may be NULL) gets the rendition actually opened.  On success *fd is an open
  * read-only descriptor the caller owns (close it) and *st its fstat().
- * VF_ERR_NOTFOUND for anything missing, not regular or a symlink; VF_ERR_IO otherwise.
+ * VF_ERR_NOTFOUND for anything missing, not regular or a symlink; VF_ERR_IO otherwise
+ * (its cause, errno, logged here: the caller only answers 500).
  */
 enum vf_err mediafile_open(const char *media_root, const struct mediafile_path *p, int *fd,
                            struct stat *st, enum mediafile_res *used);

@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "json.h"
 #include "log.h"
 #include "route.h"
+#include "videoadmin.h"
 
 #define UNSAFE_METHODS (HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)
 
@@ -24,7 +26,8 @@ route_match(const char *pattern, const char *path, char **params, size_t *nparam
     const char *p = pattern, *pend = pattern + (optslash ? plen - 2 : plen), *s = path;
 
     while (p < pend) {
-        if (p[0] == '{' && p + 1 < pend && p[1] == '}') {
+        const char *close = p[0] == '{' ? memchr(p, '}', (size_t)(pend - p)) : NULL;
+        if (close != NULL) {
             const char *e = s;
             while (*e != '\0' && *e != '/')
                 e++;
@@ -39,7 +42,7 @@ route_match(const char *pattern, const char *path, char **params, size_t *nparam
             }
             free(raw);
             params[n++] = dec;
-            p += 2;
+            p = close + 1;
             s = e;
         } else {
             if (*p != *s)
@@ -229,27 +232,34 @@ allow_header(unsigned methods, char *buf, size_t len)
     }
 }
 
-static void
-dispatch(struct app *app, const struct route *const *tables, struct http_request *req,
-         struct http_response *res, unsigned *flags)
+/* A CORS preflight (OPTIONS with Access-Control-Request-Method) on any path: answer 200
+ * with an empty body, and the CORS grant for an allowed origin.  False for anything else. */
+static bool
+preflight_reply(const struct app *app, const struct http_request *req, struct http_response *res)
 {
-    const struct route *found = NULL;
-    unsigned path_methods = 0;
     const char *origin = http_header(req, "origin");
 
-    /* CORS preflight on any path. */
-    if (req->method == HTTP_OPTIONS && http_header(req, "access-control-request-method")) {
-        res->status = 200;
-        if (origin != NULL && config_origin_allowed(app->cfg, origin)) {
-            http_header_set(res, "Access-Control-Allow-Methods", preflight_methods);
-            http_header_set(res, "Access-Control-Allow-Headers", preflight_headers);
-            http_header_set(res, "Access-Control-Max-Age", "86400");
-        }
-        http_header_set(res, "Content-Length", "0");
-        return;
+    if (req->method != HTTP_OPTIONS || http_header(req, "access-control-request-method") == NULL)
+        return false;
+    res->status = 200;
+    if (origin != NULL && config_origin_allowed(app->cfg, origin)) {
+        http_header_set(res, "Access-Control-Allow-Methods", preflight_methods);
+        http_header_set(res, "Access-Control-Allow-Headers", preflight_headers);
+        http_header_set(res, "Access-Control-Max-Age", "86400");
     }
+    http_header_set(res, "Content-Length", "0");
+    return true;
+}
 
-    for (size_t t = 0; tables[t] != NULL && found == NULL; t++) {
+/* The route for the request's path and method, with req->params and req->route filled; NULL
+ * after answering 404, or 405 with Allow (200 {"allow":...} for a plain OPTIONS). */
+static const struct route *
+match_or_reply(const struct route *const *tables, struct http_request *req,
+               struct http_response *res)
+{
+    unsigned path_methods = 0;
+
+    for (size_t t = 0; tables[t] != NULL; t++) {
         for (const struct route *r = tables[t]; r->pattern != NULL; r++) {
             char *params[HTTP_MAX_PARAMS];
             size_t np = 0;
@@ -266,33 +276,78 @@ dispatch(struct app *app, const struct route *const *tables, struct http_request
                 free(req->params[i]);
             memcpy(req->params, params, np * sizeof(params[0]));
             req->nparams = np;
-            found = r;
-            break;
+            req->route = r->pattern;
+            return r;
         }
     }
-    if (found == NULL && path_methods == 0) {
+    if (path_methods == 0) {
         json_detail(res, 404, "Not found.");
-        return;
+        return NULL;
     }
-    if (found == NULL) {
-        char allow[128], msg[160];
-        allow_header(path_methods, allow, sizeof(allow));
-        http_header_set(res, "Allow", allow);
-        if (req->method == HTTP_OPTIONS) {
-            json_message(res, 200, "allow", allow);
-            http_header_set(res, "Allow", allow);
-            return;
-        }
+    char allow[128], msg[160];
+    allow_header(path_methods, allow, sizeof(allow));
+    if (req->method == HTTP_OPTIONS) {
+        json_message(res, 200, "allow", allow);
+    } else {
         snprintf(msg, sizeof(msg), "Method \"%.20s\" not allowed.", req->method_str);
         json_detail(res, 405, msg);
-        http_header_set(res, "Allow", allow);
-        return;
     }
-    *flags = found->flags;
+    http_header_set(res, "Allow", allow);
+    return NULL;
+}
+
+/* Fill req->param_ids from the pattern's "{id}" captures; false after answering 404 when
+ * one is not a positive int64.  (Patterns are ours: every "{" has its "}".) */
+static bool
+ids_or_reply(const char *pattern, struct http_request *req, struct http_response *res)
+{
+    size_t k = 0;
+
+    for (const char *p = pattern; p != NULL && (p = strchr(p, '{')) != NULL; p++, k++) {
+        if (k >= req->nparams)
+            break;
+        req->param_ids[k] = 0;
+        if (strncmp(p, "{id}", 4) != 0)
+            continue;
+        if ((req->param_ids[k] = videoadmin_parse_id(req->params[k])) == 0) {
+            json_error_reply(req, res, VF_ERR_NOTFOUND);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Authenticate for the route's level into *user; false when answered (401/403/5xx). */
+static bool
+auth_or_reply(struct app *app, const struct route *r, struct http_request *req,
+              struct http_response *res, struct user *user)
+{
+    switch (r->auth) {
+    case ROUTE_AUTH_NONE:
+        return true;
+    case ROUTE_AUTH_USER:
+        return auth_require_or_reply(app, req, res, user);
+    case ROUTE_AUTH_STAFF:
+        return auth_require_staff_or_reply(app, req, res, user);
+    }
+    json_error_reply(req, res, VF_ERR_INTERNAL); /* a row with a level we do not know */
+    return false;
+}
+
+/* Everything after the match, in the contract's order: the Origin check of unsafe methods
+ * (403), the framing (400), authentication (401/403) before any body is read, typed
+ * captures (404), the body (413, then 415/400 for ROUTE_JSON), the handler (with req->user
+ * pointing at this frame's user while it runs). */
+static void
+run(struct app *app, const struct route *r, struct http_request *req, struct http_response *res)
+{
+    const char *origin = http_header(req, "origin");
+    struct user user;
 
     if ((req->method & UNSAFE_METHODS) && origin != NULL &&
         !config_origin_allowed(app->cfg, origin)) {
-        log_info("refused %s %s from origin not allowed", req->method_str, found->pattern);
+        log_info("refused %s %s from origin not allowed", req->method_str,
+                 r->pattern != NULL ? r->pattern : "(any path)");
         json_detail(res, 403, "Origin not allowed.");
         return;
     }
@@ -300,7 +355,9 @@ dispatch(struct app *app, const struct route *const *tables, struct http_request
         json_detail(res, 400, "Malformed Content-Length.");
         return;
     }
-    if (!(found->flags & ROUTE_STREAM)) {
+    if (!auth_or_reply(app, r, req, res, &user) || !ids_or_reply(r->pattern, req, res))
+        return;
+    if (!(r->flags & ROUTE_STREAM)) {
         enum vf_err err = read_body(req, app->cfg->json_max_bytes);
         if (err == VF_ERR_TOOBIG) {
             json_detail(res, 413, "Request body too large.");
@@ -310,25 +367,24 @@ dispatch(struct app *app, const struct route *const *tables, struct http_request
             json_detail(res, 400, "Could not read the request body.");
             return;
         }
-        if ((found->flags & ROUTE_JSON) && !parse_json_or_reply(req, res))
+        if ((r->flags & ROUTE_JSON) && !parse_json_or_reply(req, res))
             return;
     }
-    found->fn(app, req, res);
+    req->user = r->auth != ROUTE_AUTH_NONE ? &user : NULL;
+    r->fn(app, req, res);
+    req->user = NULL;
 }
 
-void
-route_dispatch(struct app *app, const struct route *const *tables, struct http_request *req,
-               struct http_response *res)
+/* What every reply gets last: a JSON body for a bare error status, CORS, security headers. */
+static void
+finish(const struct app *app, const struct http_request *req, struct http_response *res,
+       unsigned flags)
 {
-    unsigned flags = 0;
-
-    log_set_request_id(req->request_id);
-    dispatch(app, tables, req, res, &flags);
-
-    /* Every error is JSON: a handler that set only a status gets the generic body. */
+    /* Every error is JSON: a handler that set only a status gets the generic body (a bare
+     * 5xx is a handler's bug: answered and logged as an internal error). */
     if (res->status >= 400 && res->body == NULL && res->file_fd < 0) {
         if (res->status >= 500) {
-            json_internal_error(res, req->request_id);
+            json_error_reply(req, res, VF_ERR_INTERNAL);
         } else {
             char msg[64];
             snprintf(msg, sizeof(msg), "%s.", http_reason(res->status));
@@ -337,5 +393,38 @@ route_dispatch(struct app *app, const struct route *const *tables, struct http_r
     }
     add_cors(app, req, res);
     add_security_headers(res, flags);
+}
+
+void
+route_dispatch(struct app *app, const struct route *const *tables, struct http_request *req,
+               struct http_response *res)
+{
+    const struct route *r = NULL;
+
+    log_set_request_id(req->request_id);
+    if (!preflight_reply(app, req, res) && (r = match_or_reply(tables, req, res)) != NULL)
+        run(app, r, req, res);
+    finish(app, req, res, r != NULL ? r->flags : 0);
+    log_set_request_id(NULL);
+}
+
+static void
+unavailable(struct app *app, struct http_request *req, struct http_response *res)
+{
+    (void)app;
+    json_error_reply(req, res, VF_ERR_BUSY);
+}
+
+/* The route every path and method has while the database is down. */
+static const struct route unavailable_route = { ~0u, NULL, unavailable, ROUTE_NO_STORE,
+                                                ROUTE_AUTH_NONE };
+
+void
+route_reply_unavailable(struct app *app, struct http_request *req, struct http_response *res)
+{
+    log_set_request_id(req->request_id);
+    if (!preflight_reply(app, req, res))
+        run(app, &unavailable_route, req, res);
+    finish(app, req, res, unavailable_route.flags);
     log_set_request_id(NULL);
 }

@@ -52,11 +52,12 @@ echo(struct app *a, struct http_request *req, struct http_response *res)
 }
 
 static const struct route routes[] = {
-    { HTTP_GET | HTTP_POST | HTTP_PUT, "/api/echo/{}/?", echo, ROUTE_JSON | ROUTE_NO_STORE },
-    { HTTP_POST, "/api/login/", echo, ROUTE_JSON },
-    { HTTP_GET, "/api/video/{}/{}/index.m3u8", echo, 0 },
-    { HTTP_GET, "/api/video/{}/{}/{}/?", echo, 0 },
-    { 0, NULL, NULL, 0 },
+    { HTTP_GET | HTTP_POST | HTTP_PUT, "/api/echo/{}/?", echo, ROUTE_JSON | ROUTE_NO_STORE,
+      ROUTE_AUTH_NONE },
+    { HTTP_POST, "/api/login/", echo, ROUTE_JSON, ROUTE_AUTH_NONE },
+    { HTTP_GET, "/api/video/{}/{}/index.m3u8", echo, 0, ROUTE_AUTH_NONE },
+    { HTTP_GET, "/api/video/{}/{}/{}/?", echo, 0, ROUTE_AUTH_NONE },
+    { 0, NULL, NULL, 0, ROUTE_AUTH_NONE },
 };
 static const struct route *const tables[] = { routes, NULL };
 

@@ -16,8 +16,10 @@
 #include "clock.h"
 #include "config.h"
 #include "db.h"
+#include "json.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "route.h"
 #include "user.h"
 
 #define T0 1800000000LL
@@ -221,5 +223,80 @@ Test(auth, access_cookie_authenticates_only_a_live_active_user_of_this_version)
                  "reactivation does not revive old tokens (version bumped twice)");
     cr_expect_eq(authenticate(access_cookie(id, 2, TOKEN_ACCESS), false, &u, body, sizeof(body)), 0,
                  "a token of the current version works");
+    free(cookie);
+}
+
+/* --------------------------------------------- route rows that declare authentication */
+
+/* Records what the handler was handed: {"user": id, "id": param_ids[0], "body": ...}. */
+static void
+whoami(struct app *a, struct http_request *req, struct http_response *res)
+{
+    (void)a;
+    cJSON *o = cJSON_CreateObject();
+    cr_assert_not_null(req->user, "an authenticated route hands the user over");
+    cJSON_AddNumberToObject(o, "user", (double)req->user->id);
+    cJSON_AddNumberToObject(o, "id", (double)req->param_ids[0]);
+    cJSON_AddBoolToObject(o, "body", req->json != NULL);
+    json_reply(res, 200, o);
+}
+
+static const struct route staff_routes[] = {
+    { HTTP_PATCH, "/api/admin/things/{id}/", whoami, ROUTE_JSON, ROUTE_AUTH_STAFF },
+    { 0, NULL, NULL, 0, ROUTE_AUTH_NONE },
+};
+
+/* Dispatch to staff_routes; returns the status and the body in body[]. */
+static int
+dispatch_staff(const char *cookie, const char *path, const char *ctype, const char *body_in,
+               char *body, size_t len)
+{
+    const struct route *const tables[] = { staff_routes, NULL };
+    char hdr[5000], ct[64];
+    const char *headers[2] = { hdr, ct };
+    snprintf(hdr, sizeof(hdr), "Cookie: %s", cookie);
+    snprintf(ct, sizeof(ct), "Content-Type: %s", ctype);
+    struct http_request *req =
+        http_request_new("PATCH", path, headers, 2, body_in, strlen(body_in));
+    cr_assert_not_null(req);
+    struct http_response res;
+    http_response_init(&res);
+    route_dispatch(&app, tables, req, &res);
+    cr_expect_null(req->user, "the borrowed user does not outlive the handler");
+    snprintf(body, len, "%.*s", (int)res.body_len, res.body ? res.body : "");
+    int status = res.status;
+    http_response_free(&res);
+    http_request_free(req);
+    return status;
+}
+
+Test(auth, dispatcher_checks_staff_then_the_id_then_the_body_and_hands_the_user_over)
+{
+    char body[512], want[128];
+    int64_t id = new_user("staff@example.com", true);
+    char *cookie = strdup(access_cookie(id, 0, TOKEN_ACCESS));
+
+    cr_expect_eq(
+        dispatch_staff(cookie, "/api/admin/things/abc/", "text/plain", "x", body, sizeof(body)),
+        403, "not staff: refused before the id or the body is looked at");
+    cr_expect_str_eq(body, FORBIDDEN);
+    cr_assert_eq(user_set_staff(app.db, id, true, false), VF_OK);
+
+    static const char *const bad_ids[] = { "abc", "0", "07", "-1", "9223372036854775808" };
+    for (size_t i = 0; i < sizeof(bad_ids) / sizeof(bad_ids[0]); i++) {
+        char path[96];
+        snprintf(path, sizeof(path), "/api/admin/things/%s/", bad_ids[i]);
+        cr_expect_eq(dispatch_staff(cookie, path, "text/plain", "x", body, sizeof(body)), 404, "%s",
+                     bad_ids[i]);
+        cr_expect_str_eq(body, "{\"detail\":\"Not found.\"}");
+    }
+    cr_expect_eq(
+        dispatch_staff(cookie, "/api/admin/things/42/", "text/plain", "x", body, sizeof(body)), 415,
+        "the body is checked last");
+    cr_expect_eq(dispatch_staff(cookie, "/api/admin/things/42/", "application/json", "{}", body,
+                                sizeof(body)),
+                 200, "%s", body);
+    snprintf(want, sizeof(want), "{\"user\":%lld,\"id\":42,\"body\":true}", (long long)id);
+    cr_expect_str_eq(body, want);
     free(cookie);
 }

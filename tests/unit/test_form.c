@@ -1,6 +1,7 @@
 /* test_form.c -- declared body fields (form.c) and email normalisation (user.c), table-driven. */
 #include "autoconf.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <criterion/criterion.h>
@@ -71,7 +72,7 @@ static const struct form_field fields[F__MAX] = {
 
 /* Parse `json` and return the errors as compact JSON text (static buffer), "" when valid. */
 static const char *
-errors_of(const char *json, const char **v)
+errors_of(const char *json, struct form_value *v)
 {
     static char buf[1024];
     char emails[F__MAX][FORM_VALUE_MAX];
@@ -83,8 +84,8 @@ errors_of(const char *json, const char **v)
     cr_assert_eq(ok, errs == NULL);
     free(text);
     cJSON_Delete(errs);
-    if (ok && v[F_EMAIL] != NULL)
-        cr_expect_str_eq(v[F_EMAIL], "x@example.com"); /* normalised copy */
+    if (ok && v[F_EMAIL].present)
+        cr_expect_str_eq(v[F_EMAIL].s, "x@example.com"); /* normalised copy */
     cJSON_Delete(body);
     return buf;
 }
@@ -120,15 +121,75 @@ Test(form, table_of_bodies_gives_drf_field_errors)
           "{\"non_field_errors\":[\"Invalid data. Expected a dictionary, but got str.\"]}" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        const char *v[F__MAX];
+        struct form_value v[F__MAX];
         cr_expect_str_eq(errors_of(cases[i].json, v), cases[i].want, "case %zu: %s", i,
                          cases[i].json ? cases[i].json : "(empty)");
     }
 }
 
-Test(form, absent_optional_field_is_null)
+Test(form, absent_optional_field_is_not_present)
 {
-    const char *v[F__MAX];
+    struct form_value v[F__MAX];
     cr_assert_str_eq(errors_of("{\"email\":\"x@example.com\",\"name\":\"ab\"}", v), "");
-    cr_expect_null(v[F_OPT]); /* (the other values were borrowed from the freed body) */
+    cr_expect_not(v[F_OPT].present);
+    cr_expect_null(v[F_OPT].s); /* (the other values were borrowed from the freed body) */
+    cr_expect(v[F_NAME].present);
+}
+
+/* Optional typed fields, as in the admin PATCH bodies. */
+enum { T_TEXT, T_FLAG, T_COUNT, T__MAX };
+static const struct form_field typed[T__MAX] = {
+    [T_TEXT] = { "text", FORM_TEXT, false, 3 },
+    [T_FLAG] = { "flag", FORM_BOOL, false, 0 },
+    [T_COUNT] = { "count", FORM_INT, false, 0 },
+};
+
+Test(form, text_bool_and_int_kinds)
+{
+    static const struct {
+        const char *json, *want;
+        int flag;       /* -1 absent, else 0 or 1 */
+        bool has_count; /* count present, with this value: */
+        int64_t count;
+    } cases[] = {
+        { "{}", "", -1, false, 0 },
+        { "{\"text\":\"\",\"flag\":true,\"count\":0}", "", 1, true, 0 },
+        { "{\"flag\":false,\"count\":-42}", "", 0, true, -42 },
+        { "{\"count\":9007199254740992}", "", -1, true, 9007199254740992LL },
+        { "{\"count\":9007199254740994}", "{\"count\":[\"A valid integer is required.\"]}", -1,
+          false, 0 },
+        { "{\"text\":\"abcd\"}",
+          "{\"text\":[\"Ensure this field has no more than 3 characters.\"]}", -1, false, 0 },
+        { "{\"text\":7}", "{\"text\":[\"Not a valid string.\"]}", -1, false, 0 },
+        { "{\"text\":null}", "{\"text\":[\"Not a valid string.\"]}", -1, false, 0 },
+        { "{\"flag\":\"yes\"}", "{\"flag\":[\"Must be a valid boolean.\"]}", -1, false, 0 },
+        { "{\"flag\":1}", "{\"flag\":[\"Must be a valid boolean.\"]}", -1, false, 0 },
+        { "{\"flag\":null}", "{\"flag\":[\"Must be a valid boolean.\"]}", -1, false, 0 },
+        { "{\"count\":1.5}", "{\"count\":[\"A valid integer is required.\"]}", -1, false, 0 },
+        { "{\"count\":\"12\"}", "{\"count\":[\"A valid integer is required.\"]}", -1, false, 0 },
+        { "{\"count\":true}", "{\"count\":[\"A valid integer is required.\"]}", -1, false, 0 },
+        { "{\"count\":1e300}", "{\"count\":[\"A valid integer is required.\"]}", -1, false, 0 },
+        { "{\"flag\":0,\"count\":[]}",
+          "{\"flag\":[\"Must be a valid boolean.\"],\"count\":[\"A valid integer is required.\"]}",
+          -1, false, 0 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct form_value v[T__MAX];
+        cJSON *body = cJSON_Parse(cases[i].json);
+        cJSON *errs = NULL;
+        cr_assert_not_null(body, "case %zu", i);
+        bool ok = form_parse(body, typed, T__MAX, v, NULL, &errs);
+        char *text = errs ? cJSON_PrintUnformatted(errs) : NULL;
+        cr_expect_str_eq(text ? text : "", cases[i].want, "case %zu: %s", i, cases[i].json);
+        cr_expect_eq(ok, errs == NULL, "case %zu", i);
+        cr_expect_eq(v[T_FLAG].present, cases[i].flag >= 0, "case %zu", i);
+        if (cases[i].flag >= 0)
+            cr_expect_eq(v[T_FLAG].b, cases[i].flag == 1, "case %zu", i);
+        cr_expect_eq(v[T_COUNT].present, cases[i].has_count, "case %zu", i);
+        if (v[T_COUNT].present)
+            cr_expect_eq(v[T_COUNT].i, cases[i].count, "case %zu", i);
+        free(text);
+        cJSON_Delete(errs);
+        cJSON_Delete(body);
+    }
 }

@@ -27,12 +27,14 @@ status_only_handler(struct app *app, struct http_request *req, struct http_respo
 }
 
 static const struct route test_routes[] = {
-    { HTTP_GET, "/api/health/", echo_handler, 0 },
-    { HTTP_POST, "/api/login/", echo_handler, ROUTE_JSON | ROUTE_NO_STORE },
-    { HTTP_GET, "/api/video/{}/{}/index.m3u8", echo_handler, 0 },
-    { HTTP_GET, "/api/video/{}/{}/{}/?", echo_handler, 0 },
-    { HTTP_GET, "/api/broken/", status_only_handler, 0 },
-    { 0, NULL, NULL, 0 },
+    { HTTP_GET, "/api/health/", echo_handler, 0, ROUTE_AUTH_NONE },
+    { HTTP_POST, "/api/login/", echo_handler, ROUTE_JSON | ROUTE_NO_STORE, ROUTE_AUTH_NONE },
+    { HTTP_GET, "/api/video/{}/{}/index.m3u8", echo_handler, 0, ROUTE_AUTH_NONE },
+    { HTTP_GET, "/api/video/{}/{}/{}/?", echo_handler, 0, ROUTE_AUTH_NONE },
+    { HTTP_GET, "/api/broken/", status_only_handler, 0, ROUTE_AUTH_NONE },
+    { HTTP_PATCH, "/api/things/{id}/", echo_handler, ROUTE_JSON, ROUTE_AUTH_USER },
+    { HTTP_GET, "/api/staff/{id}/{}/", echo_handler, 0, ROUTE_AUTH_STAFF },
+    { 0, NULL, NULL, 0, ROUTE_AUTH_NONE },
 };
 static const struct route *const tables[] = { test_routes, NULL };
 
@@ -238,11 +240,172 @@ Test(route, status_only_errors_get_a_json_body_with_request_id)
     done(&r);
 }
 
+Test(route, match_treats_a_typed_capture_as_one_segment)
+{
+    char *p[HTTP_MAX_PARAMS];
+    size_t n;
+    cr_assert(route_match("/api/staff/{id}/{}/", "/api/staff/12/x/", p, &n));
+    cr_expect_eq(n, 2);
+    cr_expect_str_eq(p[0], "12");
+    cr_expect_str_eq(p[1], "x");
+    while (n > 0)
+        free(p[--n]);
+    cr_assert(route_match("/api/staff/{id}/{}/", "/api/staff/abc/x/", p, &n),
+              "the type is checked by the dispatcher, after authentication");
+    while (n > 0)
+        free(p[--n]);
+    cr_expect(!route_match("/api/staff/{id}/{}/", "/api/staff//x/", p, &n));
+}
+
+/*
+ * Authentication comes after 404/405 and the Origin check, and before the typed captures
+ * and any body check: without a cookie a malformed id or a wrong content type is still 401.
+ */
+Test(route, authentication_is_checked_after_the_origin_and_before_captures_and_body)
+{
+    const char *text[] = { "Content-Type: text/plain" };
+    const char *evil[] = { "Origin: http://evil.example", "Content-Type: application/json" };
+    const char *bad_token[] = { "Cookie: access_token=a.b.c", "Content-Type: text/plain" };
+    struct result r;
+
+    run(&r, "PATCH", "/api/things/abc/", text, 1, "not json");
+    cr_expect_eq(r.status, 401);
+    cr_expect_str_eq(json_string(r.json, "detail"),
+                     "Authentication credentials were not provided.");
+    cr_expect_str_eq(http_response_header(&r.res, "Cache-Control"), "no-store");
+    done(&r);
+
+    run(&r, "PATCH", "/api/things/7/", bad_token, 2, "not json");
+    cr_expect_eq(r.status, 401);
+    cr_expect_str_eq(json_string(r.json, "code"), "token_not_valid");
+    done(&r);
+
+    run(&r, "GET", "/api/staff/7/x/", NULL, 0, NULL);
+    cr_expect_eq(r.status, 401, "staff routes need a user first");
+    done(&r);
+
+    run(&r, "PATCH", "/api/things/abc/", evil, 2, "{}");
+    cr_expect_eq(r.status, 403, "the Origin check comes first");
+    done(&r);
+
+    run(&r, "DELETE", "/api/things/7/", NULL, 0, NULL);
+    cr_expect_eq(r.status, 405, "and 405 before that");
+    done(&r);
+}
+
 Test(route, segment_route_gets_decoded_params)
 {
     struct result r;
     run(&r, "GET", "/api/video/12/720p/001.ts", NULL, 0, NULL);
     cr_expect_eq(r.status, 200);
     cr_expect_str_eq(json_string(r.json, "p0"), "12");
+    done(&r);
+}
+
+Test(route, error_table_has_a_row_status_and_message_for_every_code)
+{
+    for (int e = VF_ERR_NOMEM; e < VF_ERR__MAX; e++) {
+        cr_expect_str_neq(vf_strerror((enum vf_err)e), "unknown error", "code %d", e);
+        cr_expect_geq(vf_err_status((enum vf_err)e), 400, "code %d", e);
+        cr_expect_not_null(vf_err_message((enum vf_err)e), "code %d", e);
+        if (vf_err_status((enum vf_err)e) == 500)
+            cr_expect_str_eq(vf_err_message((enum vf_err)e), "Internal server error.");
+    }
+    cr_expect_eq(vf_err_status((enum vf_err)999), 500, "unknown codes are internal errors");
+}
+
+/* json_error_reply for `err` (and `detail`) on a matched request; the caller frees. */
+static void
+error_reply(struct result *out, enum vf_err err, const char *detail)
+{
+    struct http_request *req = http_request_new("GET", "/api/video/", NULL, 0, NULL, 0);
+    cr_assert_not_null(req);
+    http_response_init(&out->res);
+    json_error_reply_detail(req, &out->res, err, detail);
+    out->status = out->res.status;
+    out->json = cJSON_ParseWithLength(out->res.body, out->res.body_len);
+    cr_assert_not_null(out->json);
+    if (out->status == 500)
+        cr_expect_str_eq(json_string(out->json, "request_id"), req->request_id);
+    http_request_free(req);
+}
+
+Test(route, error_reply_answers_from_the_table)
+{
+    static const struct {
+        enum vf_err err;
+        const char *detail;
+        int status;
+        const char *body_detail, *retry_after;
+    } cases[] = {
+        { VF_ERR_BUSY, NULL, 503, "Service temporarily unavailable, try again later.", "1" },
+        { VF_ERR_TEMPFAIL, NULL, 503, "Service temporarily unavailable, try again later.", "1" },
+        { VF_ERR_RATELIMIT, NULL, 429, "Request was throttled.", "60" },
+        { VF_ERR_NOTFOUND, NULL, 404, "Not found.", NULL },
+        { VF_ERR_NOSPACE, "Not enough disk.", 507, "Not enough disk.", NULL },
+        { VF_ERR_DB, NULL, 500, "Internal server error.", NULL },
+        { VF_ERR_IO, "/srv/media/secret/path", 500, "Internal server error.", NULL },
+        { VF_OK, NULL, 500, "Internal server error.", NULL },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct result r;
+        error_reply(&r, cases[i].err, cases[i].detail);
+        cr_expect_eq(r.status, cases[i].status, "case %zu", i);
+        cr_expect_str_eq(json_string(r.json, "detail"), cases[i].body_detail, "case %zu", i);
+        const char *ra = http_response_header(&r.res, "Retry-After");
+        if (cases[i].retry_after == NULL)
+            cr_expect_null(ra, "case %zu", i);
+        else
+            cr_expect_str_eq(ra, cases[i].retry_after, "case %zu", i);
+        done(&r);
+    }
+}
+
+Test(route, database_down_answers_503_with_cors_but_preflights_still_200)
+{
+    const char *pre[] = { "Origin: http://127.0.0.1:5500", "Access-Control-Request-Method: POST" };
+    const char *get[] = { "Origin: http://127.0.0.1:5500" };
+    const char *evil[] = { "Origin: http://evil.example", "Content-Type: application/json" };
+    static const char *const paths[] = { "/api/video/", "/api/login/", "/no/such/path",
+                                         "/api/activate/{}/x/" };
+    struct result r;
+
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        struct http_request *req = http_request_new("GET", paths[i], get, 1, NULL, 0);
+        cr_assert_not_null(req);
+        http_response_init(&r.res);
+        route_reply_unavailable(&app, req, &r.res);
+        r.json = cJSON_ParseWithLength(r.res.body, r.res.body_len);
+        cr_expect_eq(r.res.status, 503, "%s", paths[i]);
+        cr_expect_str_eq(json_string(r.json, "detail"),
+                         "Service temporarily unavailable, try again later.");
+        cr_expect_str_eq(http_response_header(&r.res, "Retry-After"), "1");
+        cr_expect_str_eq(http_response_header(&r.res, "Access-Control-Allow-Origin"),
+                         "http://127.0.0.1:5500");
+        cr_expect_str_eq(http_response_header(&r.res, "Cache-Control"), "no-store");
+        cr_expect_str_eq(http_response_header(&r.res, "X-Frame-Options"), "DENY");
+        cr_expect_null(req->route);
+        http_request_free(req);
+        done(&r);
+    }
+
+    struct http_request *req = http_request_new("OPTIONS", "/api/login/", pre, 2, NULL, 0);
+    cr_assert_not_null(req);
+    http_response_init(&r.res);
+    route_reply_unavailable(&app, req, &r.res);
+    cr_expect_eq(r.res.status, 200, "a preflight needs no database");
+    cr_expect_eq(r.res.body_len, 0);
+    cr_expect_str_eq(http_response_header(&r.res, "Access-Control-Max-Age"), "86400");
+    http_request_free(req);
+    r.json = NULL;
+    done(&r);
+
+    req = http_request_new("POST", "/api/login/", evil, 2, "{}", 2);
+    cr_assert_not_null(req);
+    http_response_init(&r.res);
+    route_reply_unavailable(&app, req, &r.res);
+    cr_expect_eq(r.res.status, 403, "the Origin rule holds while the database is down");
+    http_request_free(req);
+    r.json = NULL;
     done(&r);
 }
