@@ -137,7 +137,7 @@ def confined(argv, as_app):
     """argv run with the source tree hidden (installed mode): a private mount namespace with
     an empty tmpfs over REPO, then (as_app) the privileges of APP_USER.  Unchanged otherwise."""
     if not INSTALLED:
-        return argv
+        return [str(a) for a in argv]
     script = 'mount -t tmpfs -o size=4k,mode=0755 vf-hidden "$0" && exec "$@"'
     if as_app:
         script = ('mount -t tmpfs -o size=4k,mode=0755 vf-hidden "$0" && exec setpriv '
