@@ -21,6 +21,7 @@
 #include "log.h"
 #include "media.h"
 #include "transcode_payload.h"
+#include "utf8.h"
 #include "video.h"
 
 #define READ_CHUNK (256u * 1024u)
@@ -123,38 +124,17 @@ static long
 utf8_chars(const char *s, bool multiline)
 {
     const unsigned char *p = (const unsigned char *)s;
+    size_t left = strlen(s);
     long n = 0;
-    while (*p != '\0') {
-        unsigned c = *p;
-        size_t len;
-        unsigned cp;
-        if (c < 0x80) {
-            if ((c < 0x20 && !(multiline && (c == '\n' || c == '\t' || c == '\r'))) || c == 0x7f)
-                return -1;
-            len = 1;
-            cp = c;
-        } else if ((c & 0xe0) == 0xc0) {
-            len = 2;
-            cp = c & 0x1f;
-        } else if ((c & 0xf0) == 0xe0) {
-            len = 3;
-            cp = c & 0x0f;
-        } else if ((c & 0xf8) == 0xf0) {
-            len = 4;
-            cp = c & 0x07;
-        } else {
+    while (left > 0) {
+        uint32_t cp;
+        size_t len = utf8_decode(p, left, &cp);
+        if (len == 0)
             return -1;
-        }
-        for (size_t i = 1; i < len; i++) {
-            if ((p[i] & 0xc0) != 0x80)
-                return -1;
-            cp = (cp << 6) | (p[i] & 0x3f);
-        }
-        /* overlong forms, surrogates and values past U+10FFFF */
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+        if ((cp < 0x20 && !(multiline && (cp == '\n' || cp == '\t' || cp == '\r'))) || cp == 0x7f)
             return -1;
         p += len;
+        left -= len;
         n++;
     }
     return n;
