@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "worker.h"
+#include "jsonobj.h"
 #include "log.h"
 #include "media.h"
 #include "transcode.h"
@@ -172,13 +173,6 @@ struct published {
     size_t n;
 };
 
-static int
-json_int(const cJSON *o, const char *k)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-    return cJSON_IsNumber(v) ? v->valueint : -1;
-}
-
 static enum vf_err
 parse_result(const char *json, int64_t id, struct published *out, char *err, size_t errlen)
 {
@@ -202,8 +196,8 @@ parse_result(const char *json, int64_t id, struct published *out, char *err, siz
         goto done;
     }
     out->duration = dur->valuedouble;
-    out->width = json_int(o, "width");
-    out->height = json_int(o, "height");
+    out->width = jsonobj_int(o, "width", -1);
+    out->height = jsonobj_int(o, "height", -1);
     out->has_thumbnail = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "has_thumbnail"));
     snprintf(out->staging, sizeof(out->staging), "%s", st->valuestring + 8);
     const cJSON *r;
@@ -215,8 +209,8 @@ parse_result(const char *json, int64_t id, struct published *out, char *err, siz
         const cJSON *bw = cJSON_GetObjectItemCaseSensitive(r, "bandwidth");
         const cJSON *avg = cJSON_GetObjectItemCaseSensitive(r, "avg_bandwidth");
         const cJSON *codecs = cJSON_GetObjectItemCaseSensitive(r, "codecs");
-        vr->width = json_int(r, "width");
-        vr->height = json_int(r, "height");
+        vr->width = jsonobj_int(r, "width", -1);
+        vr->height = jsonobj_int(r, "height", -1);
         vr->bandwidth = cJSON_IsNumber(bw) ? (int64_t)bw->valuedouble : 0;
         vr->avg_bandwidth = cJSON_IsNumber(avg) ? (int64_t)avg->valuedouble : 0;
         snprintf(vr->codecs, sizeof(vr->codecs), "%s",

@@ -25,6 +25,7 @@
 
 #include "clock.h"
 #include "job.h"
+#include "jsonobj.h"
 #include "log.h"
 #include "mailtls.h"
 #include "strbuf.h"
@@ -354,13 +355,6 @@ rfc5322_date(char *out, size_t len)
              months[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static const char *
-json_str(const cJSON *j, const char *key)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
 enum vf_err
 mail_render(const struct config *cfg, const char *payload, int64_t job_id, char **message,
             char **to_out, char *err, size_t errlen)
@@ -368,10 +362,10 @@ mail_render(const struct config *cfg, const char *payload, int64_t job_id, char 
     *message = NULL;
     *to_out = NULL;
     cJSON *j = cJSON_Parse(payload != NULL ? payload : "");
-    const struct mail_template *t = template_find(json_str(j, "template"));
-    const char *to = json_str(j, "to");
-    const char *uid = json_str(j, "uid");
-    const char *token = json_str(j, "token");
+    const struct mail_template *t = template_find(jsonobj_string(j, "template"));
+    const char *to = jsonobj_string(j, "to");
+    const char *uid = jsonobj_string(j, "uid");
+    const char *token = jsonobj_string(j, "token");
     char from_addr[256];
     enum vf_err rc = VF_ERR_INVALID;
     char *txt_tpl = NULL, *html_tpl = NULL, *txt = NULL, *html = NULL, *link = NULL;

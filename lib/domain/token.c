@@ -3,7 +3,6 @@
 
 #include "token.h"
 
-#include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <sodium.h>
 
 #include "clock.h"
+#include "jsonobj.h"
 
 const char *
 token_type_name(enum token_type type)
@@ -114,20 +114,6 @@ header_ok(const char *b64, size_t len)
     return ok && have_alg;
 }
 
-/* An integral JSON number within +-2^53. */
-static bool
-int_claim(const cJSON *obj, const char *name, int64_t *out)
-{
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
-    if (!cJSON_IsNumber(it))
-        return false;
-    double d = it->valuedouble;
-    if (!isfinite(d) || d != floor(d) || fabs(d) > 9007199254740992.0)
-        return false;
-    *out = (int64_t)d;
-    return true;
-}
-
 static bool
 hex32(const char *s)
 {
@@ -148,8 +134,8 @@ claims_ok(const cJSON *g, enum token_type expect, struct token_claims *c)
         return false;
     if (strcmp(tt->valuestring, token_type_name(expect)) != 0 || !hex32(jti->valuestring))
         return false;
-    if (!int_claim(g, "exp", &c->exp) || !int_claim(g, "iat", &c->iat) ||
-        !int_claim(g, "user_id", &c->user_id) || !int_claim(g, "ver", &c->version))
+    if (!jsonobj_int64(g, "exp", &c->exp) || !jsonobj_int64(g, "iat", &c->iat) ||
+        !jsonobj_int64(g, "user_id", &c->user_id) || !jsonobj_int64(g, "ver", &c->version))
         return false;
     int64_t now = clock_now();
     if (c->exp <= now || c->iat > now + TOKEN_IAT_LEEWAY || c->iat > c->exp || c->user_id <= 0)

@@ -3,7 +3,6 @@
 
 #include "transcode_payload.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "job.h"
+#include "jsonobj.h"
 
 /* A relative path we generated: [A-Za-z0-9._-] components separated by '/', none "." or "..". */
 static bool
@@ -44,16 +44,16 @@ transcode_payload_parse(const char *json, struct transcode_payload *out)
     cJSON *o = json ? cJSON_Parse(json) : NULL;
     if (o == NULL)
         return VF_ERR_INVALID;
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "video_id");
-    const cJSON *src = cJSON_GetObjectItemCaseSensitive(o, "source");
-    const cJSON *ow = cJSON_GetObjectItemCaseSensitive(o, "overwrite");
+    int64_t id = 0;
+    const char *src = jsonobj_string(o, "source");
+    bool overwrite = false;
     enum vf_err err = VF_ERR_INVALID;
-    if (cJSON_IsNumber(id) && id->valuedouble >= 1 && id->valuedouble < 9e15 &&
-        floor(id->valuedouble) == id->valuedouble && cJSON_IsString(src) &&
-        source_ok(src->valuestring) && (ow == NULL || cJSON_IsBool(ow))) {
-        out->video_id = (int64_t)id->valuedouble;
-        snprintf(out->source, sizeof(out->source), "%s", src->valuestring);
-        out->overwrite = cJSON_IsTrue(ow);
+    if (jsonobj_int64(o, "video_id", &id) && id >= 1 && src != NULL && source_ok(src) &&
+        (cJSON_GetObjectItemCaseSensitive(o, "overwrite") == NULL ||
+         jsonobj_bool(o, "overwrite", &overwrite))) {
+        out->video_id = id;
+        snprintf(out->source, sizeof(out->source), "%s", src);
+        out->overwrite = overwrite;
         err = VF_OK;
     }
     cJSON_Delete(o);

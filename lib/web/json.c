@@ -122,11 +122,3 @@ json_object_or_reply(const cJSON *body, struct http_response *res)
     json_field_error(res, "non_field_errors", "Invalid data. Expected a dictionary.");
     return false;
 }
-
-const char *
-json_string(const cJSON *obj, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-    return cJSON_IsString(item) ? item->valuestring : NULL;
-}

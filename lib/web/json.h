@@ -40,10 +40,4 @@ void json_field_error(struct http_response *res, const char *field, const char *
  * {"non_field_errors": ["Invalid data. Expected a dictionary."]} and returns false. */
 bool json_object_or_reply(const cJSON *body, struct http_response *res);
 
-/* String member or NULL when absent/not a string.  Borrowed. */
-/* libjansson (loaded by libjwt) exports json_string(): an executable defining the same
- * symbol interposes it and libjwt crashes.  Keep the short name, link another one. */
-#define json_string vf_json_string
-const char *json_string(const cJSON *obj, const char *key);
-
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "jsonobj.h"
 #include "route.h"
 
 static void
@@ -113,7 +114,7 @@ Test(route, unknown_path_is_404_json_with_security_headers)
     run(&r, "GET", "/nope/", NULL, 0, NULL);
     cr_expect_eq(r.status, 404);
     cr_assert_not_null(r.json);
-    cr_expect_str_eq(json_string(r.json, "detail"), "Not found.");
+    cr_expect_str_eq(jsonobj_string(r.json, "detail"), "Not found.");
     cr_expect_str_eq(http_response_header(&r.res, "X-Content-Type-Options"), "nosniff");
     cr_expect_str_eq(http_response_header(&r.res, "X-Frame-Options"), "DENY");
     cr_expect_str_eq(http_response_header(&r.res, "Referrer-Policy"), "same-origin");
@@ -125,7 +126,7 @@ Test(route, wrong_method_is_405_with_allow)
     struct result r;
     run(&r, "DELETE", "/api/login/", NULL, 0, NULL);
     cr_expect_eq(r.status, 405);
-    cr_expect_str_eq(json_string(r.json, "detail"), "Method \"DELETE\" not allowed.");
+    cr_expect_str_eq(jsonobj_string(r.json, "detail"), "Method \"DELETE\" not allowed.");
     cr_expect_str_eq(http_response_header(&r.res, "Allow"), "POST, OPTIONS");
     done(&r);
 }
@@ -176,7 +177,7 @@ Test(route, unsafe_method_from_foreign_origin_is_403)
     struct result r;
     run(&r, "POST", "/api/login/", h, 2, "{}");
     cr_expect_eq(r.status, 403);
-    cr_expect_not_null(json_string(r.json, "detail"));
+    cr_expect_not_null(jsonobj_string(r.json, "detail"));
     done(&r);
 }
 
@@ -188,7 +189,7 @@ Test(route, json_body_rules)
 
     run(&r, "POST", "/api/login/", json, 1, "{\"email\":\"a@b.c\"}");
     cr_expect_eq(r.status, 200);
-    cr_expect_str_eq(json_string(cJSON_GetObjectItem(r.json, "body"), "email"), "a@b.c");
+    cr_expect_str_eq(jsonobj_string(cJSON_GetObjectItem(r.json, "body"), "email"), "a@b.c");
     cr_expect_str_eq(http_response_header(&r.res, "Cache-Control"), "no-store");
     done(&r);
 
@@ -235,8 +236,8 @@ Test(route, status_only_errors_get_a_json_body_with_request_id)
     run(&r, "GET", "/api/broken/", NULL, 0, NULL);
     cr_expect_eq(r.status, 500);
     cr_assert_not_null(r.json);
-    cr_expect_str_eq(json_string(r.json, "detail"), "Internal server error.");
-    cr_expect_eq(strlen(json_string(r.json, "request_id")), 32);
+    cr_expect_str_eq(jsonobj_string(r.json, "detail"), "Internal server error.");
+    cr_expect_eq(strlen(jsonobj_string(r.json, "request_id")), 32);
     done(&r);
 }
 
@@ -270,14 +271,14 @@ Test(route, authentication_is_checked_after_the_origin_and_before_captures_and_b
 
     run(&r, "PATCH", "/api/things/abc/", text, 1, "not json");
     cr_expect_eq(r.status, 401);
-    cr_expect_str_eq(json_string(r.json, "detail"),
+    cr_expect_str_eq(jsonobj_string(r.json, "detail"),
                      "Authentication credentials were not provided.");
     cr_expect_str_eq(http_response_header(&r.res, "Cache-Control"), "no-store");
     done(&r);
 
     run(&r, "PATCH", "/api/things/7/", bad_token, 2, "not json");
     cr_expect_eq(r.status, 401);
-    cr_expect_str_eq(json_string(r.json, "code"), "token_not_valid");
+    cr_expect_str_eq(jsonobj_string(r.json, "code"), "token_not_valid");
     done(&r);
 
     run(&r, "GET", "/api/staff/7/x/", NULL, 0, NULL);
@@ -298,7 +299,7 @@ Test(route, segment_route_gets_decoded_params)
     struct result r;
     run(&r, "GET", "/api/video/12/720p/001.ts", NULL, 0, NULL);
     cr_expect_eq(r.status, 200);
-    cr_expect_str_eq(json_string(r.json, "p0"), "12");
+    cr_expect_str_eq(jsonobj_string(r.json, "p0"), "12");
     done(&r);
 }
 
@@ -326,7 +327,7 @@ error_reply(struct result *out, enum vf_err err, const char *detail)
     out->json = cJSON_ParseWithLength(out->res.body, out->res.body_len);
     cr_assert_not_null(out->json);
     if (out->status == 500)
-        cr_expect_str_eq(json_string(out->json, "request_id"), req->request_id);
+        cr_expect_str_eq(jsonobj_string(out->json, "request_id"), req->request_id);
     http_request_free(req);
 }
 
@@ -351,7 +352,7 @@ Test(route, error_reply_answers_from_the_table)
         struct result r;
         error_reply(&r, cases[i].err, cases[i].detail);
         cr_expect_eq(r.status, cases[i].status, "case %zu", i);
-        cr_expect_str_eq(json_string(r.json, "detail"), cases[i].body_detail, "case %zu", i);
+        cr_expect_str_eq(jsonobj_string(r.json, "detail"), cases[i].body_detail, "case %zu", i);
         const char *ra = http_response_header(&r.res, "Retry-After");
         if (cases[i].retry_after == NULL)
             cr_expect_null(ra, "case %zu", i);
@@ -377,7 +378,7 @@ Test(route, database_down_answers_503_with_cors_but_preflights_still_200)
         route_reply_unavailable(&app, req, &r.res);
         r.json = cJSON_ParseWithLength(r.res.body, r.res.body_len);
         cr_expect_eq(r.res.status, 503, "%s", paths[i]);
-        cr_expect_str_eq(json_string(r.json, "detail"),
+        cr_expect_str_eq(jsonobj_string(r.json, "detail"),
                          "Service temporarily unavailable, try again later.");
         cr_expect_str_eq(http_response_header(&r.res, "Retry-After"), "1");
         cr_expect_str_eq(http_response_header(&r.res, "Access-Control-Allow-Origin"),
