@@ -11,7 +11,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "ctl.h"
+#include "fstree.h"
 #include "transcode.h"
 
 static volatile sig_atomic_t stop_flag;
@@ -65,6 +67,8 @@ static int
 child(const struct config *cfg, const char *in, const char *out, enum pipeline_preset preset,
       int threads)
 {
+    /* Unlike a worker's child, this one is asked to stop (EOS, partial output removed) when
+     * the tool is interrupted or dies, so SIGTERM rather than SIGKILL. */
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     catch_stop_signals();
     struct transcode_params p = {
@@ -147,6 +151,7 @@ cmd_transcode_file(struct ctl_ctx *ctx, int argc, char **argv)
     /* GStreamer lives only in a child (as in the worker): this process stays clean, and the
      * child leaves with _exit() once the result is printed. */
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         fprintf(stderr, "videoflixctl: fork: %s\n", strerror(errno));
@@ -154,8 +159,12 @@ cmd_transcode_file(struct ctl_ctx *ctx, int argc, char **argv)
             rmdir(out);
         return 1;
     }
-    if (pid == 0)
+    if (pid == 0) {
+        /* The common discipline (lib/base/child.h), stdout kept: it carries the result. */
+        if (!child_setup(parent, -1, 0, false))
+            _exit(1);
         _exit(child(cfg, in, out, preset, threads));
+    }
 
     catch_stop_signals();
     int status = 0, forwarded = 0;
@@ -171,7 +180,7 @@ cmd_transcode_file(struct ctl_ctx *ctx, int argc, char **argv)
     if (!ok && WIFSIGNALED(status))
         fprintf(stderr, "videoflixctl: the transcoder died (signal %d)\n", WTERMSIG(status));
     if (!ok && created)
-        transcode_rmtree(out);
+        fstree_remove(out);
     return ok ? 0 : 1;
 }
 

@@ -20,6 +20,7 @@
 #include <gst/gst.h>
 #include <gst/pbutils/pbutils.h>
 
+#include "child.h"
 #include "clock.h"
 
 #define PROBE_MIN_SIDE     16
@@ -153,20 +154,15 @@ struct probe_wire {
     char reason[512];
 };
 
-static void __attribute__((noreturn)) child(const char *path, int timeout_s, int wfd)
+#define PROBE_OUT_FD 3
+
+static void __attribute__((noreturn)) child(const char *path, int timeout_s, int wfd, pid_t parent)
 {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    setpgid(0, 0);
+    /* Hold nothing of the parent's but stderr and the pipe (on PROBE_OUT_FD). */
+    if (!child_setup(parent, wfd, PROBE_OUT_FD, true))
+        _exit(1);
+    wfd = PROBE_OUT_FD;
     signal(SIGPIPE, SIG_IGN);
-    /* Hold nothing of the parent's but stderr and the pipe. */
-    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (devnull >= 0) {
-        dup2(devnull, STDIN_FILENO);
-        dup2(devnull, STDOUT_FILENO);
-    }
-    for (int fd = 3; fd < 1024; fd++)
-        if (fd != wfd)
-            close(fd);
 
     struct probe_wire w;
     memset(&w, 0, sizeof(w));
@@ -194,6 +190,7 @@ probe_file(const char *path, int timeout_s, struct media_info *out, char *reason
         return VF_ERR_IO;
     }
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         vf_reason(reason, len, "fork: %s", strerror(errno));
@@ -203,7 +200,7 @@ probe_file(const char *path, int timeout_s, struct media_info *out, char *reason
     }
     if (pid == 0) {
         close(p[0]);
-        child(path, timeout_s, p[1]);
+        child(path, timeout_s, p[1], parent);
     }
     close(p[1]);
     setpgid(pid, pid); /* also done by the child; whichever runs first wins the race */

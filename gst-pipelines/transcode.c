@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -171,18 +170,4 @@ transcode_result_json(const struct transcode_result *res, const char *staging)
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
-}
-
-static int
-rm_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
-{
-    (void)sb;
-    (void)ftw;
-    return (type == FTW_DP ? rmdir(path) : unlink(path)) == 0 || errno == ENOENT ? 0 : -1;
-}
-
-int
-transcode_rmtree(const char *path)
-{
-    return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -51,7 +51,4 @@ enum vf_err transcode_run(const struct transcode_params *p, struct transcode_res
  * NULL when out of memory. */
 char *transcode_result_json(const struct transcode_result *res, const char *staging);
 
-/* Removes directory `path` and everything below it (no symlinks followed).  0 or -1 with errno. */
-int transcode_rmtree(const char *path);
-
 #endif

@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 
 #include "worker.h"
+#include "fstree.h"
 #include "jsonobj.h"
 #include "log.h"
 #include "media.h"
@@ -75,7 +76,7 @@ clean_staging(const char *staging, int64_t id, const char *keep)
             continue;
         char path[4096];
         if ((size_t)snprintf(path, sizeof(path), "%s/%s", staging, e->d_name) < sizeof(path))
-            transcode_rmtree(path);
+            fstree_remove(path);
     }
     closedir(d);
 }
@@ -144,7 +145,7 @@ run(const struct config *cfg, const char *payload, int out_fd)
     char reason[512];
     enum vf_err err = transcode_run(&tp, &res, reason, sizeof(reason));
     if (err != VF_OK) {
-        transcode_rmtree(dir);
+        fstree_remove(dir);
         /* A file that cannot be decoded, or that hangs the pipeline, will not get better. */
         int code = err == VF_ERR_MEDIATYPE || err == VF_ERR_INVALID || err == VF_ERR_TIMEOUT
                        ? JOB_EXIT_DATAERR
@@ -156,7 +157,7 @@ run(const struct config *cfg, const char *payload, int out_fd)
     char *json = transcode_result_json(&res, rel);
     if (json == NULL || job_report_result(out_fd, json) != 0) {
         free(json);
-        transcode_rmtree(dir);
+        fstree_remove(dir);
         return fail(out_fd, JOB_EXIT_TEMPFAIL, "cannot report the result");
     }
     free(json);
@@ -245,7 +246,7 @@ swap_into_place(const char *from, const char *to)
         return 0;
     if (errno == EEXIST || errno == ENOTEMPTY) {
         if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_EXCHANGE) == 0) {
-            transcode_rmtree(from);
+            fstree_remove(from);
             return 0;
         }
     }
@@ -260,7 +261,7 @@ swap_into_place(const char *from, const char *to)
         rename(aside, to);
         return -1;
     }
-    transcode_rmtree(aside);
+    fstree_remove(aside);
     return 0;
 }
 

@@ -1,7 +1,7 @@
 ## worker/worker.mk -- videoflix-worker: claims jobs, runs each in a forked child, owns their
 ## state.  Every job kind lives here, one file each, referenced from worker/kinds.c.
 sbin_PROGRAMS += worker/videoflix-worker
-worker_videoflix_worker_SOURCES = worker/main.c worker/worker.h worker/child.c worker/kinds.c \
+worker_videoflix_worker_SOURCES = worker/main.c worker/worker.h worker/slot.c worker/kinds.c \
 	worker/mailjob.c worker/transcodejob.c worker/testkinds.c worker/prune.c
 worker_videoflix_worker_CPPFLAGS = $(VF_DEFS) $(DOMAIN_CPPFLAGS) $(GST_CPPFLAGS) \
 	-I$(top_srcdir)/worker

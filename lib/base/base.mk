@@ -8,6 +8,8 @@ lib_base_libvfbase_a_SOURCES = \
 	lib/base/config.c lib/base/config.h \
 	lib/base/strbuf.c lib/base/strbuf.h \
 	lib/base/utf8.c lib/base/utf8.h \
-	lib/base/jsonobj.c lib/base/jsonobj.h
+	lib/base/jsonobj.c lib/base/jsonobj.h \
+	lib/base/fstree.c lib/base/fstree.h \
+	lib/base/child.c lib/base/child.h
 lib_base_libvfbase_a_CPPFLAGS = $(VF_DEFS) $(BASE_CPPFLAGS)
 lint_sources += $(filter %.c,$(lib_base_libvfbase_a_SOURCES))

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "transcode_payload.h"
+#include "fstree.h"
 #include "log.h"
 #include "media.h"
 #include "video.h"
@@ -138,61 +139,14 @@ videoadmin_retranscode(struct db *db, int64_t video_id, bool force, int64_t *job
     return e;
 }
 
-/* Remove everything below the directory `dfd` (closed here), never following a
- * symlink.  Returns the number of entries that could not be removed. */
-static int
-remove_tree_fd(int dfd, int depth)
-{
-    int left = 0;
-    DIR *d = fdopendir(dfd);
-    if (d == NULL) {
-        close(dfd);
-        return 1;
-    }
-    for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        struct stat st;
-        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
-            continue;
-        if (S_ISDIR(st.st_mode)) {
-            int sub = depth < 8 ? openat(dirfd(d), e->d_name,
-                                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-                                : -1;
-            if (sub < 0) {
-                left++;
-                continue;
-            }
-            left += remove_tree_fd(sub, depth + 1);
-            if (unlinkat(dirfd(d), e->d_name, AT_REMOVEDIR) != 0)
-                left++;
-        } else if (unlinkat(dirfd(d), e->d_name, 0) != 0) {
-            left++;
-        }
-    }
-    closedir(d);
-    return left;
-}
-
-/* Remove `path` (a file, a symlink or a directory tree); a missing path is fine. */
+/* Remove `path` (a file, a symlink or a directory tree); a missing path is fine.  Logs and
+ * returns the number of entries left behind. */
 static int
 remove_path(const char *path)
 {
-    struct stat st;
-    if (lstat(path, &st) != 0)
-        return errno == ENOENT ? 0 : 1;
-    if (!S_ISDIR(st.st_mode)) {
-        if (unlink(path) == 0 || errno == ENOENT)
-            return 0;
+    int left = fstree_remove(path);
+    if (left > 0)
         log_error("delete: cannot remove %s: %s", path, strerror(errno));
-        return 1;
-    }
-    int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    int left = dfd >= 0 ? remove_tree_fd(dfd, 0) : 1;
-    if (rmdir(path) != 0 && errno != ENOENT) {
-        log_error("delete: cannot remove %s: %s", path, strerror(errno));
-        left++;
-    }
     return left;
 }
 

@@ -1,4 +1,5 @@
-/* child.c -- videoflix-worker: fork discipline for job children and their report pipe. */
+/* slot.c -- videoflix-worker: a job child in its slot: fork it (lib/base/child.h), read its report
+ * pipe, kill it. */
 #include "autoconf.h"
 
 #include <errno.h>
@@ -12,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "clock.h"
 #include "log.h"
 #include "worker.h"
@@ -27,71 +29,24 @@
 #endif
 #endif
 
-static void
-set_limit(int resource, long mib_or_s, long scale)
-{
-    if (mib_or_s <= 0)
-        return;
-    struct rlimit rl = { .rlim_cur = (rlim_t)mib_or_s * (rlim_t)scale,
-                         .rlim_max = (rlim_t)mib_or_s * (rlim_t)scale };
-    setrlimit(resource, &rl);
-}
-
-/* Close every descriptor from `from` up: the database connection, the self-pipe and
- * other children's pipes must not live on in the child.  Closing (not PQfinish or
- * sqlite3_close) leaves the parent's connection untouched. */
-static void
-close_from(int from)
-{
-#ifdef SYS_close_range
-    if (syscall(SYS_close_range, (unsigned)from, ~0U, 0) == 0)
-        return;
-#endif
-    long max = sysconf(_SC_OPEN_MAX);
-    for (long fd = from; fd < (max > 0 ? max : 1024); fd++)
-        close((int)fd);
-}
-
 /* In the child: never returns. */
 static void __attribute__((noreturn))
 child_main(struct slot *s, const struct config *cfg, int wfd, pid_t parent)
 {
-    setpgid(0, 0);
-    /* Die with the worker; if it already died, give up at once. */
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent)
+    /* Own group, dies with the worker (gives up if it already died), clean signals, only
+     * the report pipe on CHILD_OUT_FD: no database handle, no other child's pipe. */
+    if (!child_setup(parent, wfd, CHILD_OUT_FD, false))
         _exit(JOB_EXIT_TEMPFAIL);
-
-    /* Default signal dispositions, nothing blocked (the parent's flags mean nothing here). */
-    for (int sig = 1; sig < NSIG; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            signal(sig, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-
-    if (wfd != CHILD_OUT_FD) {
-        if (dup2(wfd, CHILD_OUT_FD) < 0)
-            _exit(JOB_EXIT_TEMPFAIL);
-    } else {
-        fcntl(wfd, F_SETFD, 0);
-    }
-    close_from(CHILD_OUT_FD + 1);
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0 && devnull != 0) {
-        dup2(devnull, 0);
-        close(devnull);
-    }
 
     const struct worker_kind *wk = s->wk;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     long wall = wk->wall_timeout != NULL ? wk->wall_timeout(cfg) : 0;
     long cpu = wk->cpu_s > 0 ? wk->cpu_s : wall * (cores > 0 ? cores : 1);
-    set_limit(RLIMIT_CPU, cpu, 1);
+    child_limit(RLIMIT_CPU, cpu > 0 ? (unsigned long long)cpu : 0);
 #ifndef NO_AS_LIMIT
-    set_limit(RLIMIT_AS, wk->as_mib, 1024L * 1024);
+    child_limit(RLIMIT_AS, wk->as_mib > 0 ? (unsigned long long)wk->as_mib << 20 : 0);
 #endif
-    set_limit(RLIMIT_FSIZE, wk->fsize_mib, 1024L * 1024);
+    child_limit(RLIMIT_FSIZE, wk->fsize_mib > 0 ? (unsigned long long)wk->fsize_mib << 20 : 0);
     struct rlimit nocore = { 0, 0 };
     setrlimit(RLIMIT_CORE, &nocore);
 
