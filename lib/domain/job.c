@@ -58,6 +58,13 @@ enum vf_err
 job_enqueue(struct db *db, const char *kind, const char *payload, int64_t run_after_us,
             int max_attempts, int64_t *id)
 {
+    return job_enqueue_for(db, kind, 0, payload, run_after_us, max_attempts, id);
+}
+
+enum vf_err
+job_enqueue_for(struct db *db, const char *kind, int64_t video_id, const char *payload,
+                int64_t run_after_us, int max_attempts, int64_t *id)
+{
     if (payload == NULL)
         payload = "{}";
     if (!kind_valid(kind) || max_attempts < 0)
@@ -73,7 +80,8 @@ job_enqueue(struct db *db, const char *kind, const char *payload, int64_t run_af
     int64_t newid = 0;
     enum vf_err err = db_query_int(db, STMT_JOB_INSERT,
                                    DB_ARGS(DB_TEXT(kind), DB_TEXT(payload), DB_INT(max_attempts),
-                                           DB_INT(run_after_us), DB_INT(now)),
+                                           DB_INT(run_after_us), DB_INT(now),
+                                           video_id > 0 ? DB_INT(video_id) : DB_NULLV),
                                    &newid);
     if (err != VF_OK)
         return err;

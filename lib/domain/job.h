@@ -59,6 +59,10 @@ int job_state_parse(const char *s);
  * default follows the worker's configuration.) */
 enum vf_err job_enqueue(struct db *db, const char *kind, const char *payload, int64_t run_after_us,
                         int max_attempts, int64_t *id);
+/* The same for a job that concerns video `video_id` (> 0; stored in jobs.video_id, which the
+ * admin queries join on; 0 = none). */
+enum vf_err job_enqueue_for(struct db *db, const char *kind, int64_t video_id, const char *payload,
+                            int64_t run_after_us, int max_attempts, int64_t *id);
 
 /* A process-unique lease owner name "host:pid:random" into buf (at least JOB_OWNER_MAX). */
 void job_owner_name(char *buf, size_t len);

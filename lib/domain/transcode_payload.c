@@ -76,7 +76,7 @@ transcode_payload_enqueue(struct db *db, int64_t video_id, const char *source_pa
     cJSON_Delete(o);
     if (payload == NULL)
         return VF_ERR_NOMEM;
-    enum vf_err err = job_enqueue(db, "transcode", payload, 0, 0, job_id);
+    enum vf_err err = job_enqueue_for(db, "transcode", video_id, payload, 0, 0, job_id);
     cJSON_free(payload);
     return err;
 }

@@ -11,7 +11,7 @@
 #include "error.h"
 #include "job.h"
 
-/* The newest transcode job of a video (a job's payload is {"video_id":N}). */
+/* The newest transcode job of a video (jobs.video_id). */
 struct videoadmin_job {
     int64_t video_id;
     int64_t id;

@@ -10,10 +10,13 @@ Retry-After after the busy timeout, nothing half-written, readers unaffected.
 import os
 import re
 import secrets
+import shutil
 import sqlite3
 import subprocess
+import tempfile
 import time
 import unittest
+from pathlib import Path
 
 import harness
 
@@ -41,9 +44,15 @@ class CtlBase:
             def query(sql):
                 con = sqlite3.connect(path, timeout=10)
                 try:
-                    return con.execute(sql).fetchall()
+                    rows = con.execute(sql).fetchall()
+                    con.commit()
+                    return rows
                 finally:
                     con.close()
+                    if harness.INSTALLED:  # a file this root process created stays the app's
+                        for suffix in ('-wal', '-shm'):
+                            if os.path.exists(path + suffix):
+                                os.chown(path + suffix, self.st.app_uid, self.st.app_gid)
             return {'DB_NAME': path}, query
         name = 'vf_fresh_%s' % secrets.token_hex(5)
         self.st._psql('postgres', 'CREATE DATABASE "%s"' % name)
@@ -61,6 +70,32 @@ class CtlBase:
         r = self.st.ctl('help', 'no-such-command')
         self.assertEqual(r.returncode, 2)
         self.assertIn("unknown command 'no-such-command'", r.stderr)
+
+    def test_job_video_migration_fills_the_column_of_existing_transcode_jobs(self):
+        env, query = self._fresh_database()
+        old = Path(tempfile.mkdtemp(prefix='vf-schema-'))
+        self.addCleanup(shutil.rmtree, old, True)
+        shutil.copytree(harness.DATA_DIR / 'schema', old / 'schema')
+        for p in (old / 'schema').glob('*/005_*.sql'):
+            p.unlink()
+        for p in [old] + list(old.rglob('*')):
+            os.chmod(p, 0o755 if p.is_dir() else 0o644)
+        r = self.st.ctl('migrate', env=dict(env, VIDEOFLIX_DATA_DIR=str(old)))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        now = int(time.time() * 1e6)
+        query("INSERT INTO videos (title, description, category, created_at, updated_at, "
+              "source_path) VALUES ('Old', '', 'Test', %d, %d, 'uploads/a.mp4')" % (now, now))
+        vid = int(query('SELECT max(id) FROM videos')[0][0])
+        for kind, payload in (('transcode', '{"video_id":%d,"source":"uploads/a.mp4"}' % vid),
+                              ('mail', '{"to":"a@example.com","template":"test"}')):
+            query("INSERT INTO jobs (kind, payload, run_after, created_at, updated_at) "
+                  "VALUES ('%s', '%s', %d, %d, %d)" % (kind, payload, now, now, now))
+        r = self.st.ctl('migrate', env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('applied 005_job_video', r.stdout)
+        rows = query('SELECT kind, video_id FROM jobs ORDER BY id')
+        self.assertEqual([(k, None if v is None else int(v)) for k, v in rows],
+                         [('transcode', vid), ('mail', None)])
 
     def test_migrate_again_is_up_to_date(self):
         r = self.st.ctl('migrate')

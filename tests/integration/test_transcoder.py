@@ -267,8 +267,8 @@ class TranscodeJobTest(unittest.TestCase):
                ('Clip ' + name, 'generated', 'Test', now, now, 'uploads/' + name))
         vid = int(st.sql("SELECT max(id) FROM videos")[0][0])
         payload = json.dumps({'video_id': vid, 'source': 'uploads/' + name, 'overwrite': False})
-        st.sql("INSERT INTO jobs (kind, payload, run_after, created_at, updated_at) "
-               "VALUES ('transcode', ?, ?, ?, ?)", (payload, now, now, now))
+        st.sql("INSERT INTO jobs (kind, payload, run_after, created_at, updated_at, video_id) "
+               "VALUES ('transcode', ?, ?, ?, ?, ?)", (payload, now, now, now, vid))
         job = int(st.sql("SELECT max(id) FROM jobs")[0][0])
         return vid, job
 
