@@ -1,3 +1,4 @@
+#!/usr/bin/python3
 """openapi.py -- schema/openapi.json for the tests: the route tables of fcgi/*.c, the statuses
 their handlers can answer, and a checker of real responses against the document.
 
@@ -8,7 +9,7 @@ response bodies; everything else is the standard library.
     problems = openapi.Checker(doc).check('GET', '/api/video/', 200, headers, body)
 
 Recording: with VF_OPENAPI_LOG=FILE set, harness.http_request appends every response of
-the suite to FILE (one JSON object a line); `python3 tests/integration/openapi.py FILE`
+the suite to FILE (one JSON object a line); `tests/integration/openapi.py FILE`
 checks them all against the document afterwards.
 """
 
@@ -17,6 +18,7 @@ import json
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -148,7 +150,9 @@ class Checker:
         import jsonschema  # python3-jsonschema (Debian), a test dependency only
         self.doc = doc
         self.jsonschema = jsonschema
-        self.resolver = jsonschema.RefResolver.from_schema(doc)
+        with warnings.catch_warnings():  # deprecated by newer releases than Debian 12's
+            warnings.simplefilter('ignore', DeprecationWarning)
+            self.resolver = jsonschema.RefResolver.from_schema(doc)
         self.templates = [(p, _template_re(p), p.count('{')) for p in doc['paths']]
 
     def path_item(self, path):
