@@ -7,6 +7,7 @@ test_openapi_browser.py."""
 
 import json
 import re
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -188,6 +189,35 @@ class RouteTablesTest(unittest.TestCase):
                 with self.subTest(route=r['pattern']):
                     self.assertEqual(r['file'], 'health.c')
                     self.assertIn('if (!app->cfg->debug)', funcs[r['handler']])
+
+
+class FailClosedTest(unittest.TestCase):
+    """RELIABILITY.md 23: videoflix-fcgi refuses to start without the description it serves."""
+
+    def test_a_missing_description_stops_the_fcgi_program_with_one_line(self):
+        tmp = Path(tempfile.mkdtemp(prefix='vf-openapi-'))
+        try:
+            data = tmp / 'data'
+            shutil.copytree(harness.REPO / 'schema', data / 'schema')
+            shutil.copytree(harness.REPO / 'data', data / 'data')
+            env = {'PATH': '/usr/bin:/bin', 'LANG': 'C.UTF-8', 'VIDEOFLIX_ENV': str(tmp / 'none.env'),
+                   'SECRET_KEY': secrets.token_urlsafe(48), 'DB_NAME': str(tmp / 'db.sqlite3'),
+                   'MEDIA_ROOT': str(tmp / 'media'), 'VIDEOFLIX_DATA_DIR': str(data)}
+            (tmp / 'none.env').write_text('')
+            r = subprocess.run([str(harness.CTL_BIN), 'migrate'], env=env, capture_output=True, text=True,
+                               timeout=60)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            for name in ('openapi.yaml', 'openapi.json'):
+                (data / 'schema' / name).unlink()
+                r = subprocess.run([str(harness.FCGI_BIN), '--socket', str(tmp / 'fcgi.sock')], env=env,
+                                   cwd=str(tmp), capture_output=True, text=True, timeout=60)
+                with self.subTest(missing=name):
+                    self.assertEqual(r.returncode, 2, r.stderr)
+                    self.assertIn('schema/%s' % name, r.stderr)
+                    self.assertIn('VIDEOFLIX_DATA_DIR=%s' % data, r.stderr)
+                    self.assertFalse((tmp / 'fcgi.sock').exists())
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def make_hls(dest):
