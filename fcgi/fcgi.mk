@@ -6,6 +6,7 @@ fcgi_videoflix_fcgi_SOURCES = \
 	fcgi/main.c fcgi/master.c fcgi/master.h fcgi/responder.c fcgi/responder.h \
 	fcgi/cgienv.c fcgi/cgienv.h \
 	fcgi/routes.c fcgi/routes.h fcgi/health.c fcgi/accounts.c fcgi/catalogue.c fcgi/admin.c \
+	fcgi/schema.c \
 	fcgi/uploadform.c fcgi/uploadform.h
 fcgi_videoflix_fcgi_CPPFLAGS = $(VF_DEFS) $(WEB_CPPFLAGS) $(GST_CPPFLAGS) -I$(top_srcdir)/fcgi
 fcgi_videoflix_fcgi_LDADD = $(VF_TRANSCODE_LIBS) $(VF_WEB_LIBS) $(EXT_LIBS) $(FCGI_LIBS) \

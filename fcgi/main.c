@@ -259,8 +259,10 @@ main(int argc, char **argv)
     }
     log_init("videoflix-fcgi", cfg->log_level);
     /* Fail closed: the password list (loaded here, before the workers fork), the schema
-     * (health compares it with the database) and an existing SQLite database. */
-    if (datadir_require(cfg, DATADIR_SCHEMA | DATADIR_PASSWORDS, err, sizeof(err)) != VF_OK ||
+     * (health compares it with the database), the OpenAPI description (GET /api/schema/)
+     * and an existing SQLite database. */
+    if (datadir_require(cfg, DATADIR_SCHEMA | DATADIR_PASSWORDS | DATADIR_OPENAPI, err,
+                        sizeof(err)) != VF_OK ||
         db_require(cfg, err, sizeof(err)) != VF_OK) {
         fprintf(stderr, "videoflix-fcgi: %s\n", err);
         config_free(cfg);

@@ -251,7 +251,8 @@ reload(struct master *m)
     char err[256];
 
     if (config_load(m->opts->env_path, &fresh, err, sizeof(err)) != VF_OK ||
-        datadir_require(fresh, DATADIR_SCHEMA | DATADIR_PASSWORDS, err, sizeof(err)) != VF_OK ||
+        datadir_require(fresh, DATADIR_SCHEMA | DATADIR_PASSWORDS | DATADIR_OPENAPI, err,
+                        sizeof(err)) != VF_OK ||
         db_require(fresh, err, sizeof(err)) != VF_OK) {
         log_error("reload: %s; keeping the current configuration", err);
         config_free(fresh);

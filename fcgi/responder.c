@@ -283,6 +283,7 @@ responder_run(const struct config *cfg, int listen_fd, pid_t master_pid)
     FCGX_Finish_r(&fr);
     FCGX_Free(&fr, 0);
     catalogue_routes_release();
+    schema_routes_release();
     db_close(app.db);
     return rc;
 }

@@ -4,5 +4,5 @@
 #include "routes.h"
 
 const struct route *const routes_all[] = {
-    health_routes, accounts_routes, catalogue_routes, admin_routes, NULL,
+    health_routes, accounts_routes, catalogue_routes, admin_routes, schema_routes, NULL,
 };

@@ -9,6 +9,7 @@ extern const struct route health_routes[];
 extern const struct route accounts_routes[];
 extern const struct route catalogue_routes[];
 extern const struct route admin_routes[];
+extern const struct route schema_routes[];
 
 /* The tables in match order, NULL-terminated (fcgi/routes.c). */
 extern const struct route *const routes_all[];
@@ -16,5 +17,7 @@ extern const struct route *const routes_all[];
 /* Release the per-process state of the catalogue handlers (their list cache); called once
  * by the responder before a worker exits. */
 void catalogue_routes_release(void);
+/* The same for the OpenAPI handler (fcgi/schema.c): the documents it read. */
+void schema_routes_release(void);
 
 #endif

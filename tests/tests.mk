@@ -57,7 +57,7 @@ EXTRA_DIST += tests/fuzz/corpus
 # Integration tests: tests/integration/test_*.py against a build tree; the browser scripts
 # (tests/browser, playwright-core from the committed lock file) are run by them.
 EXTRA_DIST += tests/integration tests/browser/package.json tests/browser/package-lock.json \
-	tests/browser/admin_panel.mjs tests/browser/frontend_cors.mjs
+	tests/browser/admin_panel.mjs tests/browser/frontend_cors.mjs tests/browser/api_docs.mjs
 check-integration: all
 	VF_BUILD_DIR=$(abs_top_builddir) $(srcdir)/tests/integration/run
 .PHONY: check-integration

@@ -54,11 +54,15 @@ if status ~= 0 then
         h["Vary"] = "Origin"
     end
     local uri = r.req_attr["request.uri"] or ""
-    if status >= 400 and uri:sub(1, 5) == "/api/" and not h["X-Frame-Options"] then
+    if status >= 400 and uri:sub(1, 5) == "/api/" then
+        -- (the static API reference under /api/docs/ has its own headers, not its own
+        -- error pages: those are the JSON bodies too)
         local ct = h["Content-Type"] or ""
         if ct:sub(1, 9) == "text/html" then
             h["Content-Type"] = "application/json"
         end
+    end
+    if status >= 400 and uri:sub(1, 5) == "/api/" and not h["X-Frame-Options"] then
         h["X-Content-Type-Options"] = "nosniff"
         h["X-Frame-Options"] = "DENY"
         h["Referrer-Policy"] = "same-origin"
@@ -72,12 +76,13 @@ end
 
 local path = r.req_attr["uri.path"] or ""
 
--- A CORS preflight outside /api/ (static files: thumbnails, the admin panel) is answered
+-- A CORS preflight outside /api/ (static files: thumbnails, the admin panel, and the API
+-- reference under /api/docs/) is answered
 -- here as the application answers those under /api/ (CONTRACT.md: a preflight on any path
 -- gets 200; lighttpd itself would send 404 for a missing file and no Allow-* headers).
 -- The CORS headers proper are added by the response-start part above.
 if r.req_attr["request.method"] == "OPTIONS" and r.req_header["Access-Control-Request-Method"]
-    and path:sub(1, 5) ~= "/api/" then
+    and (path:sub(1, 5) ~= "/api/" or path:sub(1, 10) == "/api/docs/") then
     local h = r.resp_header
     if allowed_origin() then
         h["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"

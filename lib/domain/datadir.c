@@ -53,6 +53,16 @@ datadir_require(const struct config *cfg, unsigned needs, char *err, size_t errl
             return VF_ERR_CONFIG;
         }
     }
+    static const char *const api_docs[] = { "openapi.json", "openapi.yaml" };
+    for (size_t i = 0; (needs & DATADIR_OPENAPI) && i < sizeof(api_docs) / sizeof(api_docs[0]);
+         i++) {
+        snprintf(path, sizeof(path), "%s/schema/%s", cfg->data_dir, api_docs[i]);
+        if (access(path, R_OK) != 0) {
+            snprintf(err, errlen, "%s: %s (VIDEOFLIX_DATA_DIR=%s)", path, strerror(errno),
+                     cfg->data_dir);
+            return VF_ERR_CONFIG;
+        }
+    }
     if ((needs & DATADIR_TEMPLATES) && mail_templates_check(cfg, why, sizeof(why)) != VF_OK) {
         snprintf(err, errlen, "%s (VIDEOFLIX_DATA_DIR=%s)", why, cfg->data_dir);
         return VF_ERR_CONFIG;

@@ -12,6 +12,7 @@ enum datadir_need {
     DATADIR_SCHEMA = 1u << 0,    /* schema/<DB_ENGINE>/NNN_name.sql (migrate, health) */
     DATADIR_PASSWORDS = 1u << 1, /* data/common-passwords.txt, loaded here (password policy) */
     DATADIR_TEMPLATES = 1u << 2, /* data/templates/<mail>.{txt,html} (the worker's mail) */
+    DATADIR_OPENAPI = 1u << 3,   /* schema/openapi.{json,yaml} (GET /api/schema/) */
 };
 
 /*

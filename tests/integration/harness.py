@@ -22,6 +22,8 @@ Environment:
   VF_TEST_PG_PORT, VF_TEST_PG_USER
   VF_KEEP_TMP=1      keep each stack's temporary directory (logs, database, media)
   VF_SANITIZED=1     the build uses ASan/UBSan (harness.SANITIZED)
+  VF_OPENAPI_LOG     append every response to this file, for `python3 openapi.py FILE`
+                     (checks them against schema/openapi.json)
 """
 
 import atexit
@@ -278,6 +280,9 @@ def http_request(port, method, path, headers=None, json=None, body=None, timeout
         conn.request(method, path, body=body, headers=hdrs)
         r = conn.getresponse()
         data = r.read()
+        if os.environ.get('VF_OPENAPI_LOG'):  # checked against the document (openapi.py)
+            import openapi
+            openapi.record(method, path, r.status, r.headers, data)
         return Response(r.status, r.reason, r.headers, data)
     finally:
         conn.close()
