@@ -94,11 +94,11 @@ schema(struct app *app, struct http_request *req, struct http_response *res)
     }
     if (d->text == NULL && doc_load(app->cfg->data_dir, d) != 0) {
         log_error("schema: %s/schema/%s: %s", app->cfg->data_dir, d->file, strerror(errno));
-        json_internal_error(res, req->request_id);
+        json_error_reply(req, res, VF_ERR_IO);
         return;
     }
     if (http_body_set(res, d->content_type, d->text, d->len) != VF_OK) {
-        json_internal_error(res, req->request_id);
+        json_error_reply(req, res, VF_ERR_NOMEM);
         return;
     }
     res->status = 200;
@@ -106,6 +106,6 @@ schema(struct app *app, struct http_request *req, struct http_response *res)
 }
 
 const struct route schema_routes[] = {
-    { HTTP_GET, "/api/schema/", schema, 0 },
-    { 0, NULL, NULL, 0 },
+    { HTTP_GET, "/api/schema/", schema, 0, ROUTE_AUTH_NONE },
+    { 0, NULL, NULL, 0, ROUTE_AUTH_NONE },
 };
