@@ -53,6 +53,7 @@ class SlowClients:
         self.opened = 0                   # connect() calls
         self.closed_by_server = 0         # EOF, reset or a response (408) seen
         self.refused = 0                  # connect() failed
+        self.n_open = 0                   # connections with their request started
         self.max_open = 0
         self.stop = threading.Event()
         self.lines = 0
@@ -74,11 +75,13 @@ class SlowClients:
             self.sel.unregister(s)
         except (KeyError, ValueError):
             pass
-        self.conns.pop(s, None)
+        if self.conns.pop(s, None) == 'open':
+            self.n_open -= 1
         s.close()
 
     def open_count(self):
-        return sum(1 for v in self.conns.values() if v == 'open')
+        # An int read from the other thread: never iterate self.conns there (it changes).
+        return self.n_open
 
     def run(self):
         """Open the connections, keep them trickling, reopen the ones the server
@@ -106,6 +109,7 @@ class SlowClients:
                             self._drop(s)
                             continue
                         self.conns[s] = 'open'
+                        self.n_open += 1
                         self.sel.modify(s, selectors.EVENT_READ)
                         self.due.append((time.monotonic() + TRICKLE, s))
                     elif state == 'open':
