@@ -197,10 +197,12 @@ def http_request(port, method, path, headers=None, json=None, body=None, timeout
         conn.close()
 
 
-def nginx_conf(t, site, pid, http_lines):
+def nginx_conf(t, site, pid, http_lines, main=None):
     """Write t/nginx.conf for an nginx run with prefix t (its temp directories under
     t/nginx): one worker, errors to stderr, the pid file `pid`, the `http_lines` directives,
-    then the server configuration `site`.  Returns the path of nginx.conf."""
+    then the server configuration `site`.  `main`: a file of main-context settings with
+    the events block (etc/nginx/videoflix-main.conf) included instead of the default
+    events block.  Returns the path of nginx.conf."""
     t = Path(t)
     for d in ('nginx/body', 'nginx/fastcgi'):
         (t / d).mkdir(parents=True, exist_ok=True)
@@ -211,7 +213,7 @@ def nginx_conf(t, site, pid, http_lines):
         'worker_processes 1;\n'
         'error_log stderr info;\n'
         'pid %(pid)s;\n'
-        'events { worker_connections 512; }\n'
+        '%(events)s\n'
         'http {\n'
         '    include /etc/nginx/mime.types;\n'
         '%(lines)s'
@@ -219,6 +221,7 @@ def nginx_conf(t, site, pid, http_lines):
         '    fastcgi_temp_path %(t)s/nginx/fastcgi;\n'
         '    include %(site)s;\n'
         '}\n' % {'t': t, 'pid': pid, 'site': site,
+                  'events': 'include %s;' % main if main else 'events { worker_connections 512; }',
                   'lines': ''.join('    %s\n' % l for l in http_lines)})
     return conf
 
@@ -581,7 +584,8 @@ class Stack:
             site.write_text(render(REPO / 'etc' / 'nginx' / 'videoflix.conf', values))
             conf = nginx_conf(t, site, t / 'run' / 'nginx.pid',
                               ['default_type application/octet-stream;',
-                               'access_log %s/nginx-access.log;' % t])
+                               'access_log %s/nginx-access.log;' % t],
+                              main=REPO / 'etc' / 'nginx' / 'videoflix-main.conf')
             p = self._spawn('web', ['nginx', '-e', 'stderr', '-p', str(t), '-c', str(conf),
                                     '-g', 'daemon off;'])
         if not _wait_port(self.http_port, 15, p):
