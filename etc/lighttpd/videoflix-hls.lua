@@ -73,6 +73,40 @@ local function range_unsatisfiable(len)
     return true
 end
 
+-- The request line and Referer for the access log (accesslog.format in videoflix.conf):
+-- RELIABILITY 31, no activation or reset token in any log.  Matched on the lower-cased
+-- raw target, absolute-form (http://host/api/...) included.
+local function redacted_target(target)
+    local low = target:lower()
+    local pre = low:match("^[%a][%w+.-]*://[^/]*") or ""
+    local rest = low:sub(#pre + 1)
+    local keep = rest:match("^/api/activate/[^/?]*/") or rest:match("^/api/password_confirm/[^/?]*/")
+    if keep then
+        return target:sub(1, #pre + #keep) .. "[redacted]"
+    end
+    return target
+end
+
+local function log_fields()
+    local target = r.req_attr["request.orig-uri"] or ""
+    local method = r.req_attr["request.method"] or ""
+    if target == "" or method == "" then
+        r.req_env["VF_LOG_REQUEST"] = "-"     -- refused before the request line was read
+    else
+        r.req_env["VF_LOG_REQUEST"] = method .. " " .. redacted_target(target) .. " "
+            .. (r.req_attr["request.protocol"] or "-")
+    end
+    local referer = r.req_header["Referer"]
+    if referer then
+        local low = referer:lower()
+        if low:find("[?&;]token=") or low:find("/api/activate/", 1, true)
+            or low:find("/api/password_confirm/", 1, true) then
+            referer = "[redacted]"
+        end
+        r.req_env["VF_LOG_REFERER"] = referer
+    end
+end
+
 -- Second use (magnet.attract-response-start-to in videoflix.conf): every response is
 -- about to go out.  Responses lighttpd makes itself -- 503 application down, 413, 411
 -- POST without Content-Length, 431, 501, static files -- lack the CORS headers the
@@ -83,6 +117,7 @@ end
 -- bodies (etc/lighttpd/errors) a JSON Content-Type (RELIABILITY 31).
 local status = r.req_item.http_status
 if status ~= 0 then
+    log_fields()
     local h = r.resp_header
     local uri = r.req_attr["request.uri"] or ""
     local json_area = uri == "" or uri:sub(1, 5) == "/api/" or uri:sub(1, 7) == "/media/"
