@@ -570,6 +570,14 @@ class Stack:
             'HLS_SIGN_LUA': self.tmpdir / 'videoflix-hls.lua',
         }
 
+    def _local_logs(self, text):
+        """The shipped configurations write the distribution's access log: a stack writes
+        its own, t/nginx-access.log or t/lighttpd-access.log."""
+        for dist, mine in (('/var/log/nginx/access.log', 'nginx-access.log'),
+                           ('/var/log/lighttpd/access.log', 'lighttpd-access.log')):
+            text = text.replace(dist, str(self.tmpdir / mine))
+        return text
+
     def _start_web(self):
         values = self.render_values()
         t = self.tmpdir
@@ -577,11 +585,13 @@ class Stack:
             (t / 'videoflix-hls.lua').write_text(
                 render(REPO / 'etc' / 'lighttpd' / 'videoflix-hls.lua', values))
             conf = t / 'lighttpd.conf'
-            conf.write_text(render(REPO / 'etc' / 'lighttpd' / 'videoflix.conf', values))
+            conf.write_text(self._local_logs(
+                render(REPO / 'etc' / 'lighttpd' / 'videoflix.conf', values)))
             p = self._spawn('web', ['lighttpd', '-D', '-f', str(conf)])
         else:
             site = t / 'nginx-site.conf'
-            site.write_text(render(REPO / 'etc' / 'nginx' / 'videoflix.conf', values))
+            site.write_text(self._local_logs(
+                render(REPO / 'etc' / 'nginx' / 'videoflix.conf', values)))
             conf = nginx_conf(t, site, t / 'run' / 'nginx.pid',
                               ['default_type application/octet-stream;',
                                'access_log %s/nginx-access.log;' % t],

@@ -9,6 +9,10 @@ Where the server refuses a request before it has read the Origin header (a reque
 too long or malformed, a header block too large for lighttpd), there is no origin to
 answer: those are checked for JSON and the security headers only.
 
+Also RELIABILITY 31: the web server's access log never holds an activation or reset
+token, whether the application answers, the web server refuses the request, or the token
+comes in an absolute-form target, a query or a Referer -- and the requests are logged.
+
 One stack per web server of the matrix, with segment signing on (signed segments are
 files the web server serves itself: its 403, 404 and 416) and a 1 MiB upload limit."""
 
@@ -17,6 +21,7 @@ import hashlib
 import hmac
 import json
 import os
+import secrets
 import socket
 import time
 import unittest
@@ -258,6 +263,64 @@ class _WebServerErrorTests(unittest.TestCase):
             for s in held:
                 s.close()
         harness.wait_healthy(self.st.request, 'nginx after the limit', 10)
+
+    # -- the access log ---------------------------------------------------------------------
+
+    def access_log(self):
+        try:
+            return (self.st.tmpdir / ('%s-access.log' % self.WEB)).read_text(errors='replace')
+        except FileNotFoundError:
+            return ''
+
+    def test_access_log_holds_no_tokens(self):
+        tokens = {}
+        for name in ('activate', 'confirm', 'absolute', 'query', 'too-large', 'huge-header',
+                     'referer', 'preflight'):
+            tokens[name] = 'tok%s-%s' % (name.replace('-', ''), secrets.token_urlsafe(18))
+        uid = 'Mw'
+        p = self.port
+        t = tokens
+        requests = [
+            ('activate', 'GET /api/activate/%s/%s/ HTTP/1.1\r\nHost: x\r\n\r\n' % (uid, t['activate'])),
+            ('confirm', 'POST /api/password_confirm/%s/%s/ HTTP/1.1\r\nHost: x\r\n'
+             'Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}' % (uid, t['confirm'])),
+            ('absolute', 'GET http://127.0.0.1:%d/api/activate/%s/%s/ HTTP/1.1\r\nHost: x\r\n\r\n'
+             % (p, uid, t['absolute'])),
+            ('query', 'GET /api/activate/%s/%s/?again=%s HTTP/1.1\r\nHost: x\r\n\r\n'
+             % (uid, t['query'], t['query'])),
+            # refused by the web server itself: 413, 431
+            ('too-large', 'POST /api/password_confirm/%s/%s/ HTTP/1.1\r\nHost: x\r\n'
+             'Content-Length: %d\r\n\r\n' % (uid, t['too-large'], UPLOAD_MAX + 1)),
+            ('huge-header', 'GET /api/activate/%s/%s/ HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n'
+             % (uid, t['huge-header'], 'a' * 9000)),
+            ('referer', 'GET /api/video/ HTTP/1.1\r\nHost: x\r\nReferer: http://127.0.0.1:5500/'
+             'pages/auth/activate.html?uid=%s&token=%s\r\n\r\n' % (uid, t['referer'])),
+            ('preflight', 'OPTIONS /api/activate/%s/%s/ HTTP/1.1\r\nHost: x\r\nOrigin: %s\r\n'
+             'Access-Control-Request-Method: GET\r\n\r\n' % (uid, t['preflight'], ORIGIN)),
+        ]
+        statuses = {}
+        for name, req in requests:
+            statuses[name] = raw(p, req)[0]
+        self.assertEqual(statuses['too-large'], 413, statuses)
+        self.assertEqual(statuses['huge-header'], 431, statuses)
+        # Every request is logged (lighttpd flushes its log every few seconds), the
+        # token routes with [redacted] in place of the token.
+        want = {'activate': '"GET /api/activate/Mw/[redacted] HTTP/1.1"',
+                'confirm': '"POST /api/password_confirm/Mw/[redacted] HTTP/1.1"',
+                'absolute': '/api/activate/Mw/[redacted] HTTP/1.1"',
+                'too-large': 'password_confirm/Mw/[redacted] HTTP/1.1" 413 ',
+                'preflight': '"OPTIONS /api/activate/Mw/[redacted] HTTP/1.1" 200 '}
+        self.st.wait_for(lambda: self.access_log().count('"GET /api/video/ HTTP/1.1"') >= 1
+                         and all(w in self.access_log() for w in want.values()),
+                         timeout=15, what='the requests in %s' % self.access_log()[-3000:])
+        log = self.access_log()
+        for name, token in tokens.items():
+            self.assertNotIn(token, log, name)
+        self.assertGreaterEqual(log.count('/api/activate/Mw/[redacted] HTTP/1.1'), 3, log)
+        self.assertIn('"[redacted]"', log)      # the Referer naming a token
+        self.assertIn('"-" "-"', log)           # no Referer, no User-Agent: as combined
+        # The 431: nginx read the request line (redacted); lighttpd could not.
+        self.assertIn('" 431 ', log)
 
     # -- the application down ---------------------------------------------------------------
 
