@@ -288,11 +288,12 @@ def http_request(port, method, path, headers=None, json=None, body=None, timeout
         conn.close()
 
 
-def nginx_conf(t, site, pid, http_lines, user=None):
+def nginx_conf(t, site, pid, http_lines, main=None, user=None):
     """Write t/nginx.conf for an nginx run with prefix t (its temp directories under
     t/nginx): one worker (run as `user` when given), errors to stderr, the pid file `pid`,
-    the `http_lines` directives, then the server configuration `site`.  Returns the path of
-    nginx.conf."""
+    the `http_lines` directives, then the server configuration `site`.  `main`: a file of
+    main-context settings with the events block (etc/nginx/videoflix-main.conf) included
+    instead of the default events block.  Returns the path of nginx.conf."""
     t = Path(t)
     for d in ('nginx/body', 'nginx/fastcgi'):
         (t / d).mkdir(parents=True, exist_ok=True)
@@ -304,7 +305,7 @@ def nginx_conf(t, site, pid, http_lines, user=None):
         'worker_processes 1;\n'
         'error_log stderr info;\n'
         'pid %(pid)s;\n'
-        'events { worker_connections 512; }\n'
+        '%(events)s\n'
         'http {\n'
         '    include /etc/nginx/mime.types;\n'
         '%(lines)s'
@@ -312,6 +313,7 @@ def nginx_conf(t, site, pid, http_lines, user=None):
         '    fastcgi_temp_path %(t)s/nginx/fastcgi;\n'
         '    include %(site)s;\n'
         '}\n' % {'t': t, 'pid': pid, 'site': site,
+                  'events': 'include %s;' % main if main else 'events { worker_connections 512; }',
                   'lines': ''.join('    %s\n' % l for l in http_lines)})
     return conf
 
@@ -682,6 +684,14 @@ class Stack:
             'HLS_SIGN_LUA': self.tmpdir / 'videoflix-hls.lua',
         }
 
+    def _local_logs(self, text):
+        """The shipped configurations write the distribution's access log: a stack writes
+        its own, t/nginx-access.log or t/lighttpd-access.log."""
+        for dist, mine in (('/var/log/nginx/access.log', 'nginx-access.log'),
+                           ('/var/log/lighttpd/access.log', 'lighttpd-access.log')):
+            text = text.replace(dist, str(self.tmpdir / mine))
+        return text
+
     def _start_web(self):
         values = self.render_values()
         t = self.tmpdir
@@ -689,18 +699,22 @@ class Stack:
             (t / 'videoflix-hls.lua').write_text(
                 render(REPO / 'etc' / 'lighttpd' / 'videoflix-hls.lua', values))
             conf = t / 'lighttpd.conf'
-            text = render(REPO / 'etc' / 'lighttpd' / 'videoflix.conf', values)
+            text = self._local_logs(render(REPO / 'etc' / 'lighttpd' / 'videoflix.conf', values))
             if INSTALLED:
                 text += '\nserver.username = "www-data"\nserver.groupname = "www-data"\n'
             conf.write_text(text)
             p = self._spawn('web', confined(['lighttpd', '-D', '-f', str(conf)], as_app=False))
         else:
             site = t / 'nginx-site.conf'
-            site.write_text(render(REPO / 'etc' / 'nginx' / 'videoflix.conf', values))
+            site.write_text(self._local_logs(
+                render(REPO / 'etc' / 'nginx' / 'videoflix.conf', values)))
+            # a copy: in installed mode the web server cannot read the source tree
+            main = t / 'nginx-main.conf'
+            shutil.copyfile(REPO / 'etc' / 'nginx' / 'videoflix-main.conf', main)
             conf = nginx_conf(t, site, t / 'nginx.pid',
                               ['default_type application/octet-stream;',
                                'access_log %s/nginx-access.log;' % t],
-                              user='www-data' if INSTALLED else None)
+                              main=main, user='www-data' if INSTALLED else None)
             p = self._spawn('web', confined(['nginx', '-e', 'stderr', '-p', str(t), '-c',
                                              str(conf), '-g', 'daemon off;'], as_app=False))
         if not _wait_port(self.http_port, 15, p):

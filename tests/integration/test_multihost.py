@@ -245,7 +245,9 @@ class Topology:
             'APPS=' + apps, 'BIND_ADDRESS=' + self.ip('hub'), 'HTTP_PORT=%d' % HTTP_PORT,
             'MEDIA_ROOT=%s' % self.media, 'WWW_ROOT=%s' % self.www(),
             'UPLOAD_MAX_BYTES=%d' % (256 * 1024 * 1024), 'FAIL_TIMEOUT=3s',
-            'CORS_ALLOWED_ORIGINS=' + self.env['CORS_ALLOWED_ORIGINS']])
+            'CORS_ALLOWED_ORIGINS=' + self.env['CORS_ALLOWED_ORIGINS'],
+            # the server's own access_log: this test's format, defined below
+            'ACCESS_LOG=%s/nginx-upstream.log up' % self.tmp])
         t = self.tmp
         conf = harness.nginx_conf(t, site, t / 'nginx.pid',
                                   ['log_format up "$status|$upstream_addr|$request";',
