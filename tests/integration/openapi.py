@@ -38,20 +38,22 @@ def load(path=DOC_PATH):
 # -------------------------------------------------------------------- route tables
 
 _TABLE_RE = re.compile(r'const struct route (\w+)\[\] = \{(.*?)\n\};', re.S)
-_ENTRY_RE = re.compile(r'\{\s*((?:HTTP_[A-Z]+\s*\|?\s*)+),\s*"([^"]+)",\s*(\w+),\s*([^}]*?)\s*\}', re.S)
+_ENTRY_RE = re.compile(r'\{\s*((?:HTTP_[A-Z]+\s*\|?\s*)+),\s*"([^"]+)",\s*(\w+),\s*([^,}]*?),'
+                       r'\s*(ROUTE_AUTH_\w+)\s*\}', re.S)
 _FUNC_RE = re.compile(r'^(?:static\s+)?[a-z_][\w \*]*\n(\w+)\(([^)]*)\)\n\{\n(.*?)^\}', re.S | re.M)
 
 
 def route_tables(fcgi_dir=FCGI_DIR):
     """Every route of fcgi/*.c: dicts with file, table, methods (lower-case), pattern,
-    handler, flags (set of ROUTE_* names)."""
+    handler, flags (set of ROUTE_* names), auth (ROUTE_AUTH_NONE/USER/STAFF)."""
     routes = []
     for f in sorted(Path(fcgi_dir).glob('*.c')):
         text = f.read_text(encoding='utf-8')
         for table, body in _TABLE_RE.findall(text):
-            for methods, pattern, handler, flags in _ENTRY_RE.findall(body):
+            for methods, pattern, handler, flags, auth in _ENTRY_RE.findall(body):
                 routes.append({
                     'file': f.name, 'table': table, 'pattern': pattern, 'handler': handler,
+                    'auth': auth,
                     'methods': sorted(m.strip()[5:].lower() for m in methods.split('|') if m.strip()),
                     'flags': {x.strip() for x in flags.split('|') if x.strip() not in ('', '0')},
                 })
@@ -59,7 +61,9 @@ def route_tables(fcgi_dir=FCGI_DIR):
 
 
 def pattern_paths(pattern):
-    """The document paths of a route pattern, captures as "{}": "/a/{}/?" is two paths."""
+    """The document paths of a route pattern, captures as "{}" (typed ones such as "{id}"
+    too): "/a/{}/?" is two paths."""
+    pattern = normalise(pattern)
     if pattern.endswith('/?'):
         return [pattern[:-2], pattern[:-1]]
     return [pattern]
@@ -78,6 +82,15 @@ def functions(text):
 
 # What a library call can answer, for the status derivation below (lib/web/*.c).
 LIBRARY_STATUSES = {
+    # The one error path (lib/web/json.c): an error's status from lib/base/error.c's table.
+    # With a variable error, what the handler's domain calls can return (below) counts, and
+    # database trouble: 500, or 503 busy with Retry-After.
+    'json_error_reply': {500, 503},
+    'json_error_reply_detail': {500, 503},
+    # Domain calls whose errors a handler hands to json_error_reply as they are.
+    'videoadmin_retranscode': {404, 409},
+    'videoadmin_delete': {404},
+    'uploadform_receive': {400, 413, 415, 503, 507},
     'json_internal_error': {500},
     'json_errors_reply': {400},
     'json_field_error': {400},
@@ -99,6 +112,14 @@ LIBRARY_STATUSES = {
 _STATUS_RE = re.compile(r'\bres,\s*([^,;()]+)|res->status\s*=\s*([^;]+);')
 _NUMBER_RE = re.compile(r'\b([1-5]\d\d)\b')
 _CALL_RE = re.compile(r'\b([a-z_]\w*)\s*\(')
+_ERR_ARG_RE = re.compile(r'json_error_reply(?:_detail)?\(\s*req,\s*res,\s*(VF_ERR_\w+)')
+_ERR_ROW_RE = re.compile(r'\[(VF_\w+)\]\s*=\s*\{\s*"[^"]*",\s*(\d{3})')
+
+
+def error_statuses():
+    """VF_ERR_* -> HTTP status, from the error table of lib/base/error.c."""
+    text = (REPO / 'lib' / 'base' / 'error.c').read_text(encoding='utf-8')
+    return {name: int(status) for name, status in _ERR_ROW_RE.findall(text)}
 
 
 def handler_statuses(route, fcgi_dir=FCGI_DIR):
@@ -118,6 +139,9 @@ def handler_statuses(route, fcgi_dir=FCGI_DIR):
             continue
         for a, b in _STATUS_RE.findall(body):
             statuses.update(int(n) for n in _NUMBER_RE.findall(a or b))
+        # json_error_reply(req, res, VF_ERR_X[, ...]): that error's status
+        for name in _ERR_ARG_RE.findall(body):
+            statuses.add(error_statuses()[name])
         todo.extend(c for c in _CALL_RE.findall(body) if c not in seen)
     return statuses
 
@@ -127,6 +151,12 @@ def dispatcher_statuses(route, method):
     s = {405, 500}
     if method in ('post', 'put', 'patch', 'delete'):
         s.add(403)                      # Origin not allowed
+    if route.get('auth') == 'ROUTE_AUTH_USER':
+        s |= {401, 503}                 # no or a bad access cookie; the user lookup busy
+    elif route.get('auth') == 'ROUTE_AUTH_STAFF':
+        s |= {401, 403, 503}            # and not staff
+    if '{id}' in route['pattern']:
+        s.add(404)                      # a malformed id
     if 'ROUTE_JSON' in route['flags']:
         s |= {400, 413, 415}            # malformed JSON / too large / not application/json
     return s
