@@ -76,13 +76,13 @@ vf_sample_edit = sed -e 's|@FCGI_SOCKET[@]|/run/videoflix/fcgi.sock|g' \
 	-e 's|@CORS_ALLOWED_ORIGINS[@]|http://127.0.0.1:5500,http://localhost:5500|g' \
 	-e 's,@CORS_ORIGIN_REGEX[@],^(http://127\\.0\\.0\\.1:5500|http://localhost:5500)$$,g' \
 	-e 's|@HLS_SIGN_LUA[@]|$(vfconfdir)/lighttpd/videoflix-hls.lua|g' \
-	-e "s|@MEDIA_SIGNING_KEY[@]|$$key|g"
+	-e 's|"@MEDIA_SIGNING_KEY[@]"|""|g' -e 's|@MEDIA_SIGNING_KEY[@]|$$request_id|g'
 
-# The web server's segment-signing key: a random one per install, which nobody knows, so no
-# signed URL is accepted until the sysadmin sets MEDIA_SIGNING_KEY in both places.
-# Uninstall compares the samples with this key masked.
-vf_random_key = key=unset-$$(od -An -N24 -tx1 /dev/urandom | tr -d ' \n')
-vf_mask_key = sed -e 's/unset-[0-9a-f]\{48\}/unset-KEY/g'
+# The web server's segment-signing key is a secret, so make install writes none (a package
+# built from it must be reproducible and ship no secret): the Lua script gets an empty key,
+# with which it accepts no signature, and nginx verifies against $request_id, a fresh random
+# value per request that no signature can match.  Signed URLs work once the sysadmin puts
+# MEDIA_SIGNING_KEY into both samples and the env file (videoflix.env(5)).
 
 # List "source destination-name" pairs of the samples installed under $(vfconfdir).
 vf_list_samples = (echo "etc/videoflix.env videoflix.env"; cd $(srcdir) && \
@@ -97,7 +97,7 @@ vf_render_sample = if test "$$src" = etc/videoflix.env; then cp etc/videoflix.en
 # Samples: installed once; an existing (possibly edited) file is kept.  The env file may
 # hold secrets, hence mode 0640.
 install-data-hook:
-	@tmp=$$(mktemp) || exit 1; $(vf_random_key); \
+	@tmp=$$(mktemp) || exit 1; \
 	$(vf_list_samples) | while read -r src dst; do \
 	  $(vf_render_sample) || exit 1; \
 	  target="$(DESTDIR)$(vfconfdir)/$$dst"; \
@@ -114,11 +114,11 @@ install-data-hook:
 # edited configuration stays.
 uninstall-local:
 	@$(vf_list_data) | while read -r f; do rm -f "$(DESTDIR)$(pkgdatadir)/$$f"; done
-	@tmp=$$(mktemp) || exit 1; key=unset-KEY; \
+	@tmp=$$(mktemp) || exit 1; \
 	$(vf_list_samples) | while read -r src dst; do \
 	  $(vf_render_sample) || exit 1; \
 	  target="$(DESTDIR)$(vfconfdir)/$$dst"; \
-	  if test -f "$$target" && $(vf_mask_key) "$$target" | cmp -s "$$tmp" -; then rm -f "$$target"; \
+	  if test -f "$$target" && cmp -s "$$tmp" "$$target"; then rm -f "$$target"; \
 	  elif test -e "$$target"; then echo "  keeping modified $$target"; fi; \
 	done; rm -f "$$tmp"
 	@for d in "$(DESTDIR)$(pkgdatadir)" "$(DESTDIR)$(vfconfdir)"; do \

@@ -190,6 +190,20 @@ class InstallTest(unittest.TestCase):
         self.assertIn('ExecStart=%s/videoflix-fcgi' % self.sbindir, unit)
         self.assertIn('EnvironmentFile=%s/videoflix.env' % self.vfconfdir, unit)
 
+    def test_02b_install_writes_no_secret_and_is_reproducible(self):
+        nginx = self.d(self.vfconfdir / 'nginx' / 'videoflix.conf').read_text()
+        lua = self.d(self.vfconfdir / 'lighttpd' / 'videoflix-hls.lua').read_text()
+        # No key at all: nginx verifies against a per-request random value, the Lua script
+        # has an empty key; neither accepts a signature until the sysadmin sets one.
+        self.assertRegex(nginx, r'secure_link_md5 "[^"]*\$request_id";')
+        self.assertRegex(lua, r'(?m)^local key = ""$')
+        again = self.tmp / 'again'
+        make('install', destdir=again)
+        for f in files_under(self.dest / self.vfconfdir.relative_to('/')):
+            with self.subTest(sample=f):
+                self.assertEqual((self.d(self.vfconfdir) / f).read_bytes(),
+                                 (again / self.vfconfdir.relative_to('/') / f).read_bytes())
+
     def test_03_nothing_refers_to_the_build_or_source_tree(self):
         needles = [str(BUILD).encode(), str(REPO).encode()]
         for f in files_under(self.dest):
