@@ -36,6 +36,7 @@ import http.client
 import http.cookies
 import json as jsonlib
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -702,6 +703,11 @@ class Stack:
             text = self._local_logs(render(REPO / 'etc' / 'lighttpd' / 'videoflix.conf', values))
             if INSTALLED:
                 text += '\nserver.username = "www-data"\nserver.groupname = "www-data"\n'
+                # lighttpd opens its access log after dropping to www-data (Debian's
+                # /var/log/lighttpd belongs to www-data for that reason)
+                log = t / 'lighttpd-access.log'
+                log.touch()
+                os.chown(log, pwd.getpwnam('www-data').pw_uid, WEB_GID)
             conf.write_text(text)
             p = self._spawn('web', confined(['lighttpd', '-D', '-f', str(conf)], as_app=False))
         else:
