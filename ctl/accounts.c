@@ -179,23 +179,24 @@ print_time(int64_t us, bool null)
 static int
 users_list(struct ctl_ctx *ctx)
 {
-    struct db_rows *rows = NULL;
-    enum vf_err err = db_query(ctx->app.db, STMT_USER_LIST, DB_NOARGS, &rows);
+    struct user_summary *users = NULL;
+    size_t n = 0;
+    enum vf_err err = user_list(ctx->app.db, &users, &n);
     if (err != VF_OK) {
         return ctl_fail("database error: %s", vf_strerror(err));
     }
     printf("%6s %-40s %-6s %-5s %-5s %-20s %-20s\n", "ID", "EMAIL", "ACTIVE", "STAFF", "SUPER",
            "LAST LOGIN", "CREATED");
-    for (size_t i = 0; i < db_rows_count(rows); i++) {
-        printf("%6" PRId64 " %-40s %-6s %-5s %-5s", db_rows_int(rows, i, 0),
-               db_rows_text(rows, i, 1), db_rows_int(rows, i, 2) ? "yes" : "no",
-               db_rows_int(rows, i, 3) ? "yes" : "no", db_rows_int(rows, i, 4) ? "yes" : "no");
-        print_time(db_rows_int(rows, i, 5), db_rows_isnull(rows, i, 5));
-        print_time(db_rows_int(rows, i, 6), false);
+    for (size_t i = 0; i < n; i++) {
+        const struct user_summary *u = &users[i];
+        printf("%6" PRId64 " %-40s %-6s %-5s %-5s", u->id, u->email, u->is_active ? "yes" : "no",
+               u->is_staff ? "yes" : "no", u->is_superuser ? "yes" : "no");
+        print_time(u->last_login, u->last_login == 0);
+        print_time(u->created_at, false);
         putchar('\n');
     }
-    printf("%zu user%s\n", db_rows_count(rows), db_rows_count(rows) == 1 ? "" : "s");
-    db_rows_free(rows);
+    printf("%zu user%s\n", n, n == 1 ? "" : "s");
+    free(users);
     return 0;
 }
 

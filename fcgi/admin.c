@@ -100,19 +100,18 @@ video_json(const struct app *app, const struct video *v, const struct videoadmin
 }
 
 static cJSON *
-user_json(const struct db_rows *r, size_t i)
+user_json(const struct user_summary *u)
 {
-    /* STMT_USER_LIST: id, email, is_active, is_staff, is_superuser, last_login, created_at */
     cJSON *o = cJSON_CreateObject();
     if (o == NULL)
         return NULL;
-    cJSON_AddNumberToObject(o, "id", (double)db_rows_int(r, i, 0));
-    cJSON_AddStringToObject(o, "email", db_rows_text(r, i, 1) ? db_rows_text(r, i, 1) : "");
-    cJSON_AddBoolToObject(o, "is_active", db_rows_int(r, i, 2) != 0);
-    cJSON_AddBoolToObject(o, "is_staff", db_rows_int(r, i, 3) != 0);
-    cJSON_AddBoolToObject(o, "is_superuser", db_rows_int(r, i, 4) != 0);
-    add_time(o, "last_login", db_rows_isnull(r, i, 5) ? 0 : db_rows_int(r, i, 5));
-    add_time(o, "date_joined", db_rows_int(r, i, 6));
+    cJSON_AddNumberToObject(o, "id", (double)u->id);
+    cJSON_AddStringToObject(o, "email", u->email);
+    cJSON_AddBoolToObject(o, "is_active", u->is_active);
+    cJSON_AddBoolToObject(o, "is_staff", u->is_staff);
+    cJSON_AddBoolToObject(o, "is_superuser", u->is_superuser);
+    add_time(o, "last_login", u->last_login);
+    add_time(o, "date_joined", u->created_at);
     return o;
 }
 
@@ -316,7 +315,6 @@ static void
 h_jobs(struct app *app, struct http_request *req, struct http_response *res)
 {
     char state[16];
-    struct db_rows *r = NULL;
     const char *st = http_query(req, "state", state, sizeof(state));
     if (st == NULL)
         st = "";
@@ -324,38 +322,38 @@ h_jobs(struct app *app, struct http_request *req, struct http_response *res)
         json_field_error(res, "state", "Select a valid choice.");
         return;
     }
-    enum vf_err e =
-        db_query(app->db, STMT_ADMIN_JOBS, DB_ARGS(DB_TEXT(st), DB_INT(JOB_LIST_LIMIT)), &r);
+    struct videoadmin_job_row *jobs = NULL;
+    size_t n = 0;
+    enum vf_err e = videoadmin_job_list(app->db, st, JOB_LIST_LIMIT, &jobs, &n);
     if (e != VF_OK) {
         json_error_reply(req, res, e);
         return;
     }
     cJSON *arr = cJSON_CreateArray();
-    for (size_t i = 0; arr != NULL && i < db_rows_count(r); i++) {
-        /* id, kind, state, progress, attempts, max_attempts, last_error, run_after,
-         * created_at, updated_at, video_id, video title */
+    for (size_t i = 0; arr != NULL && i < n; i++) {
+        const struct videoadmin_job_row *j = &jobs[i];
         cJSON *o = cJSON_CreateObject();
         if (o == NULL)
             break;
-        int maxa = (int)db_rows_int(r, i, 5);
-        cJSON_AddNumberToObject(o, "id", (double)db_rows_int(r, i, 0));
-        cJSON_AddStringToObject(o, "kind", db_rows_text(r, i, 1) ? db_rows_text(r, i, 1) : "");
-        cJSON_AddStringToObject(o, "state", db_rows_text(r, i, 2) ? db_rows_text(r, i, 2) : "");
-        cJSON_AddNumberToObject(o, "progress", (double)db_rows_int(r, i, 3));
-        cJSON_AddNumberToObject(o, "attempts", (double)db_rows_int(r, i, 4));
-        cJSON_AddNumberToObject(o, "max_attempts", maxa > 0 ? maxa : app->cfg->job_max_attempts);
-        add_text_or_null(o, "error", db_rows_text(r, i, 6));
-        add_time(o, "run_after", db_rows_int(r, i, 7));
-        add_time(o, "created_at", db_rows_int(r, i, 8));
-        add_time(o, "updated_at", db_rows_int(r, i, 9));
-        if (db_rows_isnull(r, i, 10))
+        cJSON_AddNumberToObject(o, "id", (double)j->id);
+        cJSON_AddStringToObject(o, "kind", j->kind);
+        cJSON_AddStringToObject(o, "state", job_state_name(j->state));
+        cJSON_AddNumberToObject(o, "progress", j->progress);
+        cJSON_AddNumberToObject(o, "attempts", j->attempts);
+        cJSON_AddNumberToObject(o, "max_attempts",
+                                j->max_attempts > 0 ? j->max_attempts : app->cfg->job_max_attempts);
+        add_text_or_null(o, "error", j->error[0] != '\0' ? j->error : NULL);
+        add_time(o, "run_after", j->run_after);
+        add_time(o, "created_at", j->created_at);
+        add_time(o, "updated_at", j->updated_at);
+        if (j->video_id == 0)
             cJSON_AddNullToObject(o, "video_id");
         else
-            cJSON_AddNumberToObject(o, "video_id", (double)db_rows_int(r, i, 10));
-        add_text_or_null(o, "video_title", db_rows_text(r, i, 11));
+            cJSON_AddNumberToObject(o, "video_id", (double)j->video_id);
+        add_text_or_null(o, "video_title", j->video_title[0] != '\0' ? j->video_title : NULL);
         cJSON_AddItemToArray(arr, o);
     }
-    db_rows_free(r);
+    free(jobs);
     reply_built(req, res, arr);
 }
 
@@ -394,19 +392,20 @@ h_job_retry(struct app *app, struct http_request *req, struct http_response *res
 static void
 h_users(struct app *app, struct http_request *req, struct http_response *res)
 {
-    struct db_rows *r = NULL;
-    enum vf_err e = db_query(app->db, STMT_USER_LIST, DB_NOARGS, &r);
+    struct user_summary *users = NULL;
+    size_t n = 0;
+    enum vf_err e = user_list(app->db, &users, &n);
     if (e != VF_OK) {
         json_error_reply(req, res, e);
         return;
     }
     cJSON *arr = cJSON_CreateArray();
-    for (size_t i = 0; arr != NULL && i < db_rows_count(r); i++) {
-        cJSON *o = user_json(r, i);
+    for (size_t i = 0; arr != NULL && i < n; i++) {
+        cJSON *o = user_json(&users[i]);
         if (o != NULL)
             cJSON_AddItemToArray(arr, o);
     }
-    db_rows_free(r);
+    free(users);
     reply_built(req, res, arr);
 }
 
@@ -463,21 +462,13 @@ h_user_edit(struct app *app, struct http_request *req, struct http_response *res
     }
     log_info("admin: user %lld changed user %lld (active %d, staff %d)", (long long)me->id,
              (long long)id, active, staff);
-    struct db_rows *r = NULL;
-    e = db_query(app->db, STMT_USER_LIST, DB_NOARGS, &r);
+    struct user_summary after;
+    e = user_summary_get(app->db, id, &after);
     if (e != VF_OK) {
         json_error_reply(req, res, e);
         return;
     }
-    cJSON *o = NULL;
-    for (size_t i = 0; i < db_rows_count(r); i++)
-        if (db_rows_int(r, i, 0) == id)
-            o = user_json(r, i);
-    db_rows_free(r);
-    if (o == NULL)
-        json_detail(res, 404, "Not found.");
-    else
-        json_reply(res, 200, o);
+    reply_built(req, res, user_json(&after));
 }
 
 /* The staff-only API: the dispatcher checks the staff user before any handler runs (401,

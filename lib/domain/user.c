@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
@@ -205,4 +206,54 @@ enum vf_err
 user_prune_revocations(struct db *db, int64_t *n)
 {
     return db_exec(db, STMT_REVOKED_PRUNE, DB_ARGS(DB_INT(clock_now_us())), n);
+}
+
+/* STMT_USER_LIST / STMT_USER_SUMMARY: id, email, is_active, is_staff, is_superuser,
+ * last_login, created_at */
+static void
+row_to_summary(const struct db_rows *r, size_t i, struct user_summary *s)
+{
+    const char *email = db_rows_text(r, i, 1);
+    s->id = db_rows_int(r, i, 0);
+    snprintf(s->email, sizeof(s->email), "%s", email != NULL ? email : "");
+    s->is_active = db_rows_int(r, i, 2) != 0;
+    s->is_staff = db_rows_int(r, i, 3) != 0;
+    s->is_superuser = db_rows_int(r, i, 4) != 0;
+    s->last_login = db_rows_isnull(r, i, 5) ? 0 : db_rows_int(r, i, 5);
+    s->created_at = db_rows_int(r, i, 6);
+}
+
+enum vf_err
+user_list(struct db *db, struct user_summary **out, size_t *n)
+{
+    struct db_rows *r = NULL;
+    *out = NULL;
+    *n = 0;
+    enum vf_err e = db_query(db, STMT_USER_LIST, DB_NOARGS, &r);
+    if (e != VF_OK)
+        return e;
+    size_t cnt = db_rows_count(r);
+    if (cnt > 0) {
+        *out = calloc(cnt, sizeof(**out));
+        if (*out == NULL) {
+            db_rows_free(r);
+            return VF_ERR_NOMEM;
+        }
+        for (size_t i = 0; i < cnt; i++)
+            row_to_summary(r, i, &(*out)[i]);
+        *n = cnt;
+    }
+    db_rows_free(r);
+    return VF_OK;
+}
+
+enum vf_err
+user_summary_get(struct db *db, int64_t id, struct user_summary *out)
+{
+    struct db_rows *r = NULL;
+    enum vf_err e = db_query_row(db, STMT_USER_SUMMARY, DB_ARGS(DB_INT(id)), &r);
+    if (e == VF_OK)
+        row_to_summary(r, 0, out);
+    db_rows_free(r);
+    return e;
 }

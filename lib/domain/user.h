@@ -21,6 +21,21 @@ struct user {
     int64_t token_version;
 };
 
+/* A row of the staff's user list (no hash, no token version). */
+struct user_summary {
+    int64_t id;
+    char email[255];
+    bool is_active, is_staff, is_superuser;
+    int64_t last_login; /* microseconds, 0 = never */
+    int64_t created_at; /* microseconds */
+};
+
+/* Every user, by id: *out is a malloc'd array of *n (caller frees with free()), NULL when
+ * there are none. */
+enum vf_err user_list(struct db *db, struct user_summary **out, size_t *n);
+/* One user's summary; VF_ERR_NOTFOUND when there is none. */
+enum vf_err user_summary_get(struct db *db, int64_t id, struct user_summary *out);
+
 /*
  * Normalise and validate an email address into out[USER_EMAIL_MAX + 1]: trimmed of
  * surrounding spaces, lower-cased, ASCII, one '@', a dotted domain of

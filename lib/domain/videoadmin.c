@@ -77,6 +77,54 @@ videoadmin_jobs(struct db *db, struct videoadmin_job **out, size_t *n)
     return VF_OK;
 }
 
+/* STMT_ADMIN_JOBS: id, kind, state, progress, attempts, max_attempts, last_error, run_after,
+ * created_at, updated_at, video_id, video title */
+static void
+row_to_job_row(const struct db_rows *r, size_t i, struct videoadmin_job_row *j)
+{
+    const char *kind = db_rows_text(r, i, 1), *state = db_rows_text(r, i, 2);
+    const char *err = db_rows_text(r, i, 6), *title = db_rows_text(r, i, 11);
+    int st = job_state_parse(state != NULL ? state : "");
+    j->id = db_rows_int(r, i, 0);
+    snprintf(j->kind, sizeof(j->kind), "%s", kind != NULL ? kind : "");
+    j->state = st >= 0 ? (enum job_state)st : JOB_QUEUED;
+    j->progress = (int)db_rows_int(r, i, 3);
+    j->attempts = (int)db_rows_int(r, i, 4);
+    j->max_attempts = (int)db_rows_int(r, i, 5);
+    snprintf(j->error, sizeof(j->error), "%s", err != NULL ? err : "");
+    j->run_after = db_rows_int(r, i, 7);
+    j->created_at = db_rows_int(r, i, 8);
+    j->updated_at = db_rows_int(r, i, 9);
+    j->video_id = db_rows_isnull(r, i, 10) ? 0 : db_rows_int(r, i, 10);
+    snprintf(j->video_title, sizeof(j->video_title), "%s", title != NULL ? title : "");
+}
+
+enum vf_err
+videoadmin_job_list(struct db *db, const char *state, int limit, struct videoadmin_job_row **out,
+                    size_t *n)
+{
+    struct db_rows *r = NULL;
+    *out = NULL;
+    *n = 0;
+    enum vf_err e = db_query(db, STMT_ADMIN_JOBS,
+                             DB_ARGS(DB_TEXT(state != NULL ? state : ""), DB_INT(limit)), &r);
+    if (e != VF_OK)
+        return e;
+    size_t cnt = db_rows_count(r);
+    if (cnt > 0) {
+        *out = calloc(cnt, sizeof(**out));
+        if (*out == NULL) {
+            db_rows_free(r);
+            return VF_ERR_NOMEM;
+        }
+        for (size_t i = 0; i < cnt; i++)
+            row_to_job_row(r, i, &(*out)[i]);
+        *n = cnt;
+    }
+    db_rows_free(r);
+    return VF_OK;
+}
+
 const struct videoadmin_job *
 videoadmin_job_find(const struct videoadmin_job *jobs, size_t n, int64_t video_id)
 {

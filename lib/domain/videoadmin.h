@@ -51,6 +51,24 @@ enum vf_err videoadmin_retranscode(struct db *db, int64_t video_id, bool force, 
 enum vf_err videoadmin_delete(const struct config *cfg, struct db *db, int64_t video_id,
                               int *leftovers);
 
+/* A row of the staff's job list: any kind, with the video it concerns (never the payload:
+ * mail payloads hold link tokens). */
+struct videoadmin_job_row {
+    int64_t id;
+    char kind[32];
+    enum job_state state;
+    int progress, attempts, max_attempts; /* max_attempts 0 = JOB_MAX_ATTEMPTS */
+    char error[256];                      /* "" when none */
+    int64_t run_after, created_at, updated_at;
+    int64_t video_id;      /* 0 when the job concerns no video */
+    char video_title[256]; /* "" when none (or the video is gone) */
+};
+
+/* The newest `limit` jobs in state `state` (NULL or "" = any), newest first.  *out is a
+ * malloc'd array of *n (caller frees with free()); NULL when there are none. */
+enum vf_err videoadmin_job_list(struct db *db, const char *state, int limit,
+                                struct videoadmin_job_row **out, size_t *n);
+
 /* Parse a positive decimal id (no sign, no leading zero, fits int64); 0 when invalid. */
 int64_t videoadmin_parse_id(const char *s);
 
