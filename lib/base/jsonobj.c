@@ -10,14 +10,14 @@ const char *
 jsonobj_string(const cJSON *obj, const char *key)
 {
     const cJSON *v = obj != NULL ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
-    return cJSON_IsString(v) ? v->valuestring : NULL;
+    return v != NULL && cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 bool
 jsonobj_int64(const cJSON *obj, const char *key, int64_t *out)
 {
     const cJSON *v = obj != NULL ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
-    if (!cJSON_IsNumber(v))
+    if (v == NULL || !cJSON_IsNumber(v))
         return false;
     double d = v->valuedouble;
     if (!isfinite(d) || d != floor(d) || fabs(d) > 9007199254740992.0)
@@ -39,7 +39,7 @@ bool
 jsonobj_bool(const cJSON *obj, const char *key, bool *out)
 {
     const cJSON *v = obj != NULL ? cJSON_GetObjectItemCaseSensitive(obj, key) : NULL;
-    if (!cJSON_IsBool(v))
+    if (v == NULL || !cJSON_IsBool(v))
         return false;
     *out = cJSON_IsTrue(v);
     return true;
