@@ -188,6 +188,32 @@ db_prepare(struct db *db, enum stmt_id id, int *nparams)
 }
 
 enum vf_err
+db_query_list(struct db *db, enum stmt_id id, const struct db_param *p, size_t np, size_t elem_size,
+              void (*row)(const struct db_rows *r, size_t i, void *elem), void **out, size_t *n)
+{
+    struct db_rows *r = NULL;
+    *out = NULL;
+    *n = 0;
+    enum vf_err e = db_query(db, id, p, np, &r);
+    if (e != VF_OK)
+        return e;
+    size_t cnt = db_rows_count(r);
+    if (cnt > 0) {
+        char *arr = calloc(cnt, elem_size);
+        if (arr == NULL) {
+            db_rows_free(r);
+            return VF_ERR_NOMEM;
+        }
+        for (size_t i = 0; i < cnt; i++)
+            row(r, i, arr + i * elem_size);
+        *out = arr;
+        *n = cnt;
+    }
+    db_rows_free(r);
+    return VF_OK;
+}
+
+enum vf_err
 db_query_row(struct db *db, enum stmt_id id, const struct db_param *p, size_t np,
              struct db_rows **out)
 {

@@ -92,6 +92,18 @@ enum vf_err db_prepare(struct db *db, enum stmt_id id, int *nparams);
 enum vf_err db_query_int(struct db *db, enum stmt_id id, const struct db_param *p, size_t np,
                          int64_t *out);
 
+/*
+ * A typed list: run statement `id` and turn each row into an element of `elem_size` bytes
+ * with `row` (it fills the zeroed element from row i).  *out gets a malloc'd array of *n
+ * elements (caller frees with free()), NULL when there are no rows.  On failure *out is NULL
+ * and *n 0.  The domain's list functions (user_list, videoadmin_jobs, ...) are this with
+ * their row function.
+ */
+enum vf_err db_query_list(struct db *db, enum stmt_id id, const struct db_param *p, size_t np,
+                          size_t elem_size,
+                          void (*row)(const struct db_rows *r, size_t i, void *elem), void **out,
+                          size_t *n);
+
 size_t db_rows_count(const struct db_rows *r);
 size_t db_rows_cols(const struct db_rows *r);
 /* Borrowed, valid until db_rows_free(); NULL for SQL NULL or out of range. */

@@ -211,8 +211,9 @@ user_prune_revocations(struct db *db, int64_t *n)
 /* STMT_USER_LIST / STMT_USER_SUMMARY: id, email, is_active, is_staff, is_superuser,
  * last_login, created_at */
 static void
-row_to_summary(const struct db_rows *r, size_t i, struct user_summary *s)
+row_to_summary(const struct db_rows *r, size_t i, void *elem)
 {
+    struct user_summary *s = elem;
     const char *email = db_rows_text(r, i, 1);
     s->id = db_rows_int(r, i, 0);
     snprintf(s->email, sizeof(s->email), "%s", email != NULL ? email : "");
@@ -226,25 +227,8 @@ row_to_summary(const struct db_rows *r, size_t i, struct user_summary *s)
 enum vf_err
 user_list(struct db *db, struct user_summary **out, size_t *n)
 {
-    struct db_rows *r = NULL;
-    *out = NULL;
-    *n = 0;
-    enum vf_err e = db_query(db, STMT_USER_LIST, DB_NOARGS, &r);
-    if (e != VF_OK)
-        return e;
-    size_t cnt = db_rows_count(r);
-    if (cnt > 0) {
-        *out = calloc(cnt, sizeof(**out));
-        if (*out == NULL) {
-            db_rows_free(r);
-            return VF_ERR_NOMEM;
-        }
-        for (size_t i = 0; i < cnt; i++)
-            row_to_summary(r, i, &(*out)[i]);
-        *n = cnt;
-    }
-    db_rows_free(r);
-    return VF_OK;
+    return db_query_list(db, STMT_USER_LIST, DB_NOARGS, sizeof(**out), row_to_summary, (void **)out,
+                         n);
 }
 
 enum vf_err

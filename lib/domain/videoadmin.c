@@ -37,8 +37,9 @@ videoadmin_parse_id(const char *s)
 }
 
 static void
-row_to_job(const struct db_rows *r, size_t i, struct videoadmin_job *j)
+row_to_job(const struct db_rows *r, size_t i, void *elem)
 {
+    struct videoadmin_job *j = elem;
     memset(j, 0, sizeof(*j));
     j->video_id = db_rows_int(r, i, 0);
     j->id = db_rows_int(r, i, 1);
@@ -56,32 +57,16 @@ row_to_job(const struct db_rows *r, size_t i, struct videoadmin_job *j)
 enum vf_err
 videoadmin_jobs(struct db *db, struct videoadmin_job **out, size_t *n)
 {
-    struct db_rows *r = NULL;
-    *out = NULL;
-    *n = 0;
-    enum vf_err e = db_query(db, STMT_ADMIN_TRANSCODE_LATEST, DB_NOARGS, &r);
-    if (e != VF_OK)
-        return e;
-    size_t cnt = db_rows_count(r);
-    if (cnt > 0) {
-        *out = calloc(cnt, sizeof(**out));
-        if (*out == NULL) {
-            db_rows_free(r);
-            return VF_ERR_NOMEM;
-        }
-        for (size_t i = 0; i < cnt; i++)
-            row_to_job(r, i, &(*out)[i]);
-        *n = cnt;
-    }
-    db_rows_free(r);
-    return VF_OK;
+    return db_query_list(db, STMT_ADMIN_TRANSCODE_LATEST, DB_NOARGS, sizeof(**out), row_to_job,
+                         (void **)out, n);
 }
 
 /* STMT_ADMIN_JOBS: id, kind, state, progress, attempts, max_attempts, last_error, run_after,
  * created_at, updated_at, video_id, video title */
 static void
-row_to_job_row(const struct db_rows *r, size_t i, struct videoadmin_job_row *j)
+row_to_job_row(const struct db_rows *r, size_t i, void *elem)
 {
+    struct videoadmin_job_row *j = elem;
     const char *kind = db_rows_text(r, i, 1), *state = db_rows_text(r, i, 2);
     const char *err = db_rows_text(r, i, 6), *title = db_rows_text(r, i, 11);
     int st = job_state_parse(state != NULL ? state : "");
@@ -103,26 +88,9 @@ enum vf_err
 videoadmin_job_list(struct db *db, const char *state, int limit, struct videoadmin_job_row **out,
                     size_t *n)
 {
-    struct db_rows *r = NULL;
-    *out = NULL;
-    *n = 0;
-    enum vf_err e = db_query(db, STMT_ADMIN_JOBS,
-                             DB_ARGS(DB_TEXT(state != NULL ? state : ""), DB_INT(limit)), &r);
-    if (e != VF_OK)
-        return e;
-    size_t cnt = db_rows_count(r);
-    if (cnt > 0) {
-        *out = calloc(cnt, sizeof(**out));
-        if (*out == NULL) {
-            db_rows_free(r);
-            return VF_ERR_NOMEM;
-        }
-        for (size_t i = 0; i < cnt; i++)
-            row_to_job_row(r, i, &(*out)[i]);
-        *n = cnt;
-    }
-    db_rows_free(r);
-    return VF_OK;
+    return db_query_list(db, STMT_ADMIN_JOBS,
+                         DB_ARGS(DB_TEXT(state != NULL ? state : ""), DB_INT(limit)), sizeof(**out),
+                         row_to_job_row, (void **)out, n);
 }
 
 const struct videoadmin_job *
