@@ -327,12 +327,29 @@ class LaunchTest(unittest.TestCase):
         (priv / 'media').mkdir()
         for p in (priv, priv / 'media', priv / 'videoflix.sqlite3'):
             os.chown(p, nobody.pw_uid, nobody.pw_gid)
+        # The dropped user runs the installed program with the installed data, as in a real
+        # install, not the build tree: a checkout in /root (0700) is no place nobody can read.
+        dest = self.tmp / 'install'
+        make('install', destdir=dest)
+        dirs = dict(l.split('=', 1) for l in run(
+            ['make', '-s', '--no-print-directory', '-C', BUILD, 'print-dirs']).stdout.splitlines()
+            if '=' in l)
+        fcgi = dest / Path(dirs['sbindir']).relative_to('/') / 'videoflix-fcgi'
+        datadir = dest / Path(dirs['pkgdatadir']).relative_to('/')
+        for root, subdirs, files in os.walk(dest):  # as a package would be, whatever our umask
+            for name in subdirs + files:
+                path = os.path.join(root, name)
+                os.chmod(path, os.stat(path).st_mode | (0o055 if name in subdirs else 0o044))
+        os.chmod(dest, 0o755)
+        r = run(['runuser', '-u', 'nobody', '--', 'test', '-x', fcgi])
+        self.assertEqual(r.returncode, 0, 'nobody cannot run %s' % fcgi)
         sock = self.tmp / 'priv.sock'
-        env = dict(self.env, DB_NAME=str(priv / 'videoflix.sqlite3'), MEDIA_ROOT=str(priv / 'media'))
+        env = dict(self.env, DB_NAME=str(priv / 'videoflix.sqlite3'), MEDIA_ROOT=str(priv / 'media'),
+                   VIDEOFLIX_DATA_DIR=str(datadir))
         # README: spawn-fcgi -s SOCK -M 0660 -U www-data -G www-data -u videoflix -g videoflix
         p = subprocess.Popen(['spawn-fcgi', '-s', str(sock), '-M', '0660', '-U', 'nobody',
                               '-G', group, '-u', 'nobody', '-g', group,
-                              '-n', '--', str(harness.FCGI_BIN)],
+                              '-n', '--', str(fcgi)],
                              env=env, cwd=str(priv), stdin=subprocess.DEVNULL,
                              stdout=open(self.tmp / 'spawn-priv.log', 'wb'),
                              stderr=subprocess.STDOUT, preexec_fn=harness._die_with_parent)
