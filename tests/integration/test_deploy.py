@@ -341,12 +341,29 @@ class LaunchTest(unittest.TestCase):
         (priv / 'media').mkdir()
         for p in (priv, priv / 'media', priv / 'videoflix.sqlite3'):
             os.chown(p, nobody.pw_uid, nobody.pw_gid)
+        # The dropped user runs the installed program with the installed data, as in a real
+        # install, not the build tree: a checkout in /root (0700) is no place nobody can read.
+        dest = self.tmp / 'install'
+        make('install', destdir=dest)
+        dirs = dict(l.split('=', 1) for l in run(
+            ['make', '-s', '--no-print-directory', '-C', BUILD, 'print-dirs']).stdout.splitlines()
+            if '=' in l)
+        fcgi = dest / Path(dirs['sbindir']).relative_to('/') / 'videoflix-fcgi'
+        datadir = dest / Path(dirs['pkgdatadir']).relative_to('/')
+        for root, subdirs, files in os.walk(dest):  # as a package would be, whatever our umask
+            for name in subdirs + files:
+                path = os.path.join(root, name)
+                os.chmod(path, os.stat(path).st_mode | (0o055 if name in subdirs else 0o044))
+        os.chmod(dest, 0o755)
+        r = run(['runuser', '-u', 'nobody', '--', 'test', '-x', fcgi])
+        self.assertEqual(r.returncode, 0, 'nobody cannot run %s' % fcgi)
         sock = self.tmp / 'priv.sock'
-        env = dict(self.env, DB_NAME=str(priv / 'videoflix.sqlite3'), MEDIA_ROOT=str(priv / 'media'))
+        env = dict(self.env, DB_NAME=str(priv / 'videoflix.sqlite3'), MEDIA_ROOT=str(priv / 'media'),
+                   VIDEOFLIX_DATA_DIR=str(datadir))
         # README: spawn-fcgi -s SOCK -M 0660 -U www-data -G www-data -u videoflix -g videoflix
         p = subprocess.Popen(['spawn-fcgi', '-s', str(sock), '-M', '0660', '-U', 'nobody',
                               '-G', group, '-u', 'nobody', '-g', group,
-                              '-n', '--', str(harness.FCGI_BIN)],
+                              '-n', '--', str(fcgi)],
                              env=env, cwd=str(priv), stdin=subprocess.DEVNULL,
                              stdout=open(self.tmp / 'spawn-priv.log', 'wb'),
                              stderr=subprocess.STDOUT, preexec_fn=harness._die_with_parent)
@@ -553,6 +570,47 @@ class DockerFilesTest(unittest.TestCase):
                 r = run(['nginx', '-t', '-q', '-e', 'stderr', '-p', tmp, '-c', tmp / 'nginx.conf'])
                 self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_render_nginx_resolves_app_through_the_containers_nameservers(self):
+        # Not a hard-coded 127.0.0.11 (Docker's embedded DNS): podman's is the network's
+        # gateway.  The image renders at container start, from the container's resolv.conf.
+        tmp = Path(tempfile.mkdtemp(prefix='vf-resolv-'))
+        self.addCleanup(shutil.rmtree, tmp, True)
+        resolv = tmp / 'resolv.conf'
+        site = tmp / 'site.conf'
+        template = REPO / 'etc' / 'nginx' / 'videoflix.conf'
+        resolv.write_text('# written by the engine\nsearch dns.podman\nnameserver 10.89.0.1\n'
+                          'nameserver fe80::1%eth0\nnameserver 2001:db8::53\noptions ndots:0\n')
+        r = run(['sh', RENDER_NGINX, template, site, 'APP=app:9000', 'RESOLV_CONF=%s' % resolv])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('resolver 10.89.0.1 [2001:db8::53] valid=5s ipv6=off;', site.read_text())
+        r = run(['sh', RENDER_NGINX, template, site, 'APP=app:9000', 'RESOLV_CONF=%s' % resolv,
+                 'RESOLVER=192.0.2.53'])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('resolver 192.0.2.53 valid=5s', site.read_text())
+        resolv.write_text('search example\n')
+        r = run(['sh', RENDER_NGINX, template, tmp / 'none.conf', 'APP=app:9000',
+                 'RESOLV_CONF=%s' % resolv])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('no usable nameserver', r.stderr)
+        self.assertFalse((tmp / 'none.conf').exists())
+        web = '\n'.join(self.stage('web')['lines'])
+        self.assertNotIn('127.0.0.11', web)
+
+    def test_env_example_and_readme_agree_with_compose(self):
+        example = (REPO / '.env.example').read_text()
+        # An empty "DB_USER=" in the .env compose reads is a setting, not a default.
+        self.assertIsNone(re.search(r'^DB_USER=\s*$', example, re.M))
+        public = re.search(r'^PUBLIC_URL=(\S+)$', example, re.M).group(1)
+        compose = (REPO / 'docker-compose.yml').read_text()
+        self.assertIn('PUBLIC_URL: ${PUBLIC_URL:-%s}' % public, compose)
+        # What the README's Docker section tells people to open is PUBLIC_URL's origin, the
+        # one origin the panel's requests are accepted from without CORS_ALLOWED_ORIGINS.
+        readme = (REPO / 'README.md').read_text()
+        docker = readme[readme.index('### With Docker'):]
+        docker = docker[:docker.index('\n### ', 1)]
+        opened = set(re.findall(r'http://[\w.]+:8000', docker))
+        self.assertEqual(opened, {public}, docker)
+
     def test_compose_config(self):
         cmd = _compose_cmd()
         if cmd is None:
@@ -587,6 +645,11 @@ class DockerFilesTest(unittest.TestCase):
             self.assertIn('SECRET_KEY', cfg[s]['environment'])  # came from env_file .env
         for s in ('db', 'worker', 'mail'):
             self.assertIn('healthcheck', cfg[s], s)
+        # TCP, not the unix socket that PostgreSQL's first-start set-up listens on
+        self.assertIn('-h 127.0.0.1', ' '.join(cfg['db']['healthcheck']['test']))
+        for s in ('app', 'worker', 'migrate'):
+            self.assertEqual(cfg[s]['environment']['DB_USER'], 'videoflix', s)
+            self.assertEqual(cfg[s]['environment']['DB_USER'], cfg['db']['environment']['POSTGRES_USER'])
         # app and web get theirs from the image (Dockerfile HEALTHCHECK)
         self.assertRegex('\n'.join(self.stage('web')['lines']), r'(?m)^HEALTHCHECK ')
         self.assertIn('8025', str(cfg['mail'].get('ports')))

@@ -468,6 +468,10 @@ class CrashLoop(unittest.TestCase):
             # Requests queue on the socket during the pause, then are served.
             r = st.request('GET', '/api/health/', timeout=30)
             self.assertEqual(r.status, 200, r.body)
+            # The proxy's 502 can reach us before the master has reaped and logged the last
+            # crash: wait for the line, then check that there was one per crash, no more.
+            st.wait_for(lambda: st.log_text('fcgi').count('killed by signal 6') >= crashes,
+                        timeout=10, what='%d crashes logged' % crashes)
             log = st.log_text('fcgi')
             self.assertEqual(log.count('killed by signal 6'), crashes, log)
             # The first respawned worker may answer before the second is forked.

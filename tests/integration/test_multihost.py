@@ -54,7 +54,8 @@ def sh(argv, check=True, **kw):
 
 def _skip_reason():
     if os.environ.get('ASAN_OPTIONS') and os.environ.get('VF_MULTIHOST_ASAN') != '1':
-        return 'runs in the plain build only (sanitizer run; VF_MULTIHOST_ASAN=1 forces it)'
+        return harness.not_applicable(
+            'runs in the plain build only (sanitizer run; VF_MULTIHOST_ASAN=1 forces it)')
     if os.geteuid() != 0:
         return 'network namespaces need root (ip netns add)'
     if not shutil.which('ip'):
