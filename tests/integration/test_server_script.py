@@ -249,6 +249,46 @@ class ServerScriptTest(unittest.TestCase):
         self.assertEqual(s.leftovers(), [], 'still running after the stop')
         self.assertNoSanitizerReport(s)
 
+    def test_a_video_added_with_the_tool_plays_through_the_web_server(self):
+        """The permission model under script/server: nginx's workers run as nobody (or the
+        checkout's owner), not as the app; they still serve a transcoded video's segments
+        (X-Accel-Redirect) and its thumbnail, which a 0700 staging tree made 403 before."""
+        from test_admin import clip_path
+        s = self.server()
+        env = dict(s.env)
+        ctl = [str(harness.CTL_BIN)]
+        r = subprocess.run(ctl + ['video', 'add', str(clip_path()), '--title', 'Clip',
+                                  '--category', 'Test'], env=env, cwd=str(s.tmp),
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        r = subprocess.run(ctl + ['createsuperuser'], env=dict(
+            env, VIDEOFLIX_SUPERUSER_EMAIL='boss@example.com',
+            VIDEOFLIX_SUPERUSER_PASSWORD='Boss-passw0rd-long'), cwd=str(s.tmp),
+            capture_output=True, text=True, timeout=60, input='')
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+        def ready():
+            out = subprocess.run(ctl + ['video', 'list'], env=env, cwd=str(s.tmp),
+                                 capture_output=True, text=True, timeout=60).stdout
+            return 'ready' in out or 'failed' in out
+        harness.wait_for(ready, timeout=180, interval=0.5, what='the transcode')
+        r = s.request('POST', '/api/login/', json={'email': 'boss@example.com',
+                                                    'password': 'Boss-passw0rd-long'})
+        self.assertEqual(r.status, 200, r.body)
+        cookie = '; '.join(c.split(';', 1)[0] for c in r.headers.get_all('Set-Cookie'))
+        videos = s.request('GET', '/api/video/', headers={'Cookie': cookie})
+        self.assertEqual(videos.status, 200, videos.body)
+        v = videos.json()[0]
+        pl = s.request('GET', '/api/video/%d/480p/index.m3u8' % v['id'], headers={'Cookie': cookie})
+        self.assertEqual(pl.status, 200, pl.body)
+        seg = next(l for l in pl.text.splitlines() if l and not l.startswith('#')).split('?')[0]
+        r = s.request('GET', '/api/video/%d/480p/%s' % (v['id'], seg), headers={'Cookie': cookie})
+        self.assertEqual(r.status, 200, r.body[:300])
+        self.assertEqual(r.body[:1], b'\x47')
+        self.assertIsNotNone(v['thumbnail_url'])
+        r = s.request('GET', '/media/thumbnails/%d.jpg' % v['id'])
+        self.assertEqual(r.status, 200, r.body[:300])
+
     def test_sigterm_during_a_large_download_lets_it_finish(self):
         self._download_survives(signal.SIGTERM)
 
