@@ -62,6 +62,18 @@ static const char AUDIO_HEAD[] = "queue"
 
 #define VBV_MS 2000
 
+/*
+ * Added to the running time of everything that enters a muxer.  x264's B-frames give the first
+ * frames a decoding time before the segment start (negative running time), which mpegtsmux
+ * cannot order against audio: it wrote the audio of the first frames before the video whose DTS
+ * is earlier, and ffmpeg's HLS demuxer (mpv too), which takes the first packet it reads as the
+ * start, then dropped the keyframe that starts each segment and seeked a whole segment late.
+ * With every running time positive the muxer interleaves by DTS, video first.  The transcoder
+ * moves the timeline back to zero afterwards (tsrebase.h), so the value only has to exceed the
+ * longest reordering delay (a few frames).
+ */
+#define MUX_OFFSET (10 * GST_SECOND)
+
 struct run {
     const struct pipeline_opts *o;
     GstElement *pipe;
@@ -205,6 +217,17 @@ on_no_more_pads(GstElement *dec, gpointer data)
     }
 }
 
+/* Shifts the running time of what leaves element e's "src" pad by `offset`. */
+static void
+set_offset(GstElement *e, gint64 offset)
+{
+    GstPad *pad = gst_element_get_static_pad(e, "src");
+    if (pad != NULL) {
+        gst_pad_set_offset(pad, offset);
+        gst_object_unref(pad);
+    }
+}
+
 static enum vf_err
 build(struct run *r, char *reason, size_t len)
 {
@@ -276,6 +299,7 @@ build(struct run *r, char *reason, size_t len)
             vf_reason(reason, len, "cannot link rendition %s", rd->name);
             return VF_ERR_INTERNAL;
         }
+        set_offset(b, MUX_OFFSET);
         if (atee != NULL) {
             GstElement *q = make(r->pipe, "queue", reason, len);
             if (q == NULL)
@@ -286,6 +310,7 @@ build(struct run *r, char *reason, size_t len)
                 vf_reason(reason, len, "cannot link audio of rendition %s", rd->name);
                 return VF_ERR_INTERNAL;
             }
+            set_offset(q, MUX_OFFSET);
         }
     }
     return VF_OK;

@@ -17,6 +17,8 @@
 #include <cjson/cJSON.h>
 #include <gst/gst.h>
 
+#include "tsrebase.h"
+
 static void
 progress_line(int fd, int pct)
 {
@@ -37,26 +39,82 @@ on_progress(void *ctx, int pct)
     progress_line(p->progress_fd, pct);
 }
 
-/* Fix-up and validation of one rendition directory. */
+/* The directory of rendition i ("<outdir>/<name>") into buf. */
+static void
+rendition_dir(const struct transcode_params *p, const struct transcode_result *res, size_t i,
+              char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/%s", p->outdir, res->r[i].name);
+}
+
+/* Loads the playlist hlssink2 wrote for rendition i into *out (caller frees). */
+static enum vf_err
+load_rendition(const struct transcode_params *p, const struct transcode_result *res, size_t i,
+               struct playlist **out, char *reason, size_t len)
+{
+    char dir[4096], path[4200], why[256] = "";
+    rendition_dir(p, res, i, dir, sizeof(dir));
+    snprintf(path, sizeof(path), "%s/index.m3u8", dir);
+    enum vf_err err = playlist_load(path, out, why, sizeof(why));
+    if (err != VF_OK) {
+        vf_reason(reason, len, "%s: %s", res->r[i].name, why);
+        return err == VF_ERR_NOMEM ? err : VF_ERR_MEDIATYPE;
+    }
+    if ((*out)->n == 0 || !(*out)->endlist) {
+        vf_reason(reason, len, "%s: the playlist is incomplete", res->r[i].name);
+        playlist_free(*out);
+        *out = NULL;
+        return VF_ERR_MEDIATYPE;
+    }
+    return VF_OK;
+}
+
+/*
+ * Moves the timeline of the whole ladder to (near) zero (see tsrebase.h): the minimum is taken
+ * over the first segment of every rendition (timestamps only grow from there), then every
+ * segment of every rendition is shifted by the same amount, so they stay aligned.
+ */
+static enum vf_err
+rebase_ladder(const struct transcode_params *p, const struct transcode_result *res,
+              struct playlist *const *pl, char *reason, size_t len)
+{
+    struct ts_times t = { 0 };
+    uint64_t shift = 0;
+    char dir[4096], path[4200];
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < res->nr; i++) {
+            rendition_dir(p, res, i, dir, sizeof(dir));
+            size_t nseg = pass == 0 ? 1 : pl[i]->n;
+            for (size_t k = 0; k < nseg; k++) {
+                snprintf(path, sizeof(path), "%s/%s", dir, pl[i]->seg[k].uri);
+                enum vf_err err =
+                    pass == 0 ? tsrebase_scan_file(path, &t) : tsrebase_shift_file(path, shift);
+                if (err != VF_OK) {
+                    vf_reason(reason, len, "%s/%s: cannot re-time the segment: %s", res->r[i].name,
+                              pl[i]->seg[k].uri,
+                              err == VF_ERR_IO ? strerror(errno) : vf_strerror(err));
+                    return err == VF_ERR_INVALID ? VF_ERR_INTERNAL : err;
+                }
+            }
+        }
+        if (pass == 0 && (shift = tsrebase_shift_for(&t)) == 0)
+            break;
+    }
+    return VF_OK;
+}
+
+/* Validation and VOD fix-up of rendition i, whose playlist is `pl`. */
 static enum vf_err
 finish_rendition(const struct transcode_params *p, struct transcode_result *res, size_t i,
-                 char *reason, size_t len)
+                 const struct playlist *pl, char *reason, size_t len)
 {
     const struct rendition *rd = &res->r[i];
     char dir[4096], path[4200], why[256] = "";
-    snprintf(dir, sizeof(dir), "%s/%s", p->outdir, rd->name);
+    rendition_dir(p, res, i, dir, sizeof(dir));
     snprintf(path, sizeof(path), "%s/index.m3u8", dir);
 
-    struct playlist *pl = NULL;
-    enum vf_err err = playlist_load(path, &pl, why, sizeof(why));
-    if (err != VF_OK) {
-        vf_reason(reason, len, "%s: %s", rd->name, why);
-        return err == VF_ERR_NOMEM ? err : VF_ERR_MEDIATYPE;
-    }
-    if (pl->n == 0 || !pl->endlist) {
-        vf_reason(reason, len, "%s: the playlist is incomplete", rd->name);
-        err = VF_ERR_MEDIATYPE;
-    } else if (fabs(playlist_duration(pl) - res->probe.duration) > 1.0) {
+    enum vf_err err = VF_OK;
+    if (fabs(playlist_duration(pl) - res->probe.duration) > 1.0) {
         vf_reason(reason, len,
                   "%s: %.2f s of output for %.2f s of source (damaged or truncated input)",
                   rd->name, playlist_duration(pl), res->probe.duration);
@@ -67,7 +125,6 @@ finish_rendition(const struct transcode_params *p, struct transcode_result *res,
     } else if ((err = playlist_write_vod(pl, path)) != VF_OK) {
         vf_reason(reason, len, "%s: cannot rewrite the playlist: %s", rd->name, strerror(errno));
     }
-    playlist_free(pl);
     return err;
 }
 
@@ -116,11 +173,21 @@ transcode_run(const struct transcode_params *p, struct transcode_result *res, ch
         return err;
     res->has_thumbnail = out.has_thumbnail;
 
+    struct playlist *pl[LADDER_MAX] = { NULL };
+    for (size_t i = 0; err == VF_OK && i < res->nr; i++)
+        err = load_rendition(p, res, i, &pl[i], reason, len);
+    if (err == VF_OK)
+        err = rebase_ladder(p, res, pl, reason, len);
+    for (size_t i = 0; err == VF_OK && i < res->nr; i++)
+        err = finish_rendition(p, res, i, pl[i], reason, len);
+    for (size_t i = 0; i < res->nr; i++)
+        playlist_free(pl[i]);
+    if (err != VF_OK)
+        return err;
+
     struct playlist_variant v[LADDER_MAX];
     char uris[LADDER_MAX][32];
     for (size_t i = 0; i < res->nr; i++) {
-        if ((err = finish_rendition(p, res, i, reason, len)) != VF_OK)
-            return err;
         memcpy(res->codecs[i], out.codecs[i], sizeof(res->codecs[i]));
         snprintf(uris[i], sizeof(uris[i]), "%s/index.m3u8", res->r[i].name);
         v[i] = (struct playlist_variant){

@@ -53,9 +53,47 @@ def ctl_env(**extra):
     return env
 
 
-def transcode_file(src, outdir, timeout=300):
+def transcode_file(src, outdir, timeout=300, **env):
     return subprocess.run([str(harness.CTL_BIN), 'transcode-file', str(src), str(outdir)],
-                          env=ctl_env(), capture_output=True, text=True, timeout=timeout)
+                          env=ctl_env(**env), capture_output=True, text=True, timeout=timeout)
+
+
+def ffmpeg_clip(path, seconds, size, rate, audio=True, vf=None, extra=()):
+    """A clip made with ffmpeg from lavfi's testsrc (a frame counter and moving patterns: every
+    frame differs) with a sine tone; vf filters the picture, extra are output options."""
+    argv = ['ffmpeg', '-loglevel', 'error', '-y', '-f', 'lavfi',
+            '-i', 'testsrc=size=%s:rate=%s' % (size, rate)]
+    if audio:
+        argv += ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000']
+    argv += ['-t', str(seconds)]
+    if vf:
+        argv += ['-vf', vf]
+    argv += ['-c:v', 'libx264', '-preset', 'ultrafast'] + list(extra)
+    if audio:
+        argv += ['-c:a', 'aac']
+    subprocess.run(argv + [str(path)], check=True, timeout=120)
+
+
+GRAY = (64, 48)  # frames compared as tiny gray pictures
+
+
+def gray_frames(src, *args, vf=None, ss=None):
+    """Decoded frames of src as ffmpeg shows them (a client): a list of GRAY-sized gray byte
+    strings.  ss seeks (an input option, as a player seeking does); vf selects frames."""
+    argv = ['ffmpeg', '-loglevel', 'error']
+    if ss is not None:
+        argv += ['-ss', str(ss)]
+    filters = (vf + ',' if vf else '') + 'scale=%d:%d' % GRAY
+    argv += ['-i', str(src)] + list(args) + ['-vf', filters, '-vsync', '0', '-an', '-f',
+                                            'rawvideo', '-pix_fmt', 'gray', '-']
+    r = subprocess.run(argv, capture_output=True, timeout=120)
+    n = GRAY[0] * GRAY[1]
+    return [r.stdout[i:i + n] for i in range(0, len(r.stdout) - n + 1, n)]
+
+
+def frame_distance(a, b):
+    """Mean absolute difference of two gray frames (0 = identical)."""
+    return sum(abs(x - y) for x, y in zip(a, b)) / max(1, len(a))
 
 
 def read_playlist(path):
@@ -231,6 +269,54 @@ class TranscodeFileTest(unittest.TestCase):
             self.assertRegex(r.stderr, r'transcode failed \(.+\): \S', name)
             self.assertFalse(out.exists(), '%s left %s behind' % (name, out))
             self.assertLess(took, 30, name)
+
+
+@unittest.skipUnless(have('ffmpeg') and have('ffprobe'), 'needs ffmpeg and ffprobe')
+class ClientViewTest(unittest.TestCase):
+    """Transcoded output as players see it (ffmpeg/ffprobe are the client): timeline, seeking."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = Path(tempfile.mkdtemp(prefix='vf-client-view-'))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def transcode(self, name, src, **env):
+        out = self.tmp / ('out-' + name)
+        r = transcode_file(src, out, **env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return out, json.loads(r.stdout)
+
+    def test_timeline_starts_near_zero_and_ffmpeg_seeks_to_the_frame(self):
+        # 12 s at 10 fps with audio, 4 s segments: seeking to 10 s lands inside the last one.
+        src = self.tmp / 'seek.mp4'
+        ffmpeg_clip(src, 12, '320x240', 10)
+        out, _ = self.transcode('seek', src, HLS_SEGMENT_SECONDS='4')
+        playlist = out / '480p' / 'index.m3u8'
+        _, segs, _ = read_playlist(playlist)
+        self.assertEqual(len(segs), 3)
+        starts = []
+        for _, uri in segs:
+            _, info = ffprobe_json(playlist.parent / uri, 'format=start_time')
+            starts.append(float(info['format']['start_time']))
+        self.assertLess(starts[0], 0.5, 'the first segment starts near 0 (was 3600 s)')
+        self.assertGreaterEqual(starts[0], 0.0)
+        for k in (1, 2):
+            self.assertAlmostEqual(starts[k] - starts[0], 4.0 * k, delta=0.05, msg=starts)
+        # `ffmpeg -ss 10` gives the frame that is 10 s in (frame 100), within one frame.
+        seeked = gray_frames(playlist, '-frames:v', '1', ss=10)
+        self.assertEqual(len(seeked), 1, 'ffmpeg -ss 10 decoded nothing')
+        ref = gray_frames(playlist, vf=r'select=between(n\,95\,105)')
+        self.assertEqual(len(ref), 11)
+        dist = [frame_distance(seeked[0], f) for f in ref]
+        best = 95 + dist.index(min(dist))
+        self.assertLessEqual(abs(best - 100), 1, 'landed on frame %d (distances %s)' % (best, dist))
+        self.assertLess(min(dist), 1.0)
+        # And from the start: the first frame is the source's first frame.
+        first = gray_frames(playlist, '-frames:v', '1', ss=0)
+        self.assertLess(frame_distance(first[0], gray_frames(src, '-frames:v', '1')[0]), 3.0)
 
 
 @unittest.skipUnless(have('gst-launch-1.0'), 'needs gst-launch-1.0')
