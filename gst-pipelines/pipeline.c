@@ -74,6 +74,14 @@ static const char AUDIO_HEAD[] = "queue"
  */
 #define MUX_OFFSET (10 * GST_SECOND)
 
+/*
+ * PAT and PMT, in 90 kHz ticks.  mpegtsmux writes both at the start of every segment anyway
+ * (hlssink2's splitmuxsink sends the caps again for each fragment), so the periodic copies
+ * (ten a second by default, ~30 kbit/s per rendition) only cost bits: an HLS client starts
+ * decoding at a segment start.  An hour is "never" for a segment.
+ */
+#define MUX_TABLE_INTERVAL (90000u * 3600u)
+
 struct run {
     const struct pipeline_opts *o;
     GstElement *pipe;
@@ -228,6 +236,37 @@ set_offset(GstElement *e, gint64 offset)
     }
 }
 
+/* The mpegtsmux inside an hlssink2 (its splitmuxsink's "muxer"): PAT/PMT only where a segment
+ * starts (MUX_TABLE_INTERVAL).  Must run before the sink's pads are linked (mpegtsmux 1.22
+ * warns when the PMT interval changes on pads without a program yet).  false when hlssink2 is
+ * not built as expected. */
+static bool
+tune_muxer(GstElement *hlssink)
+{
+    bool ok = false;
+    GstIterator *it = gst_bin_iterate_elements(GST_BIN(hlssink));
+    GValue v = G_VALUE_INIT;
+    while (!ok && gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
+        GObject *child = g_value_get_object(&v);
+        if (g_object_class_find_property(G_OBJECT_GET_CLASS(child), "muxer") != NULL) {
+            GstElement *mux = NULL;
+            g_object_get(child, "muxer", &mux, NULL);
+            if (mux != NULL &&
+                g_object_class_find_property(G_OBJECT_GET_CLASS(mux), "pmt-interval") != NULL) {
+                g_object_set(mux, "pat-interval", MUX_TABLE_INTERVAL, "pmt-interval",
+                             MUX_TABLE_INTERVAL, NULL);
+                ok = true;
+            }
+            if (mux != NULL)
+                gst_object_unref(mux);
+        }
+        g_value_reset(&v);
+    }
+    g_value_unset(&v);
+    gst_iterator_free(it);
+    return ok;
+}
+
 static enum vf_err
 build(struct run *r, char *reason, size_t len)
 {
@@ -289,6 +328,10 @@ build(struct run *r, char *reason, size_t len)
         GstElement *sink = make(r->pipe, "hlssink2", reason, len);
         if (sink == NULL)
             return VF_ERR_INTERNAL;
+        if (!tune_muxer(sink)) {
+            vf_reason(reason, len, "hlssink2 without its muxer (unsupported GStreamer version)");
+            return VF_ERR_INTERNAL;
+        }
         char loc[4096], pl[4096];
         snprintf(loc, sizeof(loc), "%s/%s/%%03d.ts", o->outdir, rd->name);
         snprintf(pl, sizeof(pl), "%s/%s/index.m3u8", o->outdir, rd->name);

@@ -96,6 +96,25 @@ def frame_distance(a, b):
     return sum(abs(x - y) for x, y in zip(a, b)) / max(1, len(a))
 
 
+def ts_tables(path):
+    """[(packet index, 'PAT'|'PMT')] for the PSI tables that start in an MPEG-TS file."""
+    data = Path(path).read_bytes()
+    out, pmt_pid = [], None
+    for i in range(0, len(data) - 187, 188):
+        p = data[i:i + 188]
+        pid, pusi, afc = ((p[1] & 0x1f) << 8) | p[2], p[1] & 0x40, (p[3] >> 4) & 3
+        pos = 5 + p[4] if afc & 2 else 4
+        if not pusi or not afc & 1:
+            continue
+        sec = pos + 1 + p[pos]
+        if pid == 0:
+            pmt_pid = ((p[sec + 10] & 0x1f) << 8) | p[sec + 11]
+            out.append((i // 188, 'PAT'))
+        elif pid == pmt_pid:
+            out.append((i // 188, 'PMT'))
+    return out
+
+
 def read_playlist(path):
     """[(duration, uri)] of a media playlist, and its tags."""
     lines = Path(path).read_text().splitlines()
@@ -273,7 +292,8 @@ class TranscodeFileTest(unittest.TestCase):
 
 @unittest.skipUnless(have('ffmpeg') and have('ffprobe'), 'needs ffmpeg and ffprobe')
 class ClientViewTest(unittest.TestCase):
-    """Transcoded output as players see it (ffmpeg/ffprobe are the client): timeline, seeking."""
+    """Transcoded output as players see it (ffmpeg/ffprobe are the client): timeline, seeking,
+    container tables."""
 
     @classmethod
     def setUpClass(cls):
@@ -317,6 +337,14 @@ class ClientViewTest(unittest.TestCase):
         # And from the start: the first frame is the source's first frame.
         first = gray_frames(playlist, '-frames:v', '1', ss=0)
         self.assertLess(frame_distance(first[0], gray_frames(src, '-frames:v', '1')[0]), 3.0)
+
+    def test_every_segment_starts_with_pat_and_pmt_and_repeats_neither(self):
+        src = self.tmp / 'tables.mp4'
+        ffmpeg_clip(src, 3, '320x240', 25)
+        out, _ = self.transcode('tables', src)
+        _, segs, _ = read_playlist(out / '480p' / 'index.m3u8')
+        for _, uri in segs:
+            self.assertEqual(ts_tables(out / '480p' / uri), [(0, 'PAT'), (1, 'PMT')], uri)
 
 
 @unittest.skipUnless(have('gst-launch-1.0'), 'needs gst-launch-1.0')
