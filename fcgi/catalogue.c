@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "catalogue.h"
 #include "clock.h"
+#include "hlsmaster.h"
 #include "json.h"
 #include "log.h"
 #include "mediafile.h"
@@ -296,14 +297,7 @@ video_segment(struct app *app, struct http_request *req, struct http_response *r
     send_file(app, req, res, &p, used, fd, cc);
 }
 
-/* A typical peak rate when the transcoder recorded none (bits per second). */
-static int64_t
-default_bandwidth(int height)
-{
-    return height <= 480 ? 1400000 : height <= 720 ? 2800000 : 5000000;
-}
-
-/* GET /api/video/<id>/master.m3u8: the real renditions, for adaptive playback. */
+/* GET /api/video/<id>/master.m3u8: the real renditions, as their rows describe them. */
 static void
 video_master(struct app *app, struct http_request *req, struct http_response *res)
 {
@@ -325,38 +319,30 @@ video_master(struct app *app, struct http_request *req, struct http_response *re
             json_detail(res, 404, "Not found.");
         return;
     }
-    struct strbuf b = { 0 };
-    static const char head[] = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n";
-    bool ok = strbuf_add(&b, head, sizeof(head) - 1);
+    /* Each variant's URI is its rung's URL (the contract's 480p/720p/1080p), one per rung. */
+    struct video_rendition rs[VIDEO_MAX_RENDITIONS];
+    size_t n = 0;
     bool seen[MEDIAFILE_NRES] = { false };
-    for (size_t i = 0; ok && i < v->nrenditions; i++) {
+    for (size_t i = 0; i < v->nrenditions && n < VIDEO_MAX_RENDITIONS; i++) {
         const struct video_rendition *r = &v->renditions[i];
-        enum mediafile_res step = mediafile_res_for_height(r->height);
+        enum mediafile_res step = mediafile_res_of(r->name, r->width, r->height);
         if (seen[step])
             continue;
         seen[step] = true;
-        char line[256];
-        int64_t bw = r->bandwidth > 0 ? r->bandwidth : default_bandwidth(r->height);
-        int n = snprintf(line, sizeof(line), "#EXT-X-STREAM-INF:BANDWIDTH=%" PRId64, bw);
-        if (r->avg_bandwidth > 0)
-            n += snprintf(line + n, sizeof(line) - (size_t)n, ",AVERAGE-BANDWIDTH=%" PRId64,
-                          r->avg_bandwidth);
-        n += snprintf(line + n, sizeof(line) - (size_t)n, ",RESOLUTION=%dx%d", r->width, r->height);
-        if (r->codecs[0] && !strpbrk(r->codecs, "\"\r\n"))
-            n += snprintf(line + n, sizeof(line) - (size_t)n, ",CODECS=\"%s\"", r->codecs);
-        n += snprintf(line + n, sizeof(line) - (size_t)n, "\n%s/index.m3u8\n",
-                      mediafile_res_name(step));
-        ok = n > 0 && (size_t)n < sizeof(line) && strbuf_add(&b, line, (size_t)n);
+        rs[n] = *r;
+        snprintf(rs[n].name, sizeof(rs[n].name), "%s", mediafile_res_name(step));
+        n++;
     }
     video_free(v);
-    if (!ok) {
-        strbuf_free(&b);
+    size_t len = 0;
+    char *body = hlsmaster_render(rs, n, &len);
+    if (body == NULL) {
         json_internal_error(res, req->request_id);
         return;
     }
     res->status = 200;
     http_header_set(res, "Cache-Control", "private, no-cache");
-    if (http_body_take(res, mediafile_content_type(MEDIAFILE_MASTER), b.s, b.len) != VF_OK)
+    if (http_body_take(res, mediafile_content_type(MEDIAFILE_MASTER), body, len) != VF_OK)
         json_internal_error(res, req->request_id);
 }
 

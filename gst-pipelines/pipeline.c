@@ -93,6 +93,7 @@ struct run {
     bool thumb_final;       /* the frame at or after thumb_at was taken */
     GstClockTime thumb_at;  /* stream time */
     _Atomic int64_t pos_ns; /* stream time of the latest decoded frame */
+    _Atomic int64_t frames; /* decoded frames so far */
     _Atomic int link_error; /* a decoded stream could not be linked */
 };
 
@@ -153,6 +154,7 @@ on_video(GstPad *pad, GstPadProbeInfo *info, gpointer data)
     if (st == GST_CLOCK_TIME_NONE)
         st = GST_BUFFER_PTS(buf);
     atomic_store(&r->pos_ns, (int64_t)st);
+    atomic_fetch_add(&r->frames, 1);
     if (!r->thumb_final && (r->thumb == NULL || st >= r->thumb_at)) {
         GstCaps *caps = gst_pad_get_current_caps(pad);
         if (caps != NULL) {
@@ -392,10 +394,15 @@ bus_error(GstMessage *m, char *reason, size_t len)
     return err;
 }
 
-/* "avc1.PPCCLL" from the caps h264parse negotiated, plus AAC-LC when there is audio. */
+/*
+ * What rendition `branch` really is, from the caps h264parse negotiated: "avc1.PPCCLL" (plus
+ * AAC-LC when there is audio) into buf, and the frame rate into *fps -- the caps' when it is
+ * fixed, else (a variable-rate source) `fallback`.
+ */
 static void
-codecs_of(GstElement *branch, bool audio, char *buf, size_t len)
+describe(GstElement *branch, bool audio, double fallback, char *buf, size_t len, double *fps)
 {
+    *fps = fallback;
     const char *profile = "high", *level = "4";
     GstElement *parse = gst_bin_get_by_name(GST_BIN(branch), "parse");
     GstCaps *caps = NULL;
@@ -411,6 +418,9 @@ codecs_of(GstElement *branch, bool audio, char *buf, size_t len)
             profile = gst_structure_get_string(s, "profile");
         if (gst_structure_get_string(s, "level"))
             level = gst_structure_get_string(s, "level");
+        int fn = 0, fd = 0;
+        if (gst_structure_get_fraction(s, "framerate", &fn, &fd) && fn > 0 && fd > 0)
+            *fps = (double)fn / fd;
     }
     const char *pc = "6400";
     if (strcmp(profile, "main") == 0)
@@ -497,6 +507,7 @@ pipeline_run(const struct pipeline_opts *o, struct pipeline_output *out, char *r
     gst_segment_init(&r.segment, GST_FORMAT_TIME);
     r.thumb_at = (GstClockTime)(ladder_thumbnail_time(o->probe->duration) * GST_SECOND);
     atomic_store(&r.pos_ns, 0);
+    atomic_store(&r.frames, 0);
     atomic_store(&r.link_error, 0);
 
     enum vf_err err = build(&r, reason, len);
@@ -569,8 +580,13 @@ pipeline_run(const struct pipeline_opts *o, struct pipeline_output *out, char *r
     }
 
     if (err == VF_OK) {
+        /* A variable frame rate has no fixed caps: the container's average, else the count. */
+        double fps = o->probe->fps;
+        if (!(fps > 0.0) && o->probe->duration > 0.0)
+            fps = (double)atomic_load(&r.frames) / o->probe->duration;
         for (size_t i = 0; i < o->nr; i++)
-            codecs_of(r.branch[i], o->probe->has_audio, out->codecs[i], sizeof(out->codecs[i]));
+            describe(r.branch[i], o->probe->has_audio, fps, out->codecs[i], sizeof(out->codecs[i]),
+                     &out->frame_rate[i]);
     }
     if (bus != NULL)
         gst_object_unref(bus);

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hlsmaster.h"
 #include "strbuf.h"
 
 #define PLAYLIST_MAX_BYTES    (8 * 1024 * 1024)
@@ -254,17 +255,13 @@ playlist_measure(const struct playlist *pl, const char *dir, struct playlist_sta
 }
 
 enum vf_err
-playlist_write_master(const char *path, const struct playlist_variant *v, size_t n)
+playlist_write_master(const char *path, const struct video_rendition *r, size_t n)
 {
-    struct strbuf b = { 0 };
-    strbuf_printf(&b, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
-    for (size_t i = 0; i < n; i++)
-        strbuf_printf(&b,
-                      "#EXT-X-STREAM-INF:BANDWIDTH=%lld,AVERAGE-BANDWIDTH=%lld,RESOLUTION=%dx%d,"
-                      "CODECS=\"%s\"\n%s\n",
-                      (long long)v[i].bandwidth, (long long)v[i].avg_bandwidth, v[i].width,
-                      v[i].height, v[i].codecs, v[i].uri);
-    enum vf_err err = b.oom ? VF_ERR_NOMEM : write_atomic(path, b.s, b.len);
-    strbuf_free(&b);
+    size_t len = 0;
+    char *body = hlsmaster_render(r, n, &len);
+    if (body == NULL)
+        return VF_ERR_NOMEM;
+    enum vf_err err = write_atomic(path, body, len);
+    free(body);
     return err;
 }

@@ -185,19 +185,11 @@ transcode_run(const struct transcode_params *p, struct transcode_result *res, ch
     if (err != VF_OK)
         return err;
 
-    struct playlist_variant v[LADDER_MAX];
-    char uris[LADDER_MAX][32];
+    struct video_rendition v[LADDER_MAX];
     for (size_t i = 0; i < res->nr; i++) {
         memcpy(res->codecs[i], out.codecs[i], sizeof(res->codecs[i]));
-        snprintf(uris[i], sizeof(uris[i]), "%s/index.m3u8", res->r[i].name);
-        v[i] = (struct playlist_variant){
-            .uri = uris[i],
-            .width = res->r[i].width,
-            .height = res->r[i].height,
-            .bandwidth = res->stats[i].peak_bps,
-            .avg_bandwidth = res->stats[i].avg_bps,
-            .codecs = res->codecs[i],
-        };
+        res->frame_rate[i] = out.frame_rate[i];
+        transcode_result_rendition(res, i, &v[i]);
     }
     char master[4200];
     snprintf(master, sizeof(master), "%s/master.m3u8", p->outdir);
@@ -207,6 +199,20 @@ transcode_run(const struct transcode_params *p, struct transcode_result *res, ch
     }
     progress_line(p->progress_fd, 100);
     return VF_OK;
+}
+
+void
+transcode_result_rendition(const struct transcode_result *res, size_t i,
+                           struct video_rendition *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->width = res->r[i].width;
+    out->height = res->r[i].height;
+    out->bandwidth = res->stats[i].peak_bps;
+    out->avg_bandwidth = res->stats[i].avg_bps;
+    snprintf(out->codecs, sizeof(out->codecs), "%s", res->codecs[i]);
+    snprintf(out->name, sizeof(out->name), "%s", res->r[i].name);
+    out->frame_rate = res->frame_rate[i];
 }
 
 char *
@@ -233,6 +239,8 @@ transcode_result_json(const struct transcode_result *res, const char *staging)
         cJSON_AddNumberToObject(r, "bandwidth", (double)res->stats[i].peak_bps);
         cJSON_AddNumberToObject(r, "avg_bandwidth", (double)res->stats[i].avg_bps);
         cJSON_AddStringToObject(r, "codecs", res->codecs[i]);
+        /* Rounded as stored (frames per second x 1000). */
+        cJSON_AddNumberToObject(r, "frame_rate", round(res->frame_rate[i] * 1000.0) / 1000.0);
         cJSON_AddItemToArray(arr, r);
     }
     char *s = cJSON_PrintUnformatted(o);

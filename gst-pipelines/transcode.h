@@ -33,6 +33,7 @@ struct transcode_result {
     size_t nr;
     struct playlist_stats stats[LADDER_MAX];
     char codecs[LADDER_MAX][64];
+    double frame_rate[LADDER_MAX];
     bool has_thumbnail;
 };
 
@@ -46,6 +47,10 @@ struct transcode_result {
  */
 enum vf_err transcode_run(const struct transcode_params *p, struct transcode_result *res,
                           char *reason, size_t len);
+
+/* Rendition i of a result as the row that describes it (video.h). */
+void transcode_result_rendition(const struct transcode_result *res, size_t i,
+                                struct video_rendition *out);
 
 /* The result as JSON text (malloc'd, caller frees); `staging` (may be NULL) is added as "staging".
  * NULL when out of memory. */

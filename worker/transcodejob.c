@@ -215,12 +215,22 @@ parse_result(const char *json, int64_t id, struct published *out, char *err, siz
         const cJSON *bw = cJSON_GetObjectItemCaseSensitive(r, "bandwidth");
         const cJSON *avg = cJSON_GetObjectItemCaseSensitive(r, "avg_bandwidth");
         const cJSON *codecs = cJSON_GetObjectItemCaseSensitive(r, "codecs");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(r, "name");
+        const cJSON *fps = cJSON_GetObjectItemCaseSensitive(r, "frame_rate");
         vr->width = json_int(r, "width");
         vr->height = json_int(r, "height");
         vr->bandwidth = cJSON_IsNumber(bw) ? (int64_t)bw->valuedouble : 0;
         vr->avg_bandwidth = cJSON_IsNumber(avg) ? (int64_t)avg->valuedouble : 0;
         snprintf(vr->codecs, sizeof(vr->codecs), "%s",
                  cJSON_IsString(codecs) ? codecs->valuestring : "");
+        /* The name is the directory the files are published in: video_set_ready() refuses
+         * anything but [0-9a-z]. */
+        if (!cJSON_IsString(name) || strlen(name->valuestring) >= sizeof(vr->name)) {
+            snprintf(err, errlen, "transcode result has a rendition without a usable name");
+            goto done;
+        }
+        memcpy(vr->name, name->valuestring, strlen(name->valuestring) + 1);
+        vr->frame_rate = cJSON_IsNumber(fps) ? fps->valuedouble : 0.0;
     }
     if (out->n == 0) {
         snprintf(err, errlen, "transcode result has no renditions");

@@ -42,6 +42,15 @@ mediafile_res_for_height(int height)
     return MEDIAFILE_1080P;
 }
 
+enum mediafile_res
+mediafile_res_of(const char *name, int width, int height)
+{
+    for (int i = 0; name != NULL && i < MEDIAFILE_NRES; i++)
+        if (strcmp(name, res_names[i]) == 0)
+            return (enum mediafile_res)i;
+    return mediafile_res_for_height(width < height ? width : height);
+}
+
 const char *
 mediafile_content_type(enum mediafile_kind kind)
 {

@@ -43,6 +43,11 @@ const char *mediafile_res_name(enum mediafile_res r);
 int mediafile_res_height(enum mediafile_res r);
 enum mediafile_res mediafile_res_for_height(int height);
 
+/* The ladder step of a stored rendition: the one its name names, else (a row older than the
+ * name column, whose directory the transcoder named by the short side) the step of
+ * min(width, height). */
+enum mediafile_res mediafile_res_of(const char *name, int width, int height);
+
 /*
  * Open the file a validated path names, under `media_root` (trusted configuration;
  * every component below it is opened with openat(..., O_NOFOLLOW | O_CLOEXEC), so a

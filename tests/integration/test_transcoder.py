@@ -96,6 +96,21 @@ def frame_distance(a, b):
     return sum(abs(x - y) for x, y in zip(a, b)) / max(1, len(a))
 
 
+def parse_master(text):
+    """[(attributes, uri)] of a master playlist's variants, in the order listed."""
+    lines = text.splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        if line.startswith('#EXT-X-STREAM-INF:'):
+            attrs = re.findall(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)', line[len('#EXT-X-STREAM-INF:'):])
+            out.append(({k: v.strip('"') for k, v in attrs}, lines[i + 1]))
+    return out
+
+
+# ffprobe's profile names -> the profile_idc byte of an RFC 6381 avc1 string
+AVC_PROFILE = {'Constrained Baseline': '42', 'Baseline': '42', 'Main': '4d', 'High': '64'}
+
+
 def ts_tables(path):
     """[(packet index, 'PAT'|'PMT')] for the PSI tables that start in an MPEG-TS file."""
     data = Path(path).read_bytes()
@@ -225,15 +240,16 @@ class TranscodeFileTest(unittest.TestCase):
         for rname in keyframes:
             self.assertEqual(keyframes[rname], first, 'keyframes of %s differ' % rname)
         # Master playlist: one entry per rendition with measured rates.
-        master = (out / 'master.m3u8').read_text()
-        entries = re.findall(r'#EXT-X-STREAM-INF:BANDWIDTH=(\d+),AVERAGE-BANDWIDTH=(\d+),'
-                             r'RESOLUTION=(\d+)x(\d+),CODECS="([^"]+)"\n(\S+)\n', master)
-        self.assertEqual([(int(e[2]), int(e[3]), e[5]) for e in entries],
-                         [(w, h, '%s/index.m3u8' % n) for n, w, h in want])
-        for e in entries:
-            self.assertGreaterEqual(int(e[0]), int(e[1]))
-            self.assertGreater(int(e[1]), 10000)
-            self.assertRegex(e[4], r'^avc1\.[0-9a-f]{6}' + (',mp4a\\.40\\.2$' if res['has_audio'] else '$'))
+        entries = parse_master((out / 'master.m3u8').read_text())
+        self.assertEqual(sorted((a['RESOLUTION'], uri) for a, uri in entries),
+                         sorted(('%dx%d' % (w, h), '%s/index.m3u8' % n) for n, w, h in want))
+        for a, _ in entries:
+            self.assertGreaterEqual(int(a['BANDWIDTH']), int(a['AVERAGE-BANDWIDTH']))
+            self.assertGreater(int(a['AVERAGE-BANDWIDTH']), 10000)
+            self.assertEqual(a['FRAME-RATE'], '%.3f' % FPS)
+            self.assertRegex(a['CODECS'], r'^avc1\.[0-9a-f]{6}' +
+                             (',mp4a\\.40\\.2$' if res['has_audio'] else '$'))
+        self.assertEqual([x['frame_rate'] for x in res['renditions']], [FPS] * len(want))
         # Thumbnail: a JPEG at the lowest rendition's size.
         thumb = out / 'thumbnail.jpg'
         self.assertTrue(res['has_thumbnail'])
@@ -432,6 +448,95 @@ class TranscodeJobTest(unittest.TestCase):
         self.assertEqual((jstate, int(attempts)), ('failed', 1), 'a bad file is not retried')
         self.assertEqual(self.staging_left(vid), [])
         self.assertFalse((self.st.media_root / 'hls' / str(vid)).exists())
+
+    # -- the ladder as a player gets it: master -> media playlists -> segments ----------------
+
+    def client(self):
+        if getattr(type(self), 'viewer', None) is None:
+            self.st.add_user('viewer@example.com', 'correct horse battery staple')
+            c = self.st.client()
+            r = c.post('/api/login/', json={'email': 'viewer@example.com',
+                                            'password': 'correct horse battery staple'})
+            self.assertEqual(r.status, 200, r)
+            type(self).viewer = c
+        return type(self).viewer
+
+    def publish(self, src, name):
+        vid, _ = self.add_video(src, name)
+        state, err = self.wait_state(vid, ('ready', 'failed'), timeout=240)
+        self.assertEqual(state, 'ready', err)
+        return vid
+
+    def served_ladder(self, vid):
+        """The served master's variants, each checked against what its URI really serves:
+        [(attributes, uri, ffprobe stream of its first segment)]."""
+        c = self.client()
+        r = c.get('/api/video/%d/master.m3u8' % vid)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.headers['Content-Type'], 'application/vnd.apple.mpegurl')
+        variants = parse_master(r.text)
+        self.assertTrue(variants, r.text)
+        out = []
+        for attrs, uri in variants:
+            self.assertRegex(uri, r'^(480p|720p|1080p)/index\.m3u8$', 'the contract\'s URLs')
+            base = '/api/video/%d/%s/' % (vid, uri.split('/')[0])
+            r = c.get(base + 'index.m3u8')
+            self.assertEqual(r.status, 200, r)
+            segs, dur = [], None
+            for line in r.text.splitlines():
+                if line.startswith('#EXTINF:'):
+                    dur = float(line[8:].split(',')[0])
+                elif line and not line.startswith('#'):
+                    segs.append((dur, line))
+            peak, first = 0, None
+            for d, seg in segs:
+                body = c.get(base + seg).body
+                self.assertEqual(body[:1], b'\x47', seg)
+                if first is None:
+                    first = body
+                if d >= SEGMENT / 2:
+                    peak = max(peak, len(body) * 8 / d)
+            path = self.tmp / ('served-%d-%s.ts' % (vid, uri.split('/')[0]))
+            path.write_bytes(first)
+            _, info = ffprobe_json(path, 'stream=codec_type,width,height,r_frame_rate,profile,'
+                                         'level,field_order')
+            video = [x for x in info['streams'] if x['codec_type'] == 'video'][0]
+            # What the master says is what the URI serves.
+            self.assertEqual(attrs['RESOLUTION'], '%dx%d' % (video['width'], video['height']),
+                             uri)
+            n, d = (int(x) for x in video['r_frame_rate'].split('/'))
+            self.assertAlmostEqual(float(attrs['FRAME-RATE']), n / d, delta=0.01, msg=uri)
+            want = 'avc1.%s%02x%02x' % (AVC_PROFILE[video['profile']],
+                                        0x40 if video['profile'] == 'Main' else 0,
+                                        int(video['level']))
+            self.assertEqual(attrs['CODECS'].split(',')[0], want, uri)
+            self.assertGreaterEqual(int(attrs['BANDWIDTH']), int(peak), 'under-declared ' + uri)
+            self.assertLess(int(attrs['BANDWIDTH']), peak * 1.5 + 50000, 'over-declared ' + uri)
+            out.append((attrs, uri, video))
+        return out
+
+    def test_portrait_master_describes_every_rendition_as_served(self):
+        src = self.tmp / 'portrait.mp4'
+        make_clip(src, 1080, 1920, True)
+        vid = self.publish(src, 'portrait.mp4')
+        ladder = self.served_ladder(vid)
+        # "480p" is 480 on the short side: a portrait 480p is 480 wide.
+        self.assertEqual(sorted((uri, a['RESOLUTION']) for a, uri, _ in ladder),
+                         [('1080p/index.m3u8', '1080x1920'), ('480p/index.m3u8', '480x854'),
+                          ('720p/index.m3u8', '720x1280')])
+        rows = self.st.sql("SELECT name, width, height, frame_rate_milli FROM video_renditions "
+                           "WHERE video_id = ? ORDER BY height", (vid,))
+        self.assertEqual([(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows],
+                         [('480p', 480, 854, 10000), ('720p', 720, 1280, 10000),
+                          ('1080p', 1080, 1920, 10000)])
+
+    def test_60_fps_master_says_60(self):
+        src = self.tmp / 'fps60.mp4'
+        ffmpeg_clip(src, 2, '640x360', 60)
+        vid = self.publish(src, 'fps60.mp4')
+        ladder = self.served_ladder(vid)
+        self.assertEqual([(uri, a['FRAME-RATE']) for a, uri, _ in ladder],
+                         [('480p/index.m3u8', '60.000')])
 
     def test_kill_9_of_the_child_mid_transcode_is_retried_to_ready(self):
         vid, job = self.add_video(self.long_clip, 'long.mp4')

@@ -126,6 +126,12 @@ Test(mediafile, res_helpers_map_heights_to_the_ladder)
     cr_expect_eq(mediafile_res_for_height(576), MEDIAFILE_720P);
     cr_expect_eq(mediafile_res_for_height(1080), MEDIAFILE_1080P);
     cr_expect_eq(mediafile_res_for_height(2160), MEDIAFILE_1080P);
+    /* A stored rendition: by its name, else (an old row) by its short side. */
+    cr_expect_eq(mediafile_res_of("720p", 1080, 1920), MEDIAFILE_720P);
+    cr_expect_eq(mediafile_res_of("", 480, 854), MEDIAFILE_480P);
+    cr_expect_eq(mediafile_res_of("", 1080, 1920), MEDIAFILE_1080P);
+    cr_expect_eq(mediafile_res_of("bogus", 720, 1280), MEDIAFILE_720P);
+    cr_expect_eq(mediafile_res_of(NULL, 640, 360), MEDIAFILE_480P);
 }
 
 /* ---- opening: a media tree in a temp dir ---- */

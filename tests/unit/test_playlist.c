@@ -166,16 +166,17 @@ Test(playlist, measure_needs_every_segment_and_computes_peak_and_average)
 
 Test(playlist, master_lists_every_variant)
 {
-    struct playlist_variant v[2] = {
-        { "480p/index.m3u8", 854, 480, 1200000, 900000, "avc1.4d401e,mp4a.40.2" },
-        { "720p/index.m3u8", 1280, 720, 3000000, 2500000, "avc1.64001f,mp4a.40.2" },
+    struct video_rendition v[2] = {
+        { 480, 854, 1200000, 900000, "avc1.4d401e,mp4a.40.2", "480p", 25.0 },
+        { 720, 1280, 3000000, 2500000, "avc1.64001f,mp4a.40.2", "720p", 25.0 },
     };
     char path[256];
     snprintf(path, sizeof(path), "%s/master.m3u8", dir);
     cr_assert_eq(playlist_write_master(path, v, 2), VF_OK);
     const char *body = slurp("master.m3u8");
     cr_expect_not_null(strstr(body, "#EXT-X-STREAM-INF:BANDWIDTH=1200000,AVERAGE-BANDWIDTH=900000,"
-                                    "RESOLUTION=854x480,CODECS=\"avc1.4d401e,mp4a.40.2\"\n"
+                                    "RESOLUTION=854x480,FRAME-RATE=25.000,"
+                                    "CODECS=\"avc1.4d401e,mp4a.40.2\"\n"
                                     "480p/index.m3u8\n"));
     cr_expect_not_null(strstr(body, "RESOLUTION=1280x720"));
 }

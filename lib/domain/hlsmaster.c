@@ -1,0 +1,44 @@
+/* hlsmaster.c -- a video's HLS master (multivariant) playlist, rendered from its renditions. */
+#include "autoconf.h"
+
+#include "hlsmaster.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "strbuf.h"
+
+/* A typical peak rate when none was measured (bits per second), by the short side. */
+static int64_t
+default_bandwidth(const struct video_rendition *r)
+{
+    int s = r->width < r->height ? r->width : r->height;
+    return s <= 480 ? 1400000 : s <= 720 ? 2800000 : 5000000;
+}
+
+static void
+variant(struct strbuf *b, const struct video_rendition *r)
+{
+    strbuf_printf(b, "#EXT-X-STREAM-INF:BANDWIDTH=%" PRId64,
+                  r->bandwidth > 0 ? r->bandwidth : default_bandwidth(r));
+    if (r->avg_bandwidth > 0)
+        strbuf_printf(b, ",AVERAGE-BANDWIDTH=%" PRId64, r->avg_bandwidth);
+    strbuf_printf(b, ",RESOLUTION=%dx%d", r->width, r->height);
+    if (r->frame_rate > 0.0)
+        strbuf_printf(b, ",FRAME-RATE=%.3f", r->frame_rate);
+    if (r->codecs[0] != '\0' && strpbrk(r->codecs, "\"\r\n") == NULL)
+        strbuf_printf(b, ",CODECS=\"%s\"", r->codecs);
+    strbuf_printf(b, "\n%s/index.m3u8\n", r->name);
+}
+
+char *
+hlsmaster_render(const struct video_rendition *r, size_t n, size_t *len)
+{
+    struct strbuf b = { 0 };
+    strbuf_str(&b, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    for (size_t i = 0; i < n; i++)
+        if (r[i].name[0] != '\0')
+            variant(&b, &r[i]);
+    *len = b.len;
+    return strbuf_take(&b);
+}

@@ -1,0 +1,62 @@
+/* test_hlsmaster.c -- the master playlist rendered from rendition rows. */
+#include "autoconf.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hlsmaster.h"
+
+static char *
+render(const struct video_rendition *r, size_t n)
+{
+    size_t len = 0;
+    char *s = hlsmaster_render(r, n, &len);
+    cr_assert_not_null(s);
+    cr_assert_eq(strlen(s), len);
+    return s;
+}
+
+Test(hlsmaster, a_portrait_ladder_is_described_by_what_each_rendition_is)
+{
+    struct video_rendition r[3] = {
+        { 854, 480, 1100000, 900000, "avc1.4d401e,mp4a.40.2", "480p", 30.0 },
+        { 1280, 720, 2900000, 2400000, "avc1.64001f,mp4a.40.2", "720p", 30.0 },
+        { 1920, 1080, 5300000, 4800000, "avc1.640028,mp4a.40.2", "1080p", 30.0 },
+    };
+    char *s = render(r, 3);
+    cr_expect_str_eq(s, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n"
+                        "#EXT-X-STREAM-INF:BANDWIDTH=1100000,AVERAGE-BANDWIDTH=900000,"
+                        "RESOLUTION=480x854,FRAME-RATE=30.000,CODECS=\"avc1.4d401e,mp4a.40.2\"\n"
+                        "480p/index.m3u8\n"
+                        "#EXT-X-STREAM-INF:BANDWIDTH=2900000,AVERAGE-BANDWIDTH=2400000,"
+                        "RESOLUTION=720x1280,FRAME-RATE=30.000,CODECS=\"avc1.64001f,mp4a.40.2\"\n"
+                        "720p/index.m3u8\n"
+                        "#EXT-X-STREAM-INF:BANDWIDTH=5300000,AVERAGE-BANDWIDTH=4800000,"
+                        "RESOLUTION=1080x1920,FRAME-RATE=30.000,CODECS=\"avc1.640028,mp4a.40.2\"\n"
+                        "1080p/index.m3u8\n");
+    free(s);
+}
+
+Test(hlsmaster, old_rows_and_odd_values)
+{
+    struct video_rendition r[3] = {
+        /* no measurements (an old row): estimated bandwidth, no FRAME-RATE, no CODECS */
+        { 480, 854, 0, 0, "", "480p", 0.0 },
+        /* codecs that would break the attribute list are left out; 59.94 fps */
+        { 720, 1280, 3000000, 2000000, "avc1\"x", "720p", 60000.0 / 1001.0 },
+        /* without a name there is no URI to give */
+        { 1080, 1920, 6000000, 5000000, "avc1.640028", "", 25.0 },
+    };
+    char *s = render(r, 3);
+    cr_expect_not_null(strstr(s, "#EXT-X-STREAM-INF:BANDWIDTH=1400000,RESOLUTION=854x480\n"
+                                 "480p/index.m3u8\n"));
+    cr_expect_not_null(strstr(s, "#EXT-X-STREAM-INF:BANDWIDTH=3000000,AVERAGE-BANDWIDTH=2000000,"
+                                 "RESOLUTION=1280x720,FRAME-RATE=59.940\n720p/index.m3u8\n"));
+    cr_expect_null(strstr(s, "1920"));
+    cr_expect_null(strstr(s, "CODECS"));
+    free(s);
+    s = render(r, 0);
+    cr_expect_str_eq(s, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    free(s);
+}
