@@ -29,8 +29,15 @@
  * The thumbnail is copied from the decoded stream by a pad probe on VIDEO_HEAD's output.
  */
 
-/* Decoded video converted once to what every encoder takes.  %d: converter threads. */
+/*
+ * Decoded video made into pictures as they are meant to be shown, once, before the tee: every
+ * rendition and the thumbnail start from there.  %d: converter threads.
+ * - videoflip video-direction=auto: the source's orientation (a phone's display matrix, the
+ *   image-orientation tag) applied before scaling, so a portrait phone clip comes out portrait;
+ *   probe.c swaps the planned size for 90/270 degrees.
+ */
 static const char VIDEO_HEAD[] = "queue max-size-buffers=4 max-size-bytes=0 max-size-time=0"
+                                 " ! videoflip video-direction=auto"
                                  " ! videoconvert n-threads=%d"
                                  " ! capsfilter caps=video/x-raw,format=I420";
 

@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import tempfile
 import time
@@ -58,11 +59,12 @@ def transcode_file(src, outdir, timeout=300, **env):
                           env=ctl_env(**env), capture_output=True, text=True, timeout=timeout)
 
 
-def ffmpeg_clip(path, seconds, size, rate, audio=True, vf=None, extra=()):
-    """A clip made with ffmpeg from lavfi's testsrc (a frame counter and moving patterns: every
-    frame differs) with a sine tone; vf filters the picture, extra are output options."""
+def ffmpeg_clip(path, seconds, size, rate, audio=True, vf=None, extra=(), source='testsrc'):
+    """A clip made with ffmpeg from a lavfi source (testsrc: a frame counter and moving
+    patterns, every frame differs) with a sine tone; vf filters the picture, extra are output
+    options."""
     argv = ['ffmpeg', '-loglevel', 'error', '-y', '-f', 'lavfi',
-            '-i', 'testsrc=size=%s:rate=%s' % (size, rate)]
+            '-i', '%s=size=%s:rate=%s' % (source, size, rate)]
     if audio:
         argv += ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000']
     argv += ['-t', str(seconds)]
@@ -74,13 +76,41 @@ def ffmpeg_clip(path, seconds, size, rate, audio=True, vf=None, extra=()):
     subprocess.run(argv + [str(path)], check=True, timeout=120)
 
 
+def set_rotation(path, degrees):
+    """Give the MP4's video track the display matrix of a phone held upright: shown turned by
+    `degrees` clockwise (ffprobe then reports rotation=-degrees)."""
+    data = bytearray(Path(path).read_bytes())
+    a, b, c, d = {90: (0, 1, -1, 0), 180: (-1, 0, 0, -1), 270: (0, -1, 1, 0)}[degrees]
+
+    def walk(off, end):
+        while off + 8 <= end:
+            size, typ = struct.unpack('>I4s', data[off:off + 8])
+            hdr = 8
+            if size == 1:
+                size, hdr = struct.unpack('>Q', data[off + 8:off + 16])[0], 16
+            elif size == 0:
+                size = end - off
+            if typ in (b'moov', b'trak'):
+                walk(off + hdr, off + size)
+            elif typ == b'tkhd':
+                matrix = off + hdr + 4 + (32 if data[off + hdr] == 1 else 20) + 16
+                if struct.unpack('>I', data[matrix + 36:matrix + 40])[0]:  # has a width: video
+                    struct.pack_into('>9i', data, matrix, a << 16, b << 16, 0, c << 16, d << 16, 0,
+                                     0, 0, 1 << 30)
+            off += size
+
+    walk(0, len(data))
+    Path(path).write_bytes(bytes(data))
+
+
 GRAY = (64, 48)  # frames compared as tiny gray pictures
 
 
-def gray_frames(src, *args, vf=None, ss=None):
-    """Decoded frames of src as ffmpeg shows them (a client): a list of GRAY-sized gray byte
-    strings.  ss seeks (an input option, as a player seeking does); vf selects frames."""
-    argv = ['ffmpeg', '-loglevel', 'error']
+def gray_frames(src, *args, vf=None, ss=None, noautorotate=False):
+    """Decoded frames of src as ffmpeg shows them (a client, turned by the display matrix
+    unless noautorotate): a list of GRAY-sized gray byte strings.  ss seeks (an input option, as
+    a player seeking does); vf selects frames."""
+    argv = ['ffmpeg', '-loglevel', 'error'] + (['-noautorotate'] if noautorotate else [])
     if ss is not None:
         argv += ['-ss', str(ss)]
     filters = (vf + ',' if vf else '') + 'scale=%d:%d' % GRAY
@@ -537,6 +567,32 @@ class TranscodeJobTest(unittest.TestCase):
         ladder = self.served_ladder(vid)
         self.assertEqual([(uri, a['FRAME-RATE']) for a, uri, _ in ladder],
                          [('480p/index.m3u8', '60.000')])
+
+    def test_rotated_phone_clip_is_upright_in_the_renditions_and_the_thumbnail(self):
+        # SMPTE bars (vertical bars, left to right) from a phone held upright: the file is
+        # 640x360 with a display matrix saying "turn 90 degrees clockwise" (ffprobe: -90).
+        src = self.tmp / 'rotated.mp4'
+        ffmpeg_clip(src, 2, '640x360', 25, source='smptebars')
+        set_rotation(src, 90)
+        vid = self.publish(src, 'rotated.mp4')
+        ladder = self.served_ladder(vid)
+        self.assertEqual([(uri, a['RESOLUTION']) for a, uri, _ in ladder],
+                         [('480p/index.m3u8', '360x640')])
+        upright = gray_frames(src, '-frames:v', '1')[0]  # ffmpeg applies the matrix
+        sideways = gray_frames(src, '-frames:v', '1', vf='transpose=cclock', noautorotate=True)[0]
+        self.assertGreater(frame_distance(upright, sideways), 20, 'the test pattern tells')
+        thumb = self.tmp / ('thumb-%d.jpg' % vid)
+        r = self.st.request('GET', '/media/thumbnails/%d.jpg' % vid)
+        self.assertEqual(r.status, 200)
+        thumb.write_bytes(r.body)
+        _, info = ffprobe_json(thumb, 'stream=width,height')
+        self.assertEqual((info['streams'][0]['width'], info['streams'][0]['height']), (360, 640))
+        for what, path in (('segment', self.tmp / ('served-%d-480p.ts' % vid)), ('thumbnail', thumb)):
+            got = gray_frames(path, '-frames:v', '1')[0]
+            near, far = frame_distance(got, upright), frame_distance(got, sideways)
+            self.assertLess(near, 12, what)
+            self.assertGreater(far, 3 * near, '%s: %.1f from upright, %.1f from sideways' %
+                               (what, near, far))
 
     def test_kill_9_of_the_child_mid_transcode_is_retried_to_ready(self):
         vid, job = self.add_video(self.long_clip, 'long.mp4')
