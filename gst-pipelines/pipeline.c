@@ -32,11 +32,16 @@
 /*
  * Decoded video made into pictures as they are meant to be shown, once, before the tee: every
  * rendition and the thumbnail start from there.  %d: converter threads.
+ * - deinterlace: fields woven into frames by YADIF (Apple's authoring spec: MUST deinterlace),
+ *   one frame per frame (fields=top: 1080i25 gives 25p, the GOP math and the CPU cost stay as
+ *   they are).  mode=auto passes progressive video through untouched and follows the caps and
+ *   buffer flags of a mixed one.
  * - videoflip video-direction=auto: the source's orientation (a phone's display matrix, the
  *   image-orientation tag) applied before scaling, so a portrait phone clip comes out portrait;
  *   probe.c swaps the planned size for 90/270 degrees.
  */
 static const char VIDEO_HEAD[] = "queue max-size-buffers=4 max-size-bytes=0 max-size-time=0"
+                                 " ! deinterlace mode=auto method=yadif fields=top"
                                  " ! videoflip video-direction=auto"
                                  " ! videoconvert n-threads=%d"
                                  " ! capsfilter caps=video/x-raw,format=I420";

@@ -85,6 +85,7 @@ check_streams(GstDiscovererInfo *info, struct media_info *out, char *reason, siz
     out->width = (int)lround(dw);
     out->height = (int)h;
     out->fps = fd > 0 ? (double)fn / fd : 0.0;
+    out->interlaced = gst_discoverer_video_info_is_interlaced(v);
     out->rotation = orientation(gst_discoverer_stream_info_get_tags(GST_DISCOVERER_STREAM_INFO(v)));
     if (out->rotation == 90 || out->rotation == 270) {
         int t = out->width;

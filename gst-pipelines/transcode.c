@@ -226,6 +226,7 @@ transcode_result_json(const struct transcode_result *res, const char *staging)
     cJSON_AddNumberToObject(o, "height", res->probe.height);
     cJSON_AddBoolToObject(o, "has_audio", res->probe.has_audio);
     cJSON_AddNumberToObject(o, "rotation", res->probe.rotation);
+    cJSON_AddBoolToObject(o, "interlaced", res->probe.interlaced);
     cJSON_AddBoolToObject(o, "has_thumbnail", res->has_thumbnail);
     if (staging != NULL)
         cJSON_AddStringToObject(o, "staging", staging);

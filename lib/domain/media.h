@@ -22,6 +22,7 @@ struct media_info {
                         * when the source says to show it turned by 90 or 270 degrees */
     double fps;        /* 0 when the container does not say */
     int rotation;      /* degrees clockwise the picture is turned for display: 0, 90, 180, 270 */
+    bool interlaced;   /* coded as fields (the transcoder deinterlaces) */
     bool has_audio;
     bool has_video;
 };

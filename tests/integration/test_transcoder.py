@@ -594,6 +594,28 @@ class TranscodeJobTest(unittest.TestCase):
             self.assertGreater(far, 3 * near, '%s: %.1f from upright, %.1f from sideways' %
                                (what, near, far))
 
+    def test_interlaced_source_is_served_progressive_without_combing(self):
+        # 640x480 25i, top field first: the 480p rung has the source's size, so nothing hides
+        # the combing (scaling smears it) and ffmpeg's idet sees fields if any are left.
+        src = self.tmp / 'interlaced.mp4'
+        ffmpeg_clip(src, 2, '640x480', 50, vf='interlace=scan=tff',
+                    extra=['-flags', '+ildct+ilme', '-x264-params', 'tff=1'])
+        _, info = ffprobe_json(src, 'stream=field_order')
+        self.assertEqual(info['streams'][0]['field_order'], 'tt', 'the source is interlaced')
+        vid = self.publish(src, 'interlaced.mp4')
+        ladder = self.served_ladder(vid)
+        self.assertEqual([(uri, a['RESOLUTION'], a['FRAME-RATE']) for a, uri, _ in ladder],
+                         [('480p/index.m3u8', '640x480', '25.000')])
+        self.assertEqual(ladder[0][2]['field_order'], 'progressive')
+        r = subprocess.run(['ffmpeg', '-hide_banner', '-i', str(self.tmp / ('served-%d-480p.ts' % vid)),
+                            '-vf', 'idet', '-an', '-f', 'null', '-'],
+                           capture_output=True, text=True, timeout=60)
+        m = re.search(r'Multi frame detection: TFF:\s*(\d+) BFF:\s*(\d+) Progressive:\s*(\d+)',
+                      r.stderr)
+        tff, bff, prog = (int(x) for x in m.groups())
+        self.assertGreater(prog, 0)
+        self.assertLessEqual(tff + bff, prog // 10, 'combing left: %s' % m.group(0))
+
     def test_kill_9_of_the_child_mid_transcode_is_retried_to_ready(self):
         vid, job = self.add_video(self.long_clip, 'long.mp4')
         hls = self.st.media_root / 'hls' / str(vid)
