@@ -297,6 +297,19 @@ video_segment(struct app *app, struct http_request *req, struct http_response *r
     send_file(app, req, res, &p, used, fd, cc);
 }
 
+/* A weak validator of a generated body: W/"<64-bit FNV-1a in hex>" (weak: the same for its
+ * gzip-encoded form). */
+static void
+etag_of(const char *body, size_t len, char *buf, size_t buflen)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)body[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    snprintf(buf, buflen, "W/\"%016" PRIx64 "\"", h);
+}
+
 /* GET /api/video/<id>/master.m3u8: the real renditions, as their rows describe them. */
 static void
 video_master(struct app *app, struct http_request *req, struct http_response *res)
@@ -340,8 +353,17 @@ video_master(struct app *app, struct http_request *req, struct http_response *re
         json_internal_error(res, req->request_id);
         return;
     }
-    res->status = 200;
+    /* Revalidated, not refetched: the ETag changes with the body (a re-transcode). */
+    char etag[24];
+    etag_of(body, len, etag, sizeof(etag));
     http_header_set(res, "Cache-Control", "private, no-cache");
+    http_header_set(res, "ETag", etag);
+    if (catalogue_etag_match(http_header(req, "if-none-match"), etag)) {
+        free(body);
+        res->status = 304;
+        return;
+    }
+    res->status = 200;
     if (http_body_take(res, mediafile_content_type(MEDIAFILE_MASTER), body, len) != VF_OK)
         json_internal_error(res, req->request_id);
 }

@@ -343,14 +343,42 @@ class CatalogueMixin:
         self.assertEqual(lines[0], '#EXTM3U')
         inf = [l for l in lines if l.startswith('#EXT-X-STREAM-INF:')]
         uris = [l for l in lines if l and not l.startswith('#')]
-        self.assertEqual(uris, ['480p/index.m3u8', '720p/index.m3u8'])
-        self.assertIn('BANDWIDTH=1440000', inf[0])
-        self.assertIn('RESOLUTION=320x480', inf[0])
-        self.assertIn('CODECS="avc1.64001e"', inf[1])
+        # The default first: 720p averages 1.8 Mbit/s, nearest to Apple's ~2 Mbit/s.
+        self.assertEqual(uris, ['720p/index.m3u8', '480p/index.m3u8'])
+        self.assertIn('BANDWIDTH=1440000', inf[1])
+        self.assertIn('RESOLUTION=320x480', inf[1])
+        self.assertIn('CODECS="avc1.64001e"', inf[0])
         self.assertEqual(r.headers['Access-Control-Allow-Origin'], ORIGIN)
         # the URIs resolve against the master URL to working playlists
         r = self.get('/api/video/%d/720p/index.m3u8' % vid)
         self.assertEqual(r.status, 200)
+
+    def test_master_playlist_revalidates_with_its_etag(self):
+        vid = self.ids['tie-b']
+        path = '/api/video/%d/master.m3u8' % vid
+        r = self.get(path)
+        self.assertEqual(r.status, 200)
+        etag = r.headers['ETag']
+        self.assertRegex(etag or '', r'^W/"[0-9a-f]{16}"$')
+        self.assertIn('no-cache', r.headers['Cache-Control'])
+        r2 = self.get(path, headers={'If-None-Match': etag, 'Origin': ORIGIN})
+        self.assertEqual(r2.status, 304)
+        self.assertEqual(r2.body, b'')
+        self.assertEqual(r2.headers['ETag'], etag)
+        self.assertEqual(r2.headers['Access-Control-Allow-Origin'], ORIGIN)
+        # a new measurement (a re-transcode) is a new body and a new tag
+        self.st.sql('UPDATE video_renditions SET bandwidth = bandwidth + 1 WHERE video_id = ?',
+                    (vid,))
+        try:
+            r3 = self.get(path, headers={'If-None-Match': etag})
+            self.assertEqual(r3.status, 200)
+            self.assertNotEqual(r3.headers['ETag'], etag)
+        finally:
+            self.st.sql('UPDATE video_renditions SET bandwidth = bandwidth - 1 WHERE video_id = ?',
+                        (vid,))
+        # without a cookie: 401 before anything, never a 304
+        r4 = self.get(path, headers={'If-None-Match': etag}, cookie=False)
+        self.assertEqual(r4.status, 401)
 
 
 class SignedMixin(CatalogueMixin):

@@ -554,6 +554,9 @@ class TranscodeJobTest(unittest.TestCase):
         self.assertEqual(sorted((uri, a['RESOLUTION']) for a, uri, _ in ladder),
                          [('1080p/index.m3u8', '1080x1920'), ('480p/index.m3u8', '480x854'),
                           ('720p/index.m3u8', '720x1280')])
+        # The first listed (where players start) is the one nearest to 2 Mbit/s on average.
+        ratio = [max(r, 1 / r) for r in (int(a['AVERAGE-BANDWIDTH']) / 2e6 for a, _, _ in ladder)]
+        self.assertEqual(ratio.index(min(ratio)), 0, ladder)
         rows = self.st.sql("SELECT name, width, height, frame_rate_milli FROM video_renditions "
                            "WHERE video_id = ? ORDER BY height", (vid,))
         self.assertEqual([(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows],
