@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "catalogue.h"
 #include "clock.h"
+#include "compress.h"
 #include "hlsmaster.h"
 #include "json.h"
 #include "log.h"
@@ -247,6 +248,33 @@ sign_playlist(const struct config *cfg, enum urlsig_scheme scheme, const char *t
     return b.s;
 }
 
+/* A weak validator of a generated body: W/"<64-bit FNV-1a in hex>" (weak: the same for its
+ * gzip-encoded form). */
+static void
+etag_of(const char *body, size_t len, char *buf, size_t buflen)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)body[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    snprintf(buf, buflen, "W/\"%016" PRIx64 "\"", h);
+}
+
+/* A memory body (taken) with its content type, gzip-encoded when the client accepts it. */
+static void
+send_playlist(struct http_request *req, struct http_response *res, char *body, size_t len)
+{
+    res->status = 200;
+    if (http_body_take(res, mediafile_content_type(MEDIAFILE_PLAYLIST), body, len) != VF_OK) {
+        json_internal_error(res, req->request_id);
+        return;
+    }
+    enum vf_err err = compress_body(req, res);
+    if (err != VF_OK) /* the identity body is still there and correct */
+        log_warn("playlist: cannot gzip: %s", vf_strerror(err));
+}
+
 /* GET /api/video/<id>/<res>/index.m3u8 */
 static void
 video_playlist(struct app *app, struct http_request *req, struct http_response *res)
@@ -258,13 +286,29 @@ video_playlist(struct app *app, struct http_request *req, struct http_response *
     if (!open_media(app, req, res, &p, MEDIAFILE_PLAYLIST, &fd, &st, &used))
         return;
     enum urlsig_scheme scheme = signing_scheme(app->cfg);
-    if (scheme == URLSIG_NONE) {
+    /* The file as it is goes out through the web server; gzip and signatures need us. */
+    if (scheme == URLSIG_NONE && !compress_accepts_gzip(http_header(req, "accept-encoding"))) {
+        http_header_set(res, "Vary", "Accept-Encoding");
         send_file(app, req, res, &p, used, fd, "private, no-cache");
         return;
     }
     size_t tlen = 0, blen = 0;
     char *text = slurp(fd, &st, &tlen);
     close(fd);
+    if (text != NULL && scheme == URLSIG_NONE) {
+        char etag[24];
+        etag_of(text, tlen, etag, sizeof(etag));
+        http_header_set(res, "Cache-Control", "private, no-cache");
+        http_header_set(res, "ETag", etag);
+        if (catalogue_etag_match(http_header(req, "if-none-match"), etag)) {
+            free(text);
+            http_header_set(res, "Vary", "Accept-Encoding");
+            res->status = 304;
+            return;
+        }
+        send_playlist(req, res, text, tlen);
+        return;
+    }
     char *body = text ? sign_playlist(app->cfg, scheme, text, tlen, &p, used,
                                       req->remote_addr ? req->remote_addr : "", &blen)
                       : NULL;
@@ -273,11 +317,9 @@ video_playlist(struct app *app, struct http_request *req, struct http_response *
         json_internal_error(res, req->request_id);
         return;
     }
-    res->status = 200;
     /* Signatures expire and name the client: never shared, never stored. */
     http_header_set(res, "Cache-Control", "private, no-store");
-    if (http_body_take(res, mediafile_content_type(MEDIAFILE_PLAYLIST), body, blen) != VF_OK)
-        json_internal_error(res, req->request_id);
+    send_playlist(req, res, body, blen);
 }
 
 /* GET /api/video/<id>/<res>/<n>.ts[/] */
@@ -295,19 +337,6 @@ video_segment(struct app *app, struct http_request *req, struct http_response *r
     snprintf(cc, sizeof(cc), "private, max-age=%d, immutable",
              app->cfg->hls_max_age > 0 ? app->cfg->hls_max_age : 0);
     send_file(app, req, res, &p, used, fd, cc);
-}
-
-/* A weak validator of a generated body: W/"<64-bit FNV-1a in hex>" (weak: the same for its
- * gzip-encoded form). */
-static void
-etag_of(const char *body, size_t len, char *buf, size_t buflen)
-{
-    uint64_t h = UINT64_C(0xcbf29ce484222325);
-    for (size_t i = 0; i < len; i++) {
-        h ^= (unsigned char)body[i];
-        h *= UINT64_C(0x100000001b3);
-    }
-    snprintf(buf, buflen, "W/\"%016" PRIx64 "\"", h);
 }
 
 /* GET /api/video/<id>/master.m3u8: the real renditions, as their rows describe them. */
@@ -360,12 +389,11 @@ video_master(struct app *app, struct http_request *req, struct http_response *re
     http_header_set(res, "ETag", etag);
     if (catalogue_etag_match(http_header(req, "if-none-match"), etag)) {
         free(body);
+        http_header_set(res, "Vary", "Accept-Encoding");
         res->status = 304;
         return;
     }
-    res->status = 200;
-    if (http_body_take(res, mediafile_content_type(MEDIAFILE_MASTER), body, len) != VF_OK)
-        json_internal_error(res, req->request_id);
+    send_playlist(req, res, body, len);
 }
 
 const struct route catalogue_routes[] = {

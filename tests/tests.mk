@@ -5,6 +5,7 @@
 # Unit tests: one criterion program per module, tests/unit/test_<module>.c unless listed
 # below with more sources.  Adding one is adding its name here.
 unit_tests = tests/unit/test_auth tests/unit/test_catalogue tests/unit/test_cgienv \
+	tests/unit/test_compress \
 	tests/unit/test_config tests/unit/test_db tests/unit/test_form tests/unit/test_hlsmaster \
 	tests/unit/test_http \
 	tests/unit/test_job tests/unit/test_ladder tests/unit/test_linktoken tests/unit/test_mail \

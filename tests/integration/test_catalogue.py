@@ -5,6 +5,7 @@ every SENDFILE_MODE, signed segments served without the application, the master
 playlist and resolutions above the source."""
 
 import base64
+import gzip
 import hashlib
 import hmac
 import http.client
@@ -379,6 +380,41 @@ class CatalogueMixin:
         # without a cookie: 401 before anything, never a 304
         r4 = self.get(path, headers={'If-None-Match': etag}, cookie=False)
         self.assertEqual(r4.status, 401)
+
+
+    def test_playlists_are_gzipped_for_clients_that_accept_it(self):
+        for path in (self.seg_path('newest', seg='index.m3u8'),
+                     '/api/video/%d/master.m3u8' % self.ids['tie-b']):
+            plain = self.get(path)
+            self.assertEqual(plain.status, 200, path)
+            self.assertIsNone(plain.headers['Content-Encoding'])
+            r = self.get(path, headers={'Accept-Encoding': 'gzip, deflate, br', 'Origin': ORIGIN})
+            self.assertEqual(r.status, 200, path)
+            self.assertEqual(r.headers['Content-Encoding'], 'gzip', path)
+            self.assertEqual(r.headers['Content-Type'], 'application/vnd.apple.mpegurl')
+            vary = [v.strip().lower() for v in (r.headers['Vary'] or '').split(',')]
+            self.assertIn('accept-encoding', vary, path)
+            self.assertIn('origin', vary, path)
+            self.assertEqual(r.headers['Access-Control-Allow-Origin'], ORIGIN)
+            self.assertEqual(int(r.headers['Content-Length']), len(r.body))
+            text = gzip.decompress(r.body).decode()
+            if self.SIGNED and 'index.m3u8' in path:
+                self.assertEqual(self.unsigned(text), self.unsigned(plain.body.decode()))
+            else:
+                self.assertEqual(text, plain.body.decode(), path)
+            # refused explicitly: identity
+            r = self.get(path, headers={'Accept-Encoding': 'gzip;q=0, identity'})
+            self.assertEqual(r.status, 200)
+            self.assertIsNone(r.headers['Content-Encoding'])
+            self.assertTrue(r.body.startswith(b'#EXTM3U'), path)
+        if not self.SIGNED:
+            # the compressed playlist revalidates too
+            path = self.seg_path('newest', seg='index.m3u8')
+            r = self.get(path, headers={'Accept-Encoding': 'gzip'})
+            etag = r.headers['ETag']
+            self.assertTrue(etag)
+            r = self.get(path, headers={'Accept-Encoding': 'gzip', 'If-None-Match': etag})
+            self.assertEqual(r.status, 304)
 
 
 class SignedMixin(CatalogueMixin):
