@@ -567,7 +567,9 @@ pipeline_run(const struct pipeline_opts *o, struct pipeline_output *out, char *r
             vf_reason(reason, len, "stopped by a signal");
             err = VF_ERR_TEMPFAIL;
         } else if (o->timeout_s > 0 && now - start > (gint64)o->timeout_s * G_USEC_PER_SEC) {
-            vf_reason(reason, len, "transcode took longer than %d s (TRANSCODE_TIMEOUT)",
+            vf_reason(reason, len,
+                      "transcode took longer than %d s (TRANSCODE_TIMEOUT + "
+                      "TRANSCODE_TIMEOUT_PER_SECOND x duration)",
                       o->timeout_s);
             err = VF_ERR_TIMEOUT;
         } else if (pos != last_pos) {

@@ -162,7 +162,9 @@ transcode_run(const struct transcode_params *p, struct transcode_result *res, ch
         .segment_seconds = p->segment_seconds > 0 ? p->segment_seconds : 4,
         .x264_threads = p->x264_threads,
         .preset = p->preset ? p->preset : TRANSCODE_PRESET,
-        .timeout_s = p->timeout_s,
+        .timeout_s = p->timeout_s > 0 && p->timeout_per_second > 0
+                         ? p->timeout_s + (int)ceil(res->probe.duration * p->timeout_per_second)
+                         : p->timeout_s,
         .stall_timeout_s = p->stall_timeout_s,
         .progress = on_progress,
         .ctx = (void *)p,

@@ -23,6 +23,7 @@ struct transcode_params {
     int x264_threads;
     enum pipeline_preset preset;
     int timeout_s, stall_timeout_s;
+    int timeout_per_second;      /* added to timeout_s per second of the probed source (0: none) */
     volatile sig_atomic_t *stop; /* may be NULL */
     int progress_fd;             /* "progress N\n" lines are written here; -1 for none */
 };

@@ -100,9 +100,11 @@ run(const struct config *cfg, const char *payload, int out_fd)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
 
-    /* Backstops in case the worker set none (it normally does). */
+    /* Backstops in case the worker set none (it normally does).  The limits grow with the
+     * source's length (transcode_payload_timeout), the worker's own too. */
+    int wall = transcode_payload_timeout(cfg, p.duration), stall = cfg->transcode_stall_timeout;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    limit_if_unset(RLIMIT_CPU, (rlim_t)cfg->transcode_timeout * (rlim_t)(cores > 0 ? cores : 1));
+    limit_if_unset(RLIMIT_CPU, (rlim_t)wall * (rlim_t)(cores > 0 ? cores : 1));
     limit_if_unset(RLIMIT_FSIZE, (rlim_t)64 << 30);
 #ifndef VF_ASAN
     limit_if_unset(RLIMIT_AS, (rlim_t)16 << 30);
@@ -127,7 +129,6 @@ run(const struct config *cfg, const char *payload, int out_fd)
 
     /* Our own watchdogs fire a little before the worker's, so the reason is ours and the
      * staging directory is removed. */
-    int wall = cfg->transcode_timeout, stall = cfg->transcode_stall_timeout;
     struct transcode_params tp = {
         .input = src,
         .outdir = dir,

@@ -12,6 +12,9 @@
 
 #include "job.h"
 
+/* Longer than any source the probe accepts (24 h, gst-pipelines/probe.c). */
+#define TRANSCODE_MAX_DURATION (48.0 * 3600.0)
+
 /* A relative path we generated: [A-Za-z0-9._-] components separated by '/', none "." or "..". */
 static bool
 source_ok(const char *s)
@@ -47,13 +50,17 @@ transcode_payload_parse(const char *json, struct transcode_payload *out)
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "video_id");
     const cJSON *src = cJSON_GetObjectItemCaseSensitive(o, "source");
     const cJSON *ow = cJSON_GetObjectItemCaseSensitive(o, "overwrite");
+    const cJSON *dur = cJSON_GetObjectItemCaseSensitive(o, "duration");
     enum vf_err err = VF_ERR_INVALID;
     if (cJSON_IsNumber(id) && id->valuedouble >= 1 && id->valuedouble < 9e15 &&
         floor(id->valuedouble) == id->valuedouble && cJSON_IsString(src) &&
-        source_ok(src->valuestring) && (ow == NULL || cJSON_IsBool(ow))) {
+        source_ok(src->valuestring) && (ow == NULL || cJSON_IsBool(ow)) &&
+        (dur == NULL || (cJSON_IsNumber(dur) && dur->valuedouble >= 0 &&
+                         dur->valuedouble <= TRANSCODE_MAX_DURATION))) {
         out->video_id = (int64_t)id->valuedouble;
         snprintf(out->source, sizeof(out->source), "%s", src->valuestring);
         out->overwrite = cJSON_IsTrue(ow);
+        out->duration = dur != NULL ? dur->valuedouble : 0.0;
         err = VF_OK;
     }
     cJSON_Delete(o);
@@ -62,9 +69,10 @@ transcode_payload_parse(const char *json, struct transcode_payload *out)
 
 enum vf_err
 transcode_payload_enqueue(struct db *db, int64_t video_id, const char *source_path, bool overwrite,
-                          int64_t *job_id)
+                          double duration, int64_t *job_id)
 {
-    if (video_id < 1 || source_path == NULL || !source_ok(source_path))
+    if (video_id < 1 || source_path == NULL || !source_ok(source_path) || !(duration >= 0) ||
+        duration > TRANSCODE_MAX_DURATION)
         return VF_ERR_INVALID;
     cJSON *o = cJSON_CreateObject();
     if (o == NULL)
@@ -72,6 +80,8 @@ transcode_payload_enqueue(struct db *db, int64_t video_id, const char *source_pa
     cJSON_AddNumberToObject(o, "video_id", (double)video_id);
     cJSON_AddStringToObject(o, "source", source_path);
     cJSON_AddBoolToObject(o, "overwrite", overwrite);
+    if (duration > 0)
+        cJSON_AddNumberToObject(o, "duration", round(duration * 1000.0) / 1000.0);
     char *payload = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (payload == NULL)
@@ -79,4 +89,15 @@ transcode_payload_enqueue(struct db *db, int64_t video_id, const char *source_pa
     enum vf_err err = job_enqueue(db, "transcode", payload, 0, 0, job_id);
     cJSON_free(payload);
     return err;
+}
+
+int
+transcode_payload_timeout(const struct config *cfg, double duration)
+{
+    if (!(duration > 0))
+        duration = 0;
+    if (duration > TRANSCODE_MAX_DURATION)
+        duration = TRANSCODE_MAX_DURATION;
+    /* At most 2 days + 48 h x 3600: well inside an int. */
+    return cfg->transcode_timeout + (int)ceil(duration * cfg->transcode_timeout_per_second);
 }

@@ -232,16 +232,17 @@ exec_one(struct db *db, enum stmt_id id, const struct db_param *p, size_t np)
 
 enum vf_err
 video_create(struct db *db, const char *title, const char *description, const char *category,
-             const char *source_path, int64_t *id)
+             const char *source_path, double duration, int64_t *id)
 {
-    if (!title || !*title || !category || !*category)
+    if (!title || !*title || !category || !*category || !(duration >= 0) || duration > 1e9)
         return VF_ERR_INVALID;
     int64_t newid = 0;
-    enum vf_err err = db_query_int(
-        db, STMT_VIDEO_INSERT,
-        DB_ARGS(DB_TEXT(title), DB_TEXT(description ? description : ""), DB_TEXT(category),
-                DB_TEXT(source_path ? source_path : ""), DB_INT(clock_now_us())),
-        &newid);
+    enum vf_err err =
+        db_query_int(db, STMT_VIDEO_INSERT,
+                     DB_ARGS(DB_TEXT(title), DB_TEXT(description ? description : ""),
+                             DB_TEXT(category), DB_TEXT(source_path ? source_path : ""),
+                             DB_INT(clock_now_us()), DB_INT(llround(duration * 1000.0))),
+                     &newid);
     if (err)
         return err;
     if (id)

@@ -57,11 +57,13 @@ enum vf_err video_get(struct db *db, int64_t id, struct video **out);
 void video_free(struct video *v);
 
 /* Insert a video in state uploaded; source_path is relative to MEDIA_ROOT
- * (e.g. "uploads/<random>.mp4").  title and category must be non-empty
+ * (e.g. "uploads/<random>.mp4"), duration the source's as probed (seconds, 0 unknown: a
+ * re-transcode sizes its limits by it).  title and category must be non-empty
  * (VF_ERR_INVALID otherwise; length limits are the caller's validation).  `*id` (may
  * be NULL) gets the new id.  Joins the caller's open transaction if there is one. */
 enum vf_err video_create(struct db *db, const char *title, const char *description,
-                         const char *category, const char *source_path, int64_t *id);
+                         const char *category, const char *source_path, double duration,
+                         int64_t *id);
 
 /* State changes.  VF_ERR_NOTFOUND when the video does not exist.  Each joins the
  * caller's open transaction if there is one, else runs in its own. */

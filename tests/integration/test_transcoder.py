@@ -417,7 +417,7 @@ class TranscodeJobTest(unittest.TestCase):
         cls.st.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
-    def add_video(self, src, name):
+    def add_video(self, src, name, duration=None):
         st = self.st
         dst = st.media_root / 'uploads' / name
         shutil.copyfile(src, dst)
@@ -426,11 +426,45 @@ class TranscodeJobTest(unittest.TestCase):
                "source_path) VALUES (?, ?, ?, ?, ?, ?)",
                ('Clip ' + name, 'generated', 'Test', now, now, 'uploads/' + name))
         vid = int(st.sql("SELECT max(id) FROM videos")[0][0])
-        payload = json.dumps({'video_id': vid, 'source': 'uploads/' + name, 'overwrite': False})
+        payload = {'video_id': vid, 'source': 'uploads/' + name, 'overwrite': False}
+        if duration is not None:
+            payload['duration'] = duration
+        payload = json.dumps(payload)
         st.sql("INSERT INTO jobs (kind, payload, run_after, created_at, updated_at) "
                "VALUES ('transcode', ?, ?, ?, ?)", (payload, now, now, now))
         job = int(st.sql("SELECT max(id) FROM jobs")[0][0])
         return vid, job
+
+    def running_child(self, vid):
+        """The pid of the worker's transcoder child for video vid once its pipeline runs."""
+        if self.video_state(vid)[0] != 'processing':
+            return None
+        kids = []
+        for task in Path('/proc/%d/task' % self.st.worker_pid).iterdir():
+            try:
+                kids += [int(x) for x in (task / 'children').read_text().split()]
+            except OSError:
+                pass
+        # The transcoder child has written into staging once the pipeline runs.
+        staged = [p for p in (self.st.media_root / 'staging').glob('%d.*/*' % vid)]
+        return kids[0] if kids and staged else None
+
+    def test_limits_grow_with_the_length_of_the_source(self):
+        # TRANSCODE_TIMEOUT 7200 + TRANSCODE_TIMEOUT_PER_SECOND 10 per second (the defaults):
+        # the child of a job whose upload was probed at 2 hours may use 79,200 s of wall clock
+        # and that many CPU-seconds per core -- a long film is never failed for being long.
+        cores = os.sysconf('SC_NPROCESSORS_ONLN')
+        for duration, wall in ((7200.0, 79200), (None, 7200)):
+            vid, _ = self.add_video(self.long_clip, 'limits-%s.mp4' % duration, duration=duration)
+            pid = self.st.wait_for(lambda: self.running_child(vid), timeout=60, interval=0.05,
+                                   what='transcoder child')
+            limits = Path('/proc/%d/limits' % pid).read_text()
+            m = re.search(r'^Max cpu time\s+(\d+)\s+(\d+)\s+seconds', limits, re.M)
+            self.assertIsNotNone(m, limits)
+            self.assertEqual((int(m.group(1)), int(m.group(2))), (wall * cores, wall * cores),
+                             'duration %s' % duration)
+            state, err = self.wait_state(vid, ('ready', 'failed'), timeout=180)
+            self.assertEqual(state, 'ready', err)
 
     def video_state(self, vid):
         return self.st.sql("SELECT state, error FROM videos WHERE id = ?", (vid,))[0]
@@ -623,20 +657,8 @@ class TranscodeJobTest(unittest.TestCase):
         vid, job = self.add_video(self.long_clip, 'long.mp4')
         hls = self.st.media_root / 'hls' / str(vid)
 
-        def running_child():
-            if self.video_state(vid)[0] != 'processing':
-                return None
-            kids = []
-            for task in Path('/proc/%d/task' % self.st.worker_pid).iterdir():
-                try:
-                    kids += [int(x) for x in (task / 'children').read_text().split()]
-                except OSError:
-                    pass
-            # The transcoder child has written into staging once the pipeline runs.
-            staged = [p for p in (self.st.media_root / 'staging').glob('%d.*/*' % vid)]
-            return kids[0] if kids and staged else None
-
-        pid = self.st.wait_for(running_child, timeout=60, interval=0.05, what='transcoder child')
+        pid = self.st.wait_for(lambda: self.running_child(vid), timeout=60, interval=0.05,
+                               what='transcoder child')
         os.kill(pid, signal.SIGKILL)
         self.assertFalse(hls.exists(), 'nothing is published before the job finishes')
         state, err = self.wait_state(vid, ('ready', 'failed'), timeout=180)

@@ -87,7 +87,7 @@ ready_video(struct db *db, const char *title, int64_t created_us, bool thumb)
 {
     int64_t id = 0;
     clock_set_us(created_us);
-    cr_assert_eq(video_create(db, title, "desc", "Drama", "uploads/x.mp4", &id), VF_OK);
+    cr_assert_eq(video_create(db, title, "desc", "Drama", "uploads/x.mp4", 0, &id), VF_OK);
     struct video_rendition r[2] = {
         { 720, 1280, 2800000, 2500000, "avc1.64001f,mp4a.40.2", "720p", 29.97 },
         { 480, 854, 1400000, 1200000, "avc1.64001e,mp4a.40.2", "480p", 29.97 },
@@ -102,7 +102,7 @@ DB_CASE(list_is_ready_only_newest_first_ties_higher_id_first)
     int64_t b = ready_video(fx->db, "b", 3000000, false);
     int64_t c = ready_video(fx->db, "c", 3000000, false); /* same instant as b */
     int64_t hidden = 0;
-    cr_assert_eq(video_create(fx->db, "uploaded only", "", "Drama", "uploads/y.mp4", &hidden),
+    cr_assert_eq(video_create(fx->db, "uploaded only", "", "Drama", "uploads/y.mp4", 0, &hidden),
                  VF_OK);
     int64_t failed = ready_video(fx->db, "failed", 5000000, false);
     cr_assert_eq(video_set_failed(fx->db, failed, "bad input"), VF_OK);
@@ -210,9 +210,9 @@ DB_CASE(invalid_input_and_missing_rows)
 {
     int64_t id = 0;
     struct video *v = NULL;
-    cr_expect_eq(video_create(fx->db, "", "d", "c", "s", &id), VF_ERR_INVALID);
-    cr_expect_eq(video_create(fx->db, "t", "d", "", "s", &id), VF_ERR_INVALID);
-    cr_expect_eq(video_create(fx->db, "t", "d", NULL, "s", &id), VF_ERR_INVALID);
+    cr_expect_eq(video_create(fx->db, "", "d", "c", "s", 0, &id), VF_ERR_INVALID);
+    cr_expect_eq(video_create(fx->db, "t", "d", "", "s", 0, &id), VF_ERR_INVALID);
+    cr_expect_eq(video_create(fx->db, "t", "d", NULL, "s", 0, &id), VF_ERR_INVALID);
     cr_expect_eq(video_get(fx->db, 999, &v), VF_ERR_NOTFOUND);
     cr_expect_null(v);
     cr_expect_eq(video_set_processing(fx->db, 999), VF_ERR_NOTFOUND);
@@ -220,7 +220,7 @@ DB_CASE(invalid_input_and_missing_rows)
     cr_expect_eq(video_set_ready(fx->db, 999, 1, 1, 1, NULL, 0, false), VF_ERR_NOTFOUND);
     cr_expect_eq(video_update_meta(fx->db, 999, "t", NULL, NULL), VF_ERR_NOTFOUND);
     cr_expect_eq(video_delete(fx->db, 999), VF_ERR_NOTFOUND);
-    cr_assert_eq(video_create(fx->db, "t", NULL, "c", NULL, &id), VF_OK);
+    cr_assert_eq(video_create(fx->db, "t", NULL, "c", NULL, 0, &id), VF_OK);
     cr_expect_eq(video_update_meta(fx->db, id, "", NULL, NULL), VF_ERR_INVALID);
     cr_expect_eq(video_update_meta(fx->db, id, NULL, NULL, ""), VF_ERR_INVALID);
     struct video_rendition four[4] = { 0 };
