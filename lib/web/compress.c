@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+/* next_in is const: the input is never written through. */
+#define ZLIB_CONST
 #include <zlib.h>
 
 /* The q-value of one list element's parameters ("; q=0.5"): 1 when absent, 0 when malformed. */
@@ -78,7 +80,7 @@ gzip(const char *in, size_t len, char **out, size_t *outlen)
         deflateEnd(&z);
         return VF_ERR_NOMEM;
     }
-    z.next_in = (Bytef *)(uintptr_t)in; /* zlib does not write through next_in */
+    z.next_in = (const Bytef *)in;
     z.avail_in = (uInt)len;
     z.next_out = (Bytef *)buf;
     z.avail_out = (uInt)cap;

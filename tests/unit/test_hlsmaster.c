@@ -67,11 +67,13 @@ static void
 order(const struct video_rendition *r, size_t n, const char *want)
 {
     char *s = render(r, n), got[64] = "";
+    size_t used = 0;
     for (const char *p = s; (p = strstr(p, "\n")) != NULL; p++) {
         if (p[1] != '#' && p[1] != '\0') {
-            size_t l = strcspn(p + 1, "/");
-            strncat(got, p + 1, l);
-            strcat(got, " ");
+            int l = (int)strcspn(p + 1, "/");
+            int w = snprintf(got + used, sizeof(got) - used, "%.*s ", l, p + 1);
+            cr_assert(w > 0 && (size_t)w < sizeof(got) - used);
+            used += (size_t)w;
         }
     }
     cr_expect_str_eq(got, want);
