@@ -66,11 +66,21 @@ static const char RENDITION_BRANCH[] =
     " ! video/x-h264,profile=%s"
     " ! h264parse name=parse";
 
-/* Decoded audio encoded once.  %d: AAC bit rate in bit/s. */
+/* Decoded audio encoded once.  %d: AAC bit rate in bit/s.  ADTS, so that frames can be packed
+ * together into one PES packet (see struct packer). */
 static const char AUDIO_HEAD[] = "queue"
                                  " ! audioconvert ! audioresample"
                                  " ! audio/x-raw,channels=2,rate=48000"
-                                 " ! avenc_aac bitrate=%d ! aacparse";
+                                 " ! avenc_aac bitrate=%d ! aacparse"
+                                 " ! capsfilter caps=audio/mpeg,stream-format=adts";
+
+/*
+ * AAC frames per PES packet.  mpegtsmux (1.22) writes one PES per buffer, and an AAC frame is
+ * ~350 bytes: a PES header and a part-filled last TS packet for every 21 ms cost ~28 kbit/s per
+ * rendition.  Six ADTS frames (128 ms, ~2 KB, like ffmpeg's packing) in one buffer make one PES
+ * whose PTS is the first frame's; players read ADTS frame by frame.
+ */
+#define AAC_FRAMES_PER_PES 6
 
 #define VBV_MS 2000
 
@@ -94,8 +104,23 @@ static const char AUDIO_HEAD[] = "queue"
  */
 #define MUX_TABLE_INTERVAL (90000u * 3600u)
 
+/* Packs the encoded audio, AAC_FRAMES_PER_PES frames to a buffer, on the sink pad of the audio
+ * tee, so every rendition gets the same packets (one streaming thread runs it). */
+struct packer {
+    GstPad *pad;
+    const _Atomic int64_t *video0; /* PTS of the first video frame (ns), -1 before it */
+    double gop_ns;                 /* keyframe (segment cut) interval, 0: unknown */
+    int64_t prev_gop;              /* which GOP the previous frame fell in (-2: none yet) */
+    GstBuffer *stash;              /* frames so far (NULL: none) */
+    GstClockTime last;             /* PTS of the last frame in stash */
+    GstClockTime spacing;          /* between the last two frames (aacparse gives no durations) */
+    int frames;
+    bool chaining; /* our own chain of the stash is passing the probe */
+};
+
 struct run {
     const struct pipeline_opts *o;
+    struct packer pack;
     GstElement *pipe;
     GstElement *vhead, *ahead;
     GstElement *branch[LADDER_MAX];
@@ -106,6 +131,7 @@ struct run {
     GstClockTime thumb_at;  /* stream time */
     _Atomic int64_t pos_ns; /* stream time of the latest decoded frame */
     _Atomic int64_t frames; /* decoded frames so far */
+    _Atomic int64_t video0; /* PTS of the first decoded frame, -1 before it */
     _Atomic int link_error; /* a decoded stream could not be linked */
 };
 
@@ -166,7 +192,8 @@ on_video(GstPad *pad, GstPadProbeInfo *info, gpointer data)
     if (st == GST_CLOCK_TIME_NONE)
         st = GST_BUFFER_PTS(buf);
     atomic_store(&r->pos_ns, (int64_t)st);
-    atomic_fetch_add(&r->frames, 1);
+    if (atomic_fetch_add(&r->frames, 1) == 0)
+        atomic_store(&r->video0, (int64_t)GST_BUFFER_PTS(buf));
     if (!r->thumb_final && (r->thumb == NULL || st >= r->thumb_at)) {
         GstCaps *caps = gst_pad_get_current_caps(pad);
         if (caps != NULL) {
@@ -237,6 +264,82 @@ on_no_more_pads(GstElement *dec, gpointer data)
             atomic_store(&r->link_error, i == 0 ? 2 : 3);
         gst_object_unref(sink);
     }
+}
+
+/* The stash as one buffer (caller owns it), or NULL; the packer starts empty. */
+static GstBuffer *
+packer_take(struct packer *pk)
+{
+    GstBuffer *b = pk->stash;
+    pk->stash = NULL;
+    pk->frames = 0;
+    return b;
+}
+
+static GstPadProbeReturn
+on_audio(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    struct packer *pk = data;
+    if (pk->chaining)
+        return GST_PAD_PROBE_OK;
+    if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+        GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+        if (GST_EVENT_TYPE(ev) == GST_EVENT_EOS) {
+            /* The last frames go in ahead of the EOS (this pad is not EOS until it is
+             * through; the stream lock is recursive). */
+            GstBuffer *rest = packer_take(pk);
+            if (rest != NULL) {
+                pk->chaining = true;
+                gst_pad_chain(pad, rest);
+                pk->chaining = false;
+            }
+        } else if (GST_EVENT_TYPE(ev) == GST_EVENT_FLUSH_STOP) {
+            gst_clear_buffer(&pk->stash);
+            pk->frames = 0;
+        }
+        return GST_PAD_PROBE_OK;
+    }
+    GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
+    if (b == NULL)
+        return GST_PAD_PROBE_OK;
+    /* Frames in one PES must follow on without a gap (a decoder times them from the first):
+     * one that comes late, or without a timestamp, starts a packet of its own. */
+    GstClockTime pts = GST_BUFFER_PTS(b);
+    bool step = GST_CLOCK_TIME_IS_VALID(pts) && GST_CLOCK_TIME_IS_VALID(pk->last) && pts > pk->last;
+    bool follows = step && (!GST_CLOCK_TIME_IS_VALID(pk->spacing) ||
+                            pts - pk->last <= pk->spacing + pk->spacing / 2);
+    /* Nor across a segment cut (a keyframe): a packet begun before it would carry the new
+     * segment's first audio into the old one. */
+    int64_t v0 = atomic_load(pk->video0), gop = -1;
+    if (GST_CLOCK_TIME_IS_VALID(pts) && v0 >= 0 && pk->gop_ns > 0 && (int64_t)pts >= v0)
+        gop = (int64_t)((double)((int64_t)pts - v0) / pk->gop_ns);
+    pk->spacing = step ? pts - pk->last : GST_CLOCK_TIME_NONE;
+    pk->last = pts;
+    bool cut = gop != pk->prev_gop;
+    pk->prev_gop = gop;
+    if (pk->stash != NULL && (!follows || cut)) {
+        /* What is packed so far goes first.  Then b: alone at a cut, so that it reaches the
+         * muxer as early as an unpacked frame would and the segmenter puts it after the cut
+         * (held back for a packet, it landed in the old segment); after a gap it starts the
+         * next packet. */
+        GstBuffer *before = packer_take(pk);
+        pk->chaining = true;
+        GstFlowReturn ret = gst_pad_chain(pad, before);
+        pk->chaining = false;
+        if (ret != GST_FLOW_OK) {
+            gst_buffer_unref(b);
+            GST_PAD_PROBE_INFO_FLOW_RETURN(info) = ret;
+            return GST_PAD_PROBE_HANDLED;
+        }
+    }
+    if (cut)
+        return GST_PAD_PROBE_OK;
+    pk->stash = pk->stash != NULL ? gst_buffer_append(pk->stash, b) : b; /* takes b */
+    if (++pk->frames < AAC_FRAMES_PER_PES)
+        return GST_PAD_PROBE_HANDLED; /* kept: b is the stash's now */
+    /* A whole packet goes on in b's place. */
+    GST_PAD_PROBE_INFO_DATA(info) = packer_take(pk);
+    return GST_PAD_PROBE_OK;
 }
 
 /* Shifts the running time of what leaves element e's "src" pad by `offset`. */
@@ -327,6 +430,14 @@ build(struct run *r, char *reason, size_t len)
             vf_reason(reason, len, "cannot link the audio head");
             return VF_ERR_INTERNAL;
         }
+        r->pack.pad = gst_element_get_static_pad(atee, "sink");
+        r->pack.last = r->pack.spacing = GST_CLOCK_TIME_NONE;
+        r->pack.prev_gop = -2;
+        r->pack.video0 = &r->video0;
+        r->pack.gop_ns = o->probe->fps > 0 ? gop * 1e9 / o->probe->fps : 0;
+        gst_pad_add_probe(r->pack.pad,
+                          GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_audio,
+                          &r->pack, NULL);
     }
 
     for (size_t i = 0; i < o->nr; i++) {
@@ -520,6 +631,7 @@ pipeline_run(const struct pipeline_opts *o, struct pipeline_output *out, char *r
     r.thumb_at = (GstClockTime)(ladder_thumbnail_time(o->probe->duration) * GST_SECOND);
     atomic_store(&r.pos_ns, 0);
     atomic_store(&r.frames, 0);
+    atomic_store(&r.video0, -1);
     atomic_store(&r.link_error, 0);
 
     enum vf_err err = build(&r, reason, len);
@@ -608,6 +720,9 @@ pipeline_run(const struct pipeline_opts *o, struct pipeline_output *out, char *r
         gst_element_set_state(r.pipe, GST_STATE_NULL);
         gst_object_unref(r.pipe);
     }
+    gst_clear_buffer(&r.pack.stash);
+    if (r.pack.pad != NULL)
+        gst_object_unref(r.pack.pad);
     if (err == VF_OK)
         out->has_thumbnail = write_thumbnail(&r);
     if (r.thumb != NULL)

@@ -141,6 +141,19 @@ def parse_master(text):
 AVC_PROFILE = {'Constrained Baseline': '42', 'Baseline': '42', 'Main': '4d', 'High': '64'}
 
 
+def pes_starts(path):
+    """{PES stream id: number of PES packets} of an MPEG-TS file."""
+    data = Path(path).read_bytes()
+    out = {}
+    for i in range(0, len(data) - 187, 188):
+        p = data[i:i + 188]
+        afc = (p[3] >> 4) & 3
+        pos = 5 + p[4] if afc & 2 else 4
+        if p[1] & 0x40 and afc & 1 and p[pos:pos + 3] == b'\x00\x00\x01':
+            out[p[pos + 3]] = out.get(p[pos + 3], 0) + 1
+    return out
+
+
 def ts_tables(path):
     """[(packet index, 'PAT'|'PMT')] for the PSI tables that start in an MPEG-TS file."""
     data = Path(path).read_bytes()
@@ -384,13 +397,35 @@ class ClientViewTest(unittest.TestCase):
         first = gray_frames(playlist, '-frames:v', '1', ss=0)
         self.assertLess(frame_distance(first[0], gray_frames(src, '-frames:v', '1')[0]), 3.0)
 
-    def test_every_segment_starts_with_pat_and_pmt_and_repeats_neither(self):
+    def test_container_overhead_tables_once_and_aac_packed(self):
         src = self.tmp / 'tables.mp4'
         ffmpeg_clip(src, 3, '320x240', 25)
         out, _ = self.transcode('tables', src)
-        _, segs, _ = read_playlist(out / '480p' / 'index.m3u8')
+        playlist = out / '480p' / 'index.m3u8'
+        _, segs, _ = read_playlist(playlist)
+        audio_pes = audio_frames = 0
+        for dur, uri in segs:
+            seg = out / '480p' / uri
+            # PAT and PMT open every segment and are not repeated in it (was 10/s).
+            self.assertEqual(ts_tables(seg), [(0, 'PAT'), (1, 'PMT')], uri)
+            audio_pes += pes_starts(seg).get(0xc0, 0)
+            _, info = ffprobe_json(seg, 'stream=codec_type,start_time')
+            starts = {x['codec_type']: float(x['start_time']) for x in info['streams']}
+            # Each segment's audio starts with its video (within one AAC frame, 21 ms).
+            self.assertAlmostEqual(starts['audio'], starts['video'], delta=0.03, msg=uri)
+        # Several AAC frames per PES packet (was one per 21 ms frame), none lost.
+        r = subprocess.run(['ffprobe', '-v', 'error', '-count_frames', '-select_streams', 'a',
+                            '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0',
+                            str(src)], capture_output=True, text=True, timeout=60)
+        want = int(r.stdout.split()[0])
         for _, uri in segs:
-            self.assertEqual(ts_tables(out / '480p' / uri), [(0, 'PAT'), (1, 'PMT')], uri)
+            r = subprocess.run(['ffprobe', '-v', 'error', '-count_frames', '-select_streams', 'a',
+                                '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0',
+                                str(out / '480p' / uri)], capture_output=True, text=True,
+                               timeout=60)
+            audio_frames += int(r.stdout.split()[0])
+        self.assertLessEqual(abs(audio_frames - want), 1, (audio_frames, want))
+        self.assertLess(audio_pes, audio_frames / 4, (audio_pes, audio_frames))
 
 
 @unittest.skipUnless(have('gst-launch-1.0'), 'needs gst-launch-1.0')
