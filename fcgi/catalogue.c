@@ -275,7 +275,7 @@ send_playlist(struct http_request *req, struct http_response *res, char *body, s
         log_warn("playlist: cannot gzip: %s", vf_strerror(err));
 }
 
-/* GET /api/video/<id>/<res>/index.m3u8 */
+/* GET /api/video/<id>/<res>/index.m3u8 (and iframes.m3u8, the I-frame playlist) */
 static void
 video_playlist(struct app *app, struct http_request *req, struct http_response *res)
 {
@@ -400,6 +400,7 @@ const struct route catalogue_routes[] = {
     { HTTP_GET, "/api/video/", video_list, 0 },
     { HTTP_GET, "/api/video/{}/master.m3u8", video_master, 0 },
     { HTTP_GET, "/api/video/{}/{}/index.m3u8", video_playlist, 0 },
+    { HTTP_GET, "/api/video/{}/{}/iframes.m3u8", video_playlist, 0 },
     { HTTP_GET, "/api/video/{}/{}/{}/?", video_segment, 0 },
     { 0, NULL, NULL, 0 },
 };

@@ -40,6 +40,15 @@ double playlist_duration(const struct playlist *pl);
  */
 enum vf_err playlist_write_vod(const struct playlist *pl, const char *path);
 
+/*
+ * Writes the I-frame playlist of `pl` to `path` atomically (#EXT-X-I-FRAMES-ONLY, version 4):
+ * one I-frame per segment, the first iframe_len[i] bytes of segment i (its PAT, PMT and opening
+ * keyframe: tsindex.h), lasting until the next.  Players scrub and fast-forward with it.
+ * VF_ERR_IO on failure.
+ */
+enum vf_err playlist_write_iframes(const struct playlist *pl, const size_t *iframe_len,
+                                   const char *path);
+
 struct playlist_stats {
     int64_t peak_bps; /* highest segment bit rate (BANDWIDTH) */
     int64_t avg_bps;  /* total bits / total duration (AVERAGE-BANDWIDTH) */

@@ -17,6 +17,7 @@
 #include <cjson/cJSON.h>
 #include <gst/gst.h>
 
+#include "tsindex.h"
 #include "tsrebase.h"
 
 static void
@@ -103,6 +104,45 @@ rebase_ladder(const struct transcode_params *p, const struct transcode_result *r
     return VF_OK;
 }
 
+/*
+ * The I-frame playlist of rendition i (iframes.m3u8 beside index.m3u8) and its peak rate, the
+ * BANDWIDTH of its EXT-X-I-FRAME-STREAM-INF: the largest I-frame (with its tables) over the time
+ * it stands for, leaving out a short tail segment as playlist_measure() does.
+ */
+static enum vf_err
+write_iframes(const struct transcode_params *p, struct transcode_result *res, size_t i,
+              const struct playlist *pl, char *reason, size_t len)
+{
+    char dir[4096], path[4200];
+    rendition_dir(p, res, i, dir, sizeof(dir));
+    size_t *bytes = calloc(pl->n, sizeof(*bytes));
+    if (bytes == NULL)
+        return VF_ERR_NOMEM;
+    enum vf_err err = VF_OK;
+    double target = pl->target_duration > 0 ? pl->target_duration : 1;
+    int64_t peak = 0, peak_all = 0;
+    for (size_t k = 0; err == VF_OK && k < pl->n; k++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, pl->seg[k].uri);
+        if ((err = tsindex_keyframe_file(path, &bytes[k])) != VF_OK) {
+            vf_reason(reason, len, "%s/%s: no keyframe to index: %s", res->r[i].name,
+                      pl->seg[k].uri, err == VF_ERR_IO ? strerror(errno) : vf_strerror(err));
+            err = err == VF_ERR_INVALID ? VF_ERR_INTERNAL : err;
+            break;
+        }
+        int64_t bps = (int64_t)((double)bytes[k] * 8.0 / pl->seg[k].duration);
+        peak_all = bps > peak_all ? bps : peak_all;
+        if (pl->seg[k].duration >= target / 2.0 && bps > peak)
+            peak = bps;
+    }
+    snprintf(path, sizeof(path), "%s/iframes.m3u8", dir);
+    if (err == VF_OK && (err = playlist_write_iframes(pl, bytes, path)) != VF_OK)
+        vf_reason(reason, len, "%s: cannot write the I-frame playlist: %s", res->r[i].name,
+                  strerror(errno));
+    res->iframe_bps[i] = peak > 0 ? peak : peak_all;
+    free(bytes);
+    return err;
+}
+
 /* Validation and VOD fix-up of rendition i, whose playlist is `pl`. */
 static enum vf_err
 finish_rendition(const struct transcode_params *p, struct transcode_result *res, size_t i,
@@ -124,6 +164,8 @@ finish_rendition(const struct transcode_params *p, struct transcode_result *res,
         err = VF_ERR_MEDIATYPE;
     } else if ((err = playlist_write_vod(pl, path)) != VF_OK) {
         vf_reason(reason, len, "%s: cannot rewrite the playlist: %s", rd->name, strerror(errno));
+    } else {
+        err = write_iframes(p, res, i, pl, reason, len);
     }
     return err;
 }
@@ -215,6 +257,7 @@ transcode_result_rendition(const struct transcode_result *res, size_t i,
     snprintf(out->codecs, sizeof(out->codecs), "%s", res->codecs[i]);
     snprintf(out->name, sizeof(out->name), "%s", res->r[i].name);
     out->frame_rate = res->frame_rate[i];
+    out->iframe_bandwidth = res->iframe_bps[i];
 }
 
 char *
@@ -245,6 +288,7 @@ transcode_result_json(const struct transcode_result *res, const char *staging)
         cJSON_AddStringToObject(r, "codecs", res->codecs[i]);
         /* Rounded as stored (frames per second x 1000). */
         cJSON_AddNumberToObject(r, "frame_rate", round(res->frame_rate[i] * 1000.0) / 1000.0);
+        cJSON_AddNumberToObject(r, "iframe_bandwidth", (double)res->iframe_bps[i]);
         cJSON_AddItemToArray(arr, r);
     }
     char *s = cJSON_PrintUnformatted(o);

@@ -11,7 +11,8 @@ unit_tests = tests/unit/test_auth tests/unit/test_catalogue tests/unit/test_cgie
 	tests/unit/test_job tests/unit/test_ladder tests/unit/test_linktoken tests/unit/test_mail \
 	tests/unit/test_mediafile tests/unit/test_multipart tests/unit/test_password \
 	tests/unit/test_playlist tests/unit/test_policy tests/unit/test_route tests/unit/test_strbuf \
-	tests/unit/test_token tests/unit/test_transcode_payload tests/unit/test_tsrebase \
+	tests/unit/test_token tests/unit/test_transcode_payload tests/unit/test_tsindex \
+	tests/unit/test_tsrebase \
 	tests/unit/test_upload tests/unit/test_urlsig
 if HAVE_CRITERION
 check_PROGRAMS += $(unit_tests)
@@ -27,6 +28,7 @@ tests_unit_test_upload_SOURCES = tests/unit/test_upload.c fcgi/uploadform.c fcgi
 tests_unit_test_ladder_SOURCES = tests/unit/test_ladder.c gst-pipelines/ladder.c
 tests_unit_test_playlist_SOURCES = tests/unit/test_playlist.c gst-pipelines/playlist.c
 tests_unit_test_tsrebase_SOURCES = tests/unit/test_tsrebase.c gst-pipelines/tsrebase.c
+tests_unit_test_tsindex_SOURCES = tests/unit/test_tsindex.c gst-pipelines/tsindex.c
 lint_sources += $(unit_tests:=.c) tests/unit/dbfixture.c
 EXTRA_DIST += tests/unit/criterion.cfg tests/unit/fixtures tests/fixtures/schema
 

@@ -232,6 +232,9 @@ parse_result(const char *json, int64_t id, struct published *out, char *err, siz
         }
         memcpy(vr->name, name->valuestring, strlen(name->valuestring) + 1);
         vr->frame_rate = cJSON_IsNumber(fps) ? fps->valuedouble : 0.0;
+        const cJSON *ib = cJSON_GetObjectItemCaseSensitive(r, "iframe_bandwidth");
+        vr->iframe_bandwidth =
+            cJSON_IsNumber(ib) && ib->valuedouble > 0 ? (int64_t)ib->valuedouble : 0;
     }
     if (out->n == 0) {
         snprintf(err, errlen, "transcode result has no renditions");

@@ -31,6 +31,18 @@ variant(struct strbuf *b, const struct video_rendition *r)
     strbuf_printf(b, "\n%s/index.m3u8\n", r->name);
 }
 
+/* EXT-X-I-FRAME-STREAM-INF of r's I-frame playlist (Apple: MUST): video only, so CODECS is
+ * the part of r's before the audio. */
+static void
+iframe_variant(struct strbuf *b, const struct video_rendition *r)
+{
+    strbuf_printf(b, "#EXT-X-I-FRAME-STREAM-INF:BANDWIDTH=%" PRId64 ",RESOLUTION=%dx%d",
+                  r->iframe_bandwidth, r->width, r->height);
+    if (r->codecs[0] != '\0' && strpbrk(r->codecs, "\"\r\n") == NULL)
+        strbuf_printf(b, ",CODECS=\"%.*s\"", (int)strcspn(r->codecs, ","), r->codecs);
+    strbuf_printf(b, ",URI=\"%s/iframes.m3u8\"\n", r->name);
+}
+
 static int64_t
 peak(const struct video_rendition *r)
 {
@@ -73,6 +85,9 @@ hlsmaster_render(const struct video_rendition *r, size_t n, size_t *len)
     for (size_t k = 0; k < m; k++)
         if (k != def)
             variant(&b, &r[idx[k]]);
+    for (size_t k = 0; k < m; k++)
+        if (r[idx[k]].iframe_bandwidth > 0)
+            iframe_variant(&b, &r[idx[k]]);
     *len = b.len;
     return strbuf_take(&b);
 }

@@ -21,7 +21,9 @@
  * Order: a client starts with the first variant listed, so the first is the default, the one
  * whose average rate (the peak when there is none) is nearest to HLSMASTER_DEFAULT_BPS by ratio
  * (Apple's authoring spec suggests ~2 Mbit/s; the lower one on a tie); the others follow by
- * ascending BANDWIDTH.  Listing the lowest first started every viewer at 480p.
+ * ascending BANDWIDTH.  Listing the lowest first started every viewer at 480p.  Then, for each
+ * rendition with an I-frame playlist (iframe_bandwidth > 0), an EXT-X-I-FRAME-STREAM-INF for
+ * "<name>/iframes.m3u8" (scrubbing and trick play), ascending.
  *
  * Returns the playlist (malloc'd, NUL-terminated, caller frees) and its length in *len, or
  * NULL when out of memory.

@@ -120,6 +120,7 @@ rendition_from_row(const struct db_rows *r, size_t i, size_t c, struct video_ren
     if (name && rendition_name_ok(name))
         memcpy(out->name, name, strlen(name) + 1);
     out->frame_rate = (double)db_rows_int(r, i, c + 6) / 1000.0;
+    out->iframe_bandwidth = db_rows_int(r, i, c + 7);
 }
 
 enum vf_err
@@ -282,7 +283,8 @@ set_ready_tx(struct db *db, void *arg)
         err = db_exec(db, STMT_VIDEO_RENDITION_INSERT,
                       DB_ARGS(DB_INT(a->id), DB_INT(r->height), DB_INT(r->width),
                               DB_INT(r->bandwidth), DB_INT(r->avg_bandwidth), DB_TEXT(r->codecs),
-                              DB_TEXT(r->name), DB_INT(llround(r->frame_rate * 1000.0))),
+                              DB_TEXT(r->name), DB_INT(llround(r->frame_rate * 1000.0)),
+                              DB_INT(r->iframe_bandwidth)),
                       NULL);
     }
     return err;
@@ -298,7 +300,8 @@ video_set_ready(struct db *db, int64_t id, double duration, int width, int heigh
     for (size_t i = 0; i < n; i++) {
         if (r[i].height <= 0 || r[i].width <= 0 || r[i].bandwidth < 0 || r[i].avg_bandwidth < 0 ||
             memchr(r[i].codecs, '\0', sizeof(r[i].codecs)) == NULL ||
-            !rendition_name_ok(r[i].name) || !(r[i].frame_rate >= 0.0) || r[i].frame_rate > 1000.0)
+            !rendition_name_ok(r[i].name) || !(r[i].frame_rate >= 0.0) ||
+            r[i].frame_rate > 1000.0 || r[i].iframe_bandwidth < 0)
             return VF_ERR_INVALID;
         for (size_t j = 0; j < i; j++)
             if (r[i].name[0] != '\0' && strcmp(r[i].name, r[j].name) == 0)

@@ -36,6 +36,7 @@ struct video_rendition {
     char codecs[64];                  /* RFC 6381, e.g. "avc1.64001f,mp4a.40.2" */
     char name[8];                     /* [0-9a-z]*, e.g. "480p" */
     double frame_rate;                /* frames per second, 0 = unknown */
+    int64_t iframe_bandwidth;         /* peak of its I-frame playlist, 0 = it has none */
 };
 
 struct video {

@@ -144,8 +144,9 @@ mediafile_parse(const char *raw_path, struct mediafile_path *out)
     if (res < 0)
         return VF_ERR_NOTFOUND;
     out->res = (enum mediafile_res)res;
-    if (!trailing_slash && clen[2] == strlen("index.m3u8") &&
-        memcmp(c[2], "index.m3u8", clen[2]) == 0) {
+    if (!trailing_slash &&
+        ((clen[2] == strlen("index.m3u8") && memcmp(c[2], "index.m3u8", clen[2]) == 0) ||
+         (clen[2] == strlen("iframes.m3u8") && memcmp(c[2], "iframes.m3u8", clen[2]) == 0))) {
         out->kind = MEDIAFILE_PLAYLIST;
     } else if (mediafile_is_segment_name(c[2], clen[2])) {
         out->kind = MEDIAFILE_SEGMENT;

@@ -22,12 +22,12 @@ struct mediafile_path {
     enum mediafile_kind kind;
     int64_t video_id;       /* > 0 */
     enum mediafile_res res; /* unused for MEDIAFILE_MASTER */
-    char name[24];          /* "index.m3u8", "<digits>.ts" or "master.m3u8" */
+    char name[24];          /* "index.m3u8", "iframes.m3u8", "<digits>.ts" or "master.m3u8" */
 };
 
 /*
  * Match a raw (still percent-encoded) request path against the allow-list
- *     /api/video/<id>/(480p|720p|1080p)/index.m3u8
+ *     /api/video/<id>/(480p|720p|1080p)/(index|iframes).m3u8
  *     /api/video/<id>/(480p|720p|1080p)/<digits>.ts[/]
  *     /api/video/<id>/master.m3u8
  * after exactly one percent-decoding of the whole path (so "%2e%2e%2f", a dot-dot segment, is

@@ -46,6 +46,12 @@ def setUpModule():
                         str(d / '%03d.ts'), str(d / 'index.m3u8')], check=True, timeout=60)
         # more than 999 segments must work: a segment named 1000.ts
         shutil.copy(d / '002.ts', d / '1000.ts')
+        # the I-frame playlist the transcoder writes beside it (byte ranges of the segments)
+        (d / 'iframes.m3u8').write_text(
+            '#EXTM3U\n#EXT-X-VERSION:4\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-I-FRAMES-ONLY\n'
+            '#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n' +
+            ''.join('#EXTINF:1.000000,\n#EXT-X-BYTERANGE:1880@0\n%03d.ts\n' % i for i in range(3)) +
+            '#EXT-X-ENDLIST\n')
 
 
 def tearDownModule():
@@ -242,6 +248,23 @@ class CatalogueMixin:
         self.assertIn('#EXT-X-ENDLIST', body)
         self.assertEqual(r.headers['Access-Control-Allow-Origin'], ORIGIN)
         self.assertEqual(r.headers['Access-Control-Allow-Credentials'], 'true')
+
+    def test_iframe_playlist_is_served_like_the_media_playlist(self):
+        r = self.get(self.seg_path('newest', seg='iframes.m3u8'), headers={'Origin': ORIGIN})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.headers['Content-Type'], 'application/vnd.apple.mpegurl')
+        want = self.fixture('480p', 'iframes.m3u8').decode()
+        body = r.body.decode()
+        if self.SIGNED:
+            self.assertEqual(self.unsigned(body), want)
+            self.assertEqual(len([l for l in body.splitlines() if SIG_RE.match(l)]), 3)
+        else:
+            self.assertEqual(body, want)
+        self.assertEqual(r.headers['Access-Control-Allow-Origin'], ORIGIN)
+        self.assertEqual(self.get(self.seg_path('newest', seg='iframes.m3u8'),
+                                  cookie=False).status, 401)
+        self.assertEqual(self.get('/api/video/%d/480p/iframes.m3u8' % self.ids['processing']).status,
+                         404)
 
     def test_playlist_404s(self):
         for path in ('/api/video/%d/480p/index.m3u8' % self.ids['processing'],

@@ -260,7 +260,7 @@ class TranscodeFileTest(unittest.TestCase):
             target = int([t for t in tags if t.startswith('#EXT-X-TARGETDURATION:')][0][22:])
             self.assertTrue(all(round(dur) <= target for dur, _ in segs))
             self.assertEqual(sorted(p.name for p in d.iterdir()),
-                             sorted(['index.m3u8'] + [u for _, u in segs]))
+                             sorted(['index.m3u8', 'iframes.m3u8'] + [u for _, u in segs]))
             # ffprobe parses the playlist and finds the right picture size.
             rc, info = ffprobe_json(d / 'index.m3u8', 'format=duration', 'stream=codec_type,width,height')
             self.assertEqual(rc, 0)
@@ -631,6 +631,51 @@ class TranscodeJobTest(unittest.TestCase):
         self.assertEqual([(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows],
                          [('480p', 480, 854, 10000), ('720p', 720, 1280, 10000),
                           ('1080p', 1080, 1920, 10000)])
+
+    def test_iframe_playlists_address_one_keyframe_per_segment(self):
+        src = self.tmp / 'iframes.mp4'
+        ffmpeg_clip(src, 3, '1280x720', 25)
+        vid = self.publish(src, 'iframes.mp4')
+        c = self.client()
+        r = c.get('/api/video/%d/master.m3u8' % vid)
+        lines = r.text.splitlines()
+        iframe = [dict((k, v.strip('"')) for k, v in re.findall(
+            r'([A-Z0-9-]+)=("[^"]*"|[^,]*)', l[len('#EXT-X-I-FRAME-STREAM-INF:'):]))
+            for l in lines if l.startswith('#EXT-X-I-FRAME-STREAM-INF:')]
+        variants = {uri.split('/')[0]: a for a, uri in parse_master(r.text)}
+        self.assertEqual(sorted(a['URI'] for a in iframe),
+                         ['480p/iframes.m3u8', '720p/iframes.m3u8'])
+        for a in iframe:
+            rung = a['URI'].split('/')[0]
+            self.assertEqual(a['RESOLUTION'], variants[rung]['RESOLUTION'])
+            self.assertEqual(a['CODECS'], variants[rung]['CODECS'].split(',')[0], 'video only')
+            r = c.get('/api/video/%d/%s' % (vid, a['URI']))
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.headers['Content-Type'], 'application/vnd.apple.mpegurl')
+            self.assertIn('#EXT-X-I-FRAMES-ONLY', r.text)
+            self.assertIn('#EXT-X-ENDLIST', r.text)
+            entries = re.findall(r'#EXTINF:([0-9.]+),\n#EXT-X-BYTERANGE:(\d+)@(\d+)\n(\d+\.ts)',
+                                 r.text)
+            self.assertEqual(len(entries), SECONDS // SEGMENT)
+            peak = 0
+            for dur, length, offset, seg in entries:
+                length, offset = int(length), int(offset)
+                rr = c.get('/api/video/%d/%s/%s' % (vid, rung, seg),
+                           headers={'Range': 'bytes=%d-%d' % (offset, offset + length - 1)})
+                self.assertEqual(rr.status, 206, seg)
+                self.assertEqual(len(rr.body), length)
+                path = self.tmp / ('iframe-%d-%s-%s' % (vid, rung, seg))
+                path.write_bytes(rr.body)
+                # The range alone decodes to exactly one picture, a keyframe.
+                p = subprocess.run(['ffprobe', '-v', 'error', '-select_streams', 'v:0',
+                                    '-show_entries', 'frame=key_frame,pict_type', '-of', 'csv=p=0',
+                                    str(path)], capture_output=True, text=True, timeout=60)
+                frames = [x.strip(',') for x in p.stdout.split()]
+                self.assertEqual(frames, ['1,I'], '%s %s: %s' % (rung, seg, p.stdout))
+                if float(dur) >= SEGMENT / 2:
+                    peak = max(peak, length * 8 / float(dur))
+            self.assertGreaterEqual(int(a['BANDWIDTH']), int(peak))
+            self.assertLess(int(a['BANDWIDTH']), peak * 1.5 + 10000)
 
     def test_60_fps_master_says_60(self):
         src = self.tmp / 'fps60.mp4'

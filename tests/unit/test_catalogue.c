@@ -89,8 +89,8 @@ ready_video(struct db *db, const char *title, int64_t created_us, bool thumb)
     clock_set_us(created_us);
     cr_assert_eq(video_create(db, title, "desc", "Drama", "uploads/x.mp4", 0, &id), VF_OK);
     struct video_rendition r[2] = {
-        { 720, 1280, 2800000, 2500000, "avc1.64001f,mp4a.40.2", "720p", 29.97 },
-        { 480, 854, 1400000, 1200000, "avc1.64001e,mp4a.40.2", "480p", 29.97 },
+        { 720, 1280, 2800000, 2500000, "avc1.64001f,mp4a.40.2", "720p", 29.97, 0 },
+        { 480, 854, 1400000, 1200000, "avc1.64001e,mp4a.40.2", "480p", 29.97, 0 },
     };
     cr_assert_eq(video_set_ready(db, id, 12.345, 1280, 720, r, 2, thumb), VF_OK);
     return id;
@@ -190,7 +190,7 @@ DB_CASE(video_round_trip_with_renditions_ascending)
     video_free(v);
 
     /* A re-transcode replaces the renditions. */
-    struct video_rendition one = { 480, 854, 1, 1, "avc1", "480p", 25.0 };
+    struct video_rendition one = { 480, 854, 1, 1, "avc1", "480p", 25.0, 0 };
     cr_assert_eq(video_set_processing(fx->db, id), VF_OK);
     cr_assert_eq(video_set_ready(fx->db, id, 1, 854, 480, &one, 1, false), VF_OK);
     cr_assert_eq(video_get(fx->db, id, &v), VF_OK);
@@ -229,19 +229,19 @@ DB_CASE(invalid_input_and_missing_rows)
     /* A name is a directory: [0-9a-z] only, one rendition per name; frame rates 0..1000. */
     static const char *const bad_names[] = { "../x", "480P", "a/b", "1080p!", " 480p" };
     for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
-        struct video_rendition one = { 480, 854, 1, 1, "avc1", "", 25.0 };
+        struct video_rendition one = { 480, 854, 1, 1, "avc1", "", 25.0, 0 };
         snprintf(one.name, sizeof(one.name), "%s", bad_names[i]);
         cr_expect_eq(video_set_ready(fx->db, id, 1, 1, 1, &one, 1, false), VF_ERR_INVALID, "%s",
                      bad_names[i]);
     }
-    struct video_rendition twins[2] = { { 480, 854, 1, 1, "a", "480p", 25.0 },
-                                        { 720, 1280, 1, 1, "b", "480p", 25.0 } };
+    struct video_rendition twins[2] = { { 480, 854, 1, 1, "a", "480p", 25.0, 0 },
+                                        { 720, 1280, 1, 1, "b", "480p", 25.0, 0 } };
     cr_expect_eq(video_set_ready(fx->db, id, 1, 1, 1, twins, 2, false), VF_ERR_INVALID);
-    struct video_rendition fast = { 480, 854, 1, 1, "a", "480p", 1001.0 };
+    struct video_rendition fast = { 480, 854, 1, 1, "a", "480p", 1001.0, 0 };
     cr_expect_eq(video_set_ready(fx->db, id, 1, 1, 1, &fast, 1, false), VF_ERR_INVALID);
     /* A failed set_ready leaves nothing half-written. */
-    struct video_rendition bad[2] = { { 480, 854, 1, 1, "a", "", 0.0 },
-                                      { 480, 854, 1, 1, "dup", "", 0.0 } };
+    struct video_rendition bad[2] = { { 480, 854, 1, 1, "a", "", 0.0, 0 },
+                                      { 480, 854, 1, 1, "dup", "", 0.0, 0 } };
     cr_expect_eq(video_set_ready(fx->db, id, 1, 1, 1, bad, 2, false), VF_ERR_CONFLICT);
     cr_assert_eq(video_get(fx->db, id, &v), VF_OK);
     cr_expect_eq(v->state, VIDEO_UPLOADED);

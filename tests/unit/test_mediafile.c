@@ -21,6 +21,7 @@ struct good_case {
 
 static const struct good_case good[] = {
     { "/api/video/7/480p/index.m3u8", MEDIAFILE_PLAYLIST, 7, MEDIAFILE_480P, "index.m3u8" },
+    { "/api/video/7/720p/iframes.m3u8", MEDIAFILE_PLAYLIST, 7, MEDIAFILE_720P, "iframes.m3u8" },
     { "/api/video/7/720p/000.ts", MEDIAFILE_SEGMENT, 7, MEDIAFILE_720P, "000.ts" },
     { "/api/video/7/1080p/000.ts/", MEDIAFILE_SEGMENT, 7, MEDIAFILE_1080P, "000.ts" },
     { "/api/video/123/480p/1234.ts", MEDIAFILE_SEGMENT, 123, MEDIAFILE_480P, "1234.ts" },
@@ -71,6 +72,9 @@ static const char *const bad[] = {
     "/api/video/7/480p/-1.ts",
     "/api/video/7/480p/1234567890.ts",
     "/api/video/7/480p/index.m3u8/",
+    "/api/video/7/480p/iframes.m3u8/",
+    "/api/video/7/480p/iframe.m3u8",
+    "/api/video/7/iframes.m3u8",
     "/api/video/7/480p/master.m3u8",
     "/api/video/7/480p/",
     "/api/video/7/480p",
