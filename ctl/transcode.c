@@ -78,6 +78,7 @@ child(const struct config *cfg, const char *in, const char *out, enum pipeline_p
         .x264_threads = threads,
         .preset = preset,
         .timeout_s = cfg->transcode_timeout,
+        .timeout_per_second = cfg->transcode_timeout_per_second,
         .stall_timeout_s = cfg->transcode_stall_timeout,
         .stop = &stop_flag,
         .progress_fd = STDERR_FILENO,

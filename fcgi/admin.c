@@ -88,8 +88,9 @@ video_json(const struct app *app, const struct video *v, const struct videoadmin
     }
     cJSON *rs = cJSON_AddArrayToObject(o, "renditions");
     for (size_t i = 0; rs != NULL && i < v->nrenditions; i++) {
-        /* the ladder step (URL name) that holds the rendition, e.g. 360 high -> "480p" */
-        const char *name = mediafile_res_name(mediafile_res_for_height(v->renditions[i].height));
+        /* the ladder step (URL name) that holds the rendition: its rung, e.g. "480p" */
+        const struct video_rendition *vr = &v->renditions[i];
+        const char *name = mediafile_res_name(mediafile_res_of(vr->name, vr->width, vr->height));
         cJSON_AddItemToArray(rs, cJSON_CreateString(name != NULL ? name : "?"));
     }
     if (j != NULL)

@@ -11,7 +11,10 @@
 
 #include "catalogue.h"
 #include "clock.h"
+#include "compress.h"
+#include "hlsmaster.h"
 #include "json.h"
+#include "log.h"
 #include "mediafile.h"
 #include "routes.h"
 #include "strbuf.h"
@@ -234,7 +237,34 @@ sign_playlist(const struct config *cfg, enum urlsig_scheme scheme, const char *t
     return b.s;
 }
 
-/* GET /api/video/<id>/<res>/index.m3u8 */
+/* A weak validator of a generated body: W/"<64-bit FNV-1a in hex>" (weak: the same for its
+ * gzip-encoded form). */
+static void
+etag_of(const char *body, size_t len, char *buf, size_t buflen)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (size_t i = 0; i < len; i++) {
+        h ^= (unsigned char)body[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    snprintf(buf, buflen, "W/\"%016" PRIx64 "\"", h);
+}
+
+/* A memory body (taken) with its content type, gzip-encoded when the client accepts it. */
+static void
+send_playlist(struct http_request *req, struct http_response *res, char *body, size_t len)
+{
+    res->status = 200;
+    if (http_body_take(res, mediafile_content_type(MEDIAFILE_PLAYLIST), body, len) != VF_OK) {
+        json_error_reply(req, res, VF_ERR_NOMEM);
+        return;
+    }
+    enum vf_err err = compress_body(req, res);
+    if (err != VF_OK) /* the identity body is still there and correct */
+        log_warn("playlist: cannot gzip: %s", vf_strerror(err));
+}
+
+/* GET /api/video/<id>/<res>/index.m3u8 (and iframes.m3u8, the I-frame playlist) */
 static void
 video_playlist(struct app *app, struct http_request *req, struct http_response *res)
 {
@@ -245,13 +275,29 @@ video_playlist(struct app *app, struct http_request *req, struct http_response *
     if (!open_media(app, req, res, &p, MEDIAFILE_PLAYLIST, &fd, &st, &used))
         return;
     enum urlsig_scheme scheme = signing_scheme(app->cfg);
-    if (scheme == URLSIG_NONE) {
+    /* The file as it is goes out through the web server; gzip and signatures need us. */
+    if (scheme == URLSIG_NONE && !compress_accepts_gzip(http_header(req, "accept-encoding"))) {
+        http_header_set(res, "Vary", "Accept-Encoding");
         send_file(app, req, res, &p, used, fd, "private, no-cache");
         return;
     }
     size_t tlen = 0, blen = 0;
     char *text = slurp(fd, &st, &tlen);
     close(fd);
+    if (text != NULL && scheme == URLSIG_NONE) {
+        char etag[24];
+        etag_of(text, tlen, etag, sizeof(etag));
+        http_header_set(res, "Cache-Control", "private, no-cache");
+        http_header_set(res, "ETag", etag);
+        if (catalogue_etag_match(http_header(req, "if-none-match"), etag)) {
+            free(text);
+            http_header_set(res, "Vary", "Accept-Encoding");
+            res->status = 304;
+            return;
+        }
+        send_playlist(req, res, text, tlen);
+        return;
+    }
     char *body = text ? sign_playlist(app->cfg, scheme, text, tlen, &p, used,
                                       req->remote_addr ? req->remote_addr : "", &blen)
                       : NULL;
@@ -260,11 +306,9 @@ video_playlist(struct app *app, struct http_request *req, struct http_response *
         json_error_reply(req, res, VF_ERR_INTERNAL); /* unreadable, or could not be signed */
         return;
     }
-    res->status = 200;
     /* Signatures expire and name the client: never shared, never stored. */
     http_header_set(res, "Cache-Control", "private, no-store");
-    if (http_body_take(res, mediafile_content_type(MEDIAFILE_PLAYLIST), body, blen) != VF_OK)
-        json_error_reply(req, res, VF_ERR_NOMEM);
+    send_playlist(req, res, body, blen);
 }
 
 /* GET /api/video/<id>/<res>/<n>.ts[/] */
@@ -284,14 +328,7 @@ video_segment(struct app *app, struct http_request *req, struct http_response *r
     send_file(app, req, res, &p, used, fd, cc);
 }
 
-/* A typical peak rate when the transcoder recorded none (bits per second). */
-static int64_t
-default_bandwidth(int height)
-{
-    return height <= 480 ? 1400000 : height <= 720 ? 2800000 : 5000000;
-}
-
-/* GET /api/video/<id>/master.m3u8: the real renditions, for adaptive playback. */
+/* GET /api/video/<id>/master.m3u8: the real renditions, as their rows describe them. */
 static void
 video_master(struct app *app, struct http_request *req, struct http_response *res)
 {
@@ -310,39 +347,39 @@ video_master(struct app *app, struct http_request *req, struct http_response *re
             json_detail(res, 404, "Not found.");
         return;
     }
-    struct strbuf b = { 0 };
-    static const char head[] = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n";
-    bool ok = strbuf_add(&b, head, sizeof(head) - 1);
+    /* Each variant's URI is its rung's URL (the contract's 480p/720p/1080p), one per rung. */
+    struct video_rendition rs[VIDEO_MAX_RENDITIONS];
+    size_t n = 0;
     bool seen[MEDIAFILE_NRES] = { false };
-    for (size_t i = 0; ok && i < v->nrenditions; i++) {
+    for (size_t i = 0; i < v->nrenditions && n < VIDEO_MAX_RENDITIONS; i++) {
         const struct video_rendition *r = &v->renditions[i];
-        enum mediafile_res step = mediafile_res_for_height(r->height);
+        enum mediafile_res step = mediafile_res_of(r->name, r->width, r->height);
         if (seen[step])
             continue;
         seen[step] = true;
-        char line[256];
-        int64_t bw = r->bandwidth > 0 ? r->bandwidth : default_bandwidth(r->height);
-        int n = snprintf(line, sizeof(line), "#EXT-X-STREAM-INF:BANDWIDTH=%" PRId64, bw);
-        if (r->avg_bandwidth > 0)
-            n += snprintf(line + n, sizeof(line) - (size_t)n, ",AVERAGE-BANDWIDTH=%" PRId64,
-                          r->avg_bandwidth);
-        n += snprintf(line + n, sizeof(line) - (size_t)n, ",RESOLUTION=%dx%d", r->width, r->height);
-        if (r->codecs[0] && !strpbrk(r->codecs, "\"\r\n"))
-            n += snprintf(line + n, sizeof(line) - (size_t)n, ",CODECS=\"%s\"", r->codecs);
-        n += snprintf(line + n, sizeof(line) - (size_t)n, "\n%s/index.m3u8\n",
-                      mediafile_res_name(step));
-        ok = n > 0 && (size_t)n < sizeof(line) && strbuf_add(&b, line, (size_t)n);
+        rs[n] = *r;
+        snprintf(rs[n].name, sizeof(rs[n].name), "%s", mediafile_res_name(step));
+        n++;
     }
     video_free(v);
-    if (!ok) {
-        strbuf_free(&b);
+    size_t len = 0;
+    char *body = hlsmaster_render(rs, n, &len);
+    if (body == NULL) {
         json_error_reply(req, res, VF_ERR_NOMEM);
         return;
     }
-    res->status = 200;
+    /* Revalidated, not refetched: the ETag changes with the body (a re-transcode). */
+    char etag[24];
+    etag_of(body, len, etag, sizeof(etag));
     http_header_set(res, "Cache-Control", "private, no-cache");
-    if (http_body_take(res, mediafile_content_type(MEDIAFILE_MASTER), b.s, b.len) != VF_OK)
-        json_error_reply(req, res, VF_ERR_NOMEM);
+    http_header_set(res, "ETag", etag);
+    if (catalogue_etag_match(http_header(req, "if-none-match"), etag)) {
+        free(body);
+        http_header_set(res, "Vary", "Accept-Encoding");
+        res->status = 304;
+        return;
+    }
+    send_playlist(req, res, body, len);
 }
 
 /* Every route needs a signed-in user; the media paths are checked by mediafile_parse
@@ -351,6 +388,7 @@ const struct route catalogue_routes[] = {
     { HTTP_GET, "/api/video/", video_list, 0, ROUTE_AUTH_USER },
     { HTTP_GET, "/api/video/{}/master.m3u8", video_master, 0, ROUTE_AUTH_USER },
     { HTTP_GET, "/api/video/{}/{}/index.m3u8", video_playlist, 0, ROUTE_AUTH_USER },
+    { HTTP_GET, "/api/video/{}/{}/iframes.m3u8", video_playlist, 0, ROUTE_AUTH_USER },
     { HTTP_GET, "/api/video/{}/{}/{}/?", video_segment, 0, ROUTE_AUTH_USER },
     { 0, NULL, NULL, 0, ROUTE_AUTH_NONE },
 };

@@ -8,7 +8,9 @@ gst_pipelines_libvftranscode_a_SOURCES = \
 	gst-pipelines/playlist.c gst-pipelines/playlist.h \
 	gst-pipelines/probe.c gst-pipelines/probe.h \
 	gst-pipelines/pipeline.c gst-pipelines/pipeline.h \
-	gst-pipelines/transcode.c gst-pipelines/transcode.h
+	gst-pipelines/transcode.c gst-pipelines/transcode.h \
+	gst-pipelines/tsrebase.c gst-pipelines/tsrebase.h \
+	gst-pipelines/tsindex.c gst-pipelines/tsindex.h
 gst_pipelines_libvftranscode_a_CPPFLAGS = $(VF_DEFS) $(DOMAIN_CPPFLAGS) $(GST_CPPFLAGS)
 gst_pipelines_libvftranscode_a_CFLAGS = $(AM_CFLAGS) $(GST_CFLAGS)
 VF_TRANSCODE_LIBS = gst-pipelines/libvftranscode.a

@@ -29,8 +29,20 @@
  * The thumbnail is copied from the decoded stream by a pad probe on VIDEO_HEAD's output.
  */
 
-/* Decoded video converted once to what every encoder takes.  %d: converter threads. */
+/*
+ * Decoded video made into pictures as they are meant to be shown, once, before the tee: every
+ * rendition and the thumbnail start from there.  %d: converter threads.
+ * - deinterlace: fields woven into frames by YADIF (Apple's authoring spec: MUST deinterlace),
+ *   one frame per frame (fields=top: 1080i25 gives 25p, the GOP math and the CPU cost stay as
+ *   they are).  mode=auto passes progressive video through untouched and follows the caps and
+ *   buffer flags of a mixed one.
+ * - videoflip video-direction=auto: the source's orientation (a phone's display matrix, the
+ *   image-orientation tag) applied before scaling, so a portrait phone clip comes out portrait;
+ *   probe.c swaps the planned size for 90/270 degrees.
+ */
 static const char VIDEO_HEAD[] = "queue max-size-buffers=4 max-size-bytes=0 max-size-time=0"
+                                 " ! deinterlace mode=auto method=yadif fields=top"
+                                 " ! videoflip video-direction=auto"
                                  " ! videoconvert n-threads=%d"
                                  " ! capsfilter caps=video/x-raw,format=I420";
 
@@ -54,16 +66,61 @@ static const char RENDITION_BRANCH[] =
     " ! video/x-h264,profile=%s"
     " ! h264parse name=parse";
 
-/* Decoded audio encoded once.  %d: AAC bit rate in bit/s. */
+/* Decoded audio encoded once.  %d: AAC bit rate in bit/s.  ADTS, so that frames can be packed
+ * together into one PES packet (see struct packer). */
 static const char AUDIO_HEAD[] = "queue"
                                  " ! audioconvert ! audioresample"
                                  " ! audio/x-raw,channels=2,rate=48000"
-                                 " ! avenc_aac bitrate=%d ! aacparse";
+                                 " ! avenc_aac bitrate=%d ! aacparse"
+                                 " ! capsfilter caps=audio/mpeg,stream-format=adts";
+
+/*
+ * AAC frames per PES packet.  mpegtsmux (1.22) writes one PES per buffer, and an AAC frame is
+ * ~350 bytes: a PES header and a part-filled last TS packet for every 21 ms cost ~28 kbit/s per
+ * rendition.  Six ADTS frames (128 ms, ~2 KB, like ffmpeg's packing) in one buffer make one PES
+ * whose PTS is the first frame's; players read ADTS frame by frame.
+ */
+#define AAC_FRAMES_PER_PES 6
 
 #define VBV_MS 2000
 
+/*
+ * Added to the running time of everything that enters a muxer.  x264's B-frames give the first
+ * frames a decoding time before the segment start (negative running time), which mpegtsmux
+ * cannot order against audio: it wrote the audio of the first frames before the video whose DTS
+ * is earlier, and ffmpeg's HLS demuxer (mpv too), which takes the first packet it reads as the
+ * start, then dropped the keyframe that starts each segment and seeked a whole segment late.
+ * With every running time positive the muxer interleaves by DTS, video first.  The transcoder
+ * moves the timeline back to zero afterwards (tsrebase.h), so the value only has to exceed the
+ * longest reordering delay (a few frames).
+ */
+#define MUX_OFFSET (10 * GST_SECOND)
+
+/*
+ * PAT and PMT, in 90 kHz ticks.  mpegtsmux writes both at the start of every segment anyway
+ * (hlssink2's splitmuxsink sends the caps again for each fragment), so the periodic copies
+ * (ten a second by default, ~30 kbit/s per rendition) only cost bits: an HLS client starts
+ * decoding at a segment start.  An hour is "never" for a segment.
+ */
+#define MUX_TABLE_INTERVAL (90000u * 3600u)
+
+/* Packs the encoded audio, AAC_FRAMES_PER_PES frames to a buffer, on the sink pad of the audio
+ * tee, so every rendition gets the same packets (one streaming thread runs it). */
+struct packer {
+    GstPad *pad;
+    const _Atomic int64_t *video0; /* PTS of the first video frame (ns), -1 before it */
+    double gop_ns;                 /* keyframe (segment cut) interval, 0: unknown */
+    int64_t prev_gop;              /* which GOP the previous frame fell in (-2: none yet) */
+    GstBuffer *stash;              /* frames so far (NULL: none) */
+    GstClockTime last;             /* PTS of the last frame in stash */
+    GstClockTime spacing;          /* between the last two frames (aacparse gives no durations) */
+    int frames;
+    bool chaining; /* our own chain of the stash is passing the probe */
+};
+
 struct run {
     const struct pipeline_opts *o;
+    struct packer pack;
     GstElement *pipe;
     GstElement *vhead, *ahead;
     GstElement *branch[LADDER_MAX];
@@ -73,6 +130,8 @@ struct run {
     bool thumb_final;       /* the frame at or after thumb_at was taken */
     GstClockTime thumb_at;  /* stream time */
     _Atomic int64_t pos_ns; /* stream time of the latest decoded frame */
+    _Atomic int64_t frames; /* decoded frames so far */
+    _Atomic int64_t video0; /* PTS of the first decoded frame, -1 before it */
     _Atomic int link_error; /* a decoded stream could not be linked */
 };
 
@@ -133,6 +192,8 @@ on_video(GstPad *pad, GstPadProbeInfo *info, gpointer data)
     if (st == GST_CLOCK_TIME_NONE)
         st = GST_BUFFER_PTS(buf);
     atomic_store(&r->pos_ns, (int64_t)st);
+    if (atomic_fetch_add(&r->frames, 1) == 0)
+        atomic_store(&r->video0, (int64_t)GST_BUFFER_PTS(buf));
     if (!r->thumb_final && (r->thumb == NULL || st >= r->thumb_at)) {
         GstCaps *caps = gst_pad_get_current_caps(pad);
         if (caps != NULL) {
@@ -205,6 +266,124 @@ on_no_more_pads(GstElement *dec, gpointer data)
     }
 }
 
+/* The stash as one buffer (caller owns it), or NULL; the packer starts empty. */
+static GstBuffer *
+packer_take(struct packer *pk)
+{
+    GstBuffer *b = pk->stash;
+    pk->stash = NULL;
+    pk->frames = 0;
+    return b;
+}
+
+static GstPadProbeReturn
+on_audio(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+    struct packer *pk = data;
+    if (pk->chaining)
+        return GST_PAD_PROBE_OK;
+    if (info->type & GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM) {
+        GstEvent *ev = GST_PAD_PROBE_INFO_EVENT(info);
+        if (GST_EVENT_TYPE(ev) == GST_EVENT_EOS) {
+            /* The last frames go in ahead of the EOS (this pad is not EOS until it is
+             * through; the stream lock is recursive). */
+            GstBuffer *rest = packer_take(pk);
+            if (rest != NULL) {
+                pk->chaining = true;
+                gst_pad_chain(pad, rest);
+                pk->chaining = false;
+            }
+        } else if (GST_EVENT_TYPE(ev) == GST_EVENT_FLUSH_STOP) {
+            gst_clear_buffer(&pk->stash);
+            pk->frames = 0;
+        }
+        return GST_PAD_PROBE_OK;
+    }
+    GstBuffer *b = GST_PAD_PROBE_INFO_BUFFER(info);
+    if (b == NULL)
+        return GST_PAD_PROBE_OK;
+    /* Frames in one PES must follow on without a gap (a decoder times them from the first):
+     * one that comes late, or without a timestamp, starts a packet of its own. */
+    GstClockTime pts = GST_BUFFER_PTS(b);
+    bool step = GST_CLOCK_TIME_IS_VALID(pts) && GST_CLOCK_TIME_IS_VALID(pk->last) && pts > pk->last;
+    bool follows = step && (!GST_CLOCK_TIME_IS_VALID(pk->spacing) ||
+                            pts - pk->last <= pk->spacing + pk->spacing / 2);
+    /* Nor across a segment cut (a keyframe): a packet begun before it would carry the new
+     * segment's first audio into the old one. */
+    int64_t v0 = atomic_load(pk->video0), gop = -1;
+    if (GST_CLOCK_TIME_IS_VALID(pts) && v0 >= 0 && pk->gop_ns > 0 && (int64_t)pts >= v0)
+        gop = (int64_t)((double)((int64_t)pts - v0) / pk->gop_ns);
+    pk->spacing = step ? pts - pk->last : GST_CLOCK_TIME_NONE;
+    pk->last = pts;
+    bool cut = gop != pk->prev_gop;
+    pk->prev_gop = gop;
+    if (pk->stash != NULL && (!follows || cut)) {
+        /* What is packed so far goes first.  Then b: alone at a cut, so that it reaches the
+         * muxer as early as an unpacked frame would and the segmenter puts it after the cut
+         * (held back for a packet, it landed in the old segment); after a gap it starts the
+         * next packet. */
+        GstBuffer *before = packer_take(pk);
+        pk->chaining = true;
+        GstFlowReturn ret = gst_pad_chain(pad, before);
+        pk->chaining = false;
+        if (ret != GST_FLOW_OK) {
+            gst_buffer_unref(b);
+            GST_PAD_PROBE_INFO_FLOW_RETURN(info) = ret;
+            return GST_PAD_PROBE_HANDLED;
+        }
+    }
+    if (cut)
+        return GST_PAD_PROBE_OK;
+    pk->stash = pk->stash != NULL ? gst_buffer_append(pk->stash, b) : b; /* takes b */
+    if (++pk->frames < AAC_FRAMES_PER_PES)
+        return GST_PAD_PROBE_HANDLED; /* kept: b is the stash's now */
+    /* A whole packet goes on in b's place. */
+    GST_PAD_PROBE_INFO_DATA(info) = packer_take(pk);
+    return GST_PAD_PROBE_OK;
+}
+
+/* Shifts the running time of what leaves element e's "src" pad by `offset`. */
+static void
+set_offset(GstElement *e, gint64 offset)
+{
+    GstPad *pad = gst_element_get_static_pad(e, "src");
+    if (pad != NULL) {
+        gst_pad_set_offset(pad, offset);
+        gst_object_unref(pad);
+    }
+}
+
+/* The mpegtsmux inside an hlssink2 (its splitmuxsink's "muxer"): PAT/PMT only where a segment
+ * starts (MUX_TABLE_INTERVAL).  Must run before the sink's pads are linked (mpegtsmux 1.22
+ * warns when the PMT interval changes on pads without a program yet).  false when hlssink2 is
+ * not built as expected. */
+static bool
+tune_muxer(GstElement *hlssink)
+{
+    bool ok = false;
+    GstIterator *it = gst_bin_iterate_elements(GST_BIN(hlssink));
+    GValue v = G_VALUE_INIT;
+    while (!ok && gst_iterator_next(it, &v) == GST_ITERATOR_OK) {
+        GObject *child = g_value_get_object(&v);
+        if (g_object_class_find_property(G_OBJECT_GET_CLASS(child), "muxer") != NULL) {
+            GstElement *mux = NULL;
+            g_object_get(child, "muxer", &mux, NULL);
+            if (mux != NULL &&
+                g_object_class_find_property(G_OBJECT_GET_CLASS(mux), "pmt-interval") != NULL) {
+                g_object_set(mux, "pat-interval", MUX_TABLE_INTERVAL, "pmt-interval",
+                             MUX_TABLE_INTERVAL, NULL);
+                ok = true;
+            }
+            if (mux != NULL)
+                gst_object_unref(mux);
+        }
+        g_value_reset(&v);
+    }
+    g_value_unset(&v);
+    gst_iterator_free(it);
+    return ok;
+}
+
 static enum vf_err
 build(struct run *r, char *reason, size_t len)
 {
@@ -251,6 +430,14 @@ build(struct run *r, char *reason, size_t len)
             vf_reason(reason, len, "cannot link the audio head");
             return VF_ERR_INTERNAL;
         }
+        r->pack.pad = gst_element_get_static_pad(atee, "sink");
+        r->pack.last = r->pack.spacing = GST_CLOCK_TIME_NONE;
+        r->pack.prev_gop = -2;
+        r->pack.video0 = &r->video0;
+        r->pack.gop_ns = o->probe->fps > 0 ? gop * 1e9 / o->probe->fps : 0;
+        gst_pad_add_probe(r->pack.pad,
+                          GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_EVENT_DOWNSTREAM, on_audio,
+                          &r->pack, NULL);
     }
 
     for (size_t i = 0; i < o->nr; i++) {
@@ -266,6 +453,10 @@ build(struct run *r, char *reason, size_t len)
         GstElement *sink = make(r->pipe, "hlssink2", reason, len);
         if (sink == NULL)
             return VF_ERR_INTERNAL;
+        if (!tune_muxer(sink)) {
+            vf_reason(reason, len, "hlssink2 without its muxer (unsupported GStreamer version)");
+            return VF_ERR_INTERNAL;
+        }
         char loc[4096], pl[4096];
         snprintf(loc, sizeof(loc), "%s/%s/%%03d.ts", o->outdir, rd->name);
         snprintf(pl, sizeof(pl), "%s/%s/index.m3u8", o->outdir, rd->name);
@@ -276,6 +467,7 @@ build(struct run *r, char *reason, size_t len)
             vf_reason(reason, len, "cannot link rendition %s", rd->name);
             return VF_ERR_INTERNAL;
         }
+        set_offset(b, MUX_OFFSET);
         if (atee != NULL) {
             GstElement *q = make(r->pipe, "queue", reason, len);
             if (q == NULL)
@@ -286,6 +478,7 @@ build(struct run *r, char *reason, size_t len)
                 vf_reason(reason, len, "cannot link audio of rendition %s", rd->name);
                 return VF_ERR_INTERNAL;
             }
+            set_offset(q, MUX_OFFSET);
         }
     }
     return VF_OK;
@@ -324,10 +517,15 @@ bus_error(GstMessage *m, char *reason, size_t len)
     return err;
 }
 
-/* "avc1.PPCCLL" from the caps h264parse negotiated, plus AAC-LC when there is audio. */
+/*
+ * What rendition `branch` really is, from the caps h264parse negotiated: "avc1.PPCCLL" (plus
+ * AAC-LC when there is audio) into buf, and the frame rate into *fps -- the caps' when it is
+ * fixed, else (a variable-rate source) `fallback`.
+ */
 static void
-codecs_of(GstElement *branch, bool audio, char *buf, size_t len)
+describe(GstElement *branch, bool audio, double fallback, char *buf, size_t len, double *fps)
 {
+    *fps = fallback;
     const char *profile = "high", *level = "4";
     GstElement *parse = gst_bin_get_by_name(GST_BIN(branch), "parse");
     GstCaps *caps = NULL;
@@ -343,6 +541,9 @@ codecs_of(GstElement *branch, bool audio, char *buf, size_t len)
             profile = gst_structure_get_string(s, "profile");
         if (gst_structure_get_string(s, "level"))
             level = gst_structure_get_string(s, "level");
+        int fn = 0, fd = 0;
+        if (gst_structure_get_fraction(s, "framerate", &fn, &fd) && fn > 0 && fd > 0)
+            *fps = (double)fn / fd;
     }
     const char *pc = "6400";
     if (strcmp(profile, "main") == 0)
@@ -429,6 +630,8 @@ pipeline_run(const struct pipeline_opts *o, struct pipeline_output *out, char *r
     gst_segment_init(&r.segment, GST_FORMAT_TIME);
     r.thumb_at = (GstClockTime)(ladder_thumbnail_time(o->probe->duration) * GST_SECOND);
     atomic_store(&r.pos_ns, 0);
+    atomic_store(&r.frames, 0);
+    atomic_store(&r.video0, -1);
     atomic_store(&r.link_error, 0);
 
     enum vf_err err = build(&r, reason, len);
@@ -476,7 +679,9 @@ pipeline_run(const struct pipeline_opts *o, struct pipeline_output *out, char *r
             vf_reason(reason, len, "stopped by a signal");
             err = VF_ERR_TEMPFAIL;
         } else if (o->timeout_s > 0 && now - start > (gint64)o->timeout_s * G_USEC_PER_SEC) {
-            vf_reason(reason, len, "transcode took longer than %d s (TRANSCODE_TIMEOUT)",
+            vf_reason(reason, len,
+                      "transcode took longer than %d s (TRANSCODE_TIMEOUT + "
+                      "TRANSCODE_TIMEOUT_PER_SECOND x duration)",
                       o->timeout_s);
             err = VF_ERR_TIMEOUT;
         } else if (pos != last_pos) {
@@ -501,8 +706,13 @@ pipeline_run(const struct pipeline_opts *o, struct pipeline_output *out, char *r
     }
 
     if (err == VF_OK) {
+        /* A variable frame rate has no fixed caps: the container's average, else the count. */
+        double fps = o->probe->fps;
+        if (!(fps > 0.0) && o->probe->duration > 0.0)
+            fps = (double)atomic_load(&r.frames) / o->probe->duration;
         for (size_t i = 0; i < o->nr; i++)
-            codecs_of(r.branch[i], o->probe->has_audio, out->codecs[i], sizeof(out->codecs[i]));
+            describe(r.branch[i], o->probe->has_audio, fps, out->codecs[i], sizeof(out->codecs[i]),
+                     &out->frame_rate[i]);
     }
     if (bus != NULL)
         gst_object_unref(bus);
@@ -510,6 +720,9 @@ pipeline_run(const struct pipeline_opts *o, struct pipeline_output *out, char *r
         gst_element_set_state(r.pipe, GST_STATE_NULL);
         gst_object_unref(r.pipe);
     }
+    gst_clear_buffer(&r.pack.stash);
+    if (r.pack.pad != NULL)
+        gst_object_unref(r.pack.pad);
     if (err == VF_OK)
         out->has_thumbnail = write_thumbnail(&r);
     if (r.thumb != NULL)

@@ -39,8 +39,9 @@ struct pipeline_opts {
 };
 
 struct pipeline_output {
-    char codecs[LADDER_MAX][64]; /* per rendition: "avc1.64001f,mp4a.40.2" */
-    bool has_thumbnail;          /* outdir/thumbnail.jpg was written */
+    char codecs[LADDER_MAX][64];   /* per rendition: "avc1.64001f,mp4a.40.2" */
+    double frame_rate[LADDER_MAX]; /* per rendition, frames per second as encoded (> 0) */
+    bool has_thumbnail;            /* outdir/thumbnail.jpg was written */
 };
 
 /*

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hlsmaster.h"
 #include "strbuf.h"
 
 #define PLAYLIST_MAX_BYTES    (8 * 1024 * 1024)
@@ -187,13 +188,21 @@ write_atomic(const char *path, const char *body, size_t n)
     return VF_OK;
 }
 
-enum vf_err
-playlist_write_vod(const struct playlist *pl, const char *path)
+/* The #EXT-X-TARGETDURATION that covers every rounded #EXTINF (at least 1). */
+static long
+target_of(const struct playlist *pl)
 {
     long target = 1;
     for (size_t i = 0; i < pl->n; i++)
         if (lround(pl->seg[i].duration) > target)
             target = lround(pl->seg[i].duration);
+    return target;
+}
+
+enum vf_err
+playlist_write_vod(const struct playlist *pl, const char *path)
+{
+    long target = target_of(pl);
     struct strbuf b = { 0 };
     strbuf_printf(&b,
                   "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-PLAYLIST-TYPE:VOD\n"
@@ -202,6 +211,24 @@ playlist_write_vod(const struct playlist *pl, const char *path)
                   target);
     for (size_t i = 0; i < pl->n; i++)
         strbuf_printf(&b, "#EXTINF:%.6f,\n%s\n", pl->seg[i].duration, pl->seg[i].uri);
+    strbuf_printf(&b, "#EXT-X-ENDLIST\n");
+    enum vf_err err = b.oom ? VF_ERR_NOMEM : write_atomic(path, b.s, b.len);
+    strbuf_free(&b);
+    return err;
+}
+
+enum vf_err
+playlist_write_iframes(const struct playlist *pl, const size_t *iframe_len, const char *path)
+{
+    struct strbuf b = { 0 };
+    strbuf_printf(&b,
+                  "#EXTM3U\n#EXT-X-VERSION:4\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-I-FRAMES-ONLY\n"
+                  "#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-TARGETDURATION:%ld\n"
+                  "#EXT-X-MEDIA-SEQUENCE:0\n",
+                  target_of(pl));
+    for (size_t i = 0; i < pl->n; i++)
+        strbuf_printf(&b, "#EXTINF:%.6f,\n#EXT-X-BYTERANGE:%zu@0\n%s\n", pl->seg[i].duration,
+                      iframe_len[i], pl->seg[i].uri);
     strbuf_printf(&b, "#EXT-X-ENDLIST\n");
     enum vf_err err = b.oom ? VF_ERR_NOMEM : write_atomic(path, b.s, b.len);
     strbuf_free(&b);
@@ -254,17 +281,13 @@ playlist_measure(const struct playlist *pl, const char *dir, struct playlist_sta
 }
 
 enum vf_err
-playlist_write_master(const char *path, const struct playlist_variant *v, size_t n)
+playlist_write_master(const char *path, const struct video_rendition *r, size_t n)
 {
-    struct strbuf b = { 0 };
-    strbuf_printf(&b, "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
-    for (size_t i = 0; i < n; i++)
-        strbuf_printf(&b,
-                      "#EXT-X-STREAM-INF:BANDWIDTH=%lld,AVERAGE-BANDWIDTH=%lld,RESOLUTION=%dx%d,"
-                      "CODECS=\"%s\"\n%s\n",
-                      (long long)v[i].bandwidth, (long long)v[i].avg_bandwidth, v[i].width,
-                      v[i].height, v[i].codecs, v[i].uri);
-    enum vf_err err = b.oom ? VF_ERR_NOMEM : write_atomic(path, b.s, b.len);
-    strbuf_free(&b);
+    size_t len = 0;
+    char *body = hlsmaster_render(r, n, &len);
+    if (body == NULL)
+        return VF_ERR_NOMEM;
+    enum vf_err err = write_atomic(path, body, len);
+    free(body);
     return err;
 }

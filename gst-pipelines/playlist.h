@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "video.h" /* struct video_rendition */
 
 struct playlist_segment {
     double duration; /* seconds, from #EXTINF */
@@ -39,6 +40,15 @@ double playlist_duration(const struct playlist *pl);
  */
 enum vf_err playlist_write_vod(const struct playlist *pl, const char *path);
 
+/*
+ * Writes the I-frame playlist of `pl` to `path` atomically (#EXT-X-I-FRAMES-ONLY, version 4):
+ * one I-frame per segment, the first iframe_len[i] bytes of segment i (its PAT, PMT and opening
+ * keyframe: tsindex.h), lasting until the next.  Players scrub and fast-forward with it.
+ * VF_ERR_IO on failure.
+ */
+enum vf_err playlist_write_iframes(const struct playlist *pl, const size_t *iframe_len,
+                                   const char *path);
+
 struct playlist_stats {
     int64_t peak_bps; /* highest segment bit rate (BANDWIDTH) */
     int64_t avg_bps;  /* total bits / total duration (AVERAGE-BANDWIDTH) */
@@ -54,14 +64,8 @@ struct playlist_stats {
 enum vf_err playlist_measure(const struct playlist *pl, const char *dir, struct playlist_stats *st,
                              char *reason, size_t len);
 
-struct playlist_variant {
-    const char *uri; /* "480p/index.m3u8" */
-    int width, height;
-    int64_t bandwidth, avg_bandwidth;
-    const char *codecs; /* "avc1.64001f,mp4a.40.2" */
-};
-
-/* Writes a master playlist listing `v[0..n)` to `path` atomically.  VF_ERR_IO on failure. */
-enum vf_err playlist_write_master(const char *path, const struct playlist_variant *v, size_t n);
+/* Writes the master playlist of renditions r[0..n) (hlsmaster_render) to `path` atomically.
+ * VF_ERR_IO on failure, VF_ERR_NOMEM. */
+enum vf_err playlist_write_master(const char *path, const struct video_rendition *r, size_t n);
 
 #endif

@@ -28,6 +28,28 @@
 #define PROBE_MAX_DURATION (24.0 * 3600.0)
 #define PROBE_MAX_FPS      300.0
 
+/*
+ * The display rotation a stream's image-orientation tag asks for (what videoflip's
+ * video-direction=auto applies): "rotate-N" and "flip-rotate-N" turn by N degrees clockwise
+ * (the flip does not change the size).  0 without a tag.
+ */
+static int
+orientation(const GstTagList *tags)
+{
+    gchar *o = NULL;
+    if (tags == NULL || !gst_tag_list_get_string(tags, GST_TAG_IMAGE_ORIENTATION, &o))
+        return 0;
+    const char *deg = g_str_has_prefix(o, "flip-rotate-") ? o + strlen("flip-rotate-")
+                      : g_str_has_prefix(o, "rotate-")    ? o + strlen("rotate-")
+                                                          : "0";
+    int r = strcmp(deg, "90") == 0    ? 90
+            : strcmp(deg, "180") == 0 ? 180
+            : strcmp(deg, "270") == 0 ? 270
+                                      : 0;
+    g_free(o);
+    return r;
+}
+
 /* Reads the first video and audio stream of `info` into *out; checks the limits. */
 static enum vf_err
 check_streams(GstDiscovererInfo *info, struct media_info *out, char *reason, size_t len)
@@ -64,6 +86,13 @@ check_streams(GstDiscovererInfo *info, struct media_info *out, char *reason, siz
     out->width = (int)lround(dw);
     out->height = (int)h;
     out->fps = fd > 0 ? (double)fn / fd : 0.0;
+    out->interlaced = gst_discoverer_video_info_is_interlaced(v);
+    out->rotation = orientation(gst_discoverer_stream_info_get_tags(GST_DISCOVERER_STREAM_INFO(v)));
+    if (out->rotation == 90 || out->rotation == 270) {
+        int t = out->width;
+        out->width = out->height;
+        out->height = t;
+    }
 
     if (out->width < PROBE_MIN_SIDE || out->height < PROBE_MIN_SIDE ||
         out->width > PROBE_MAX_SIDE || out->height > PROBE_MAX_SIDE) {

@@ -5,12 +5,14 @@
 # Unit tests: one criterion program per module, tests/unit/test_<module>.c unless listed
 # below with more sources.  Adding one is adding its name here.
 unit_tests = tests/unit/test_auth tests/unit/test_catalogue tests/unit/test_cgienv \
-	tests/unit/test_config tests/unit/test_db tests/unit/test_form tests/unit/test_http \
+	tests/unit/test_compress \
+	tests/unit/test_config tests/unit/test_db tests/unit/test_form tests/unit/test_hlsmaster \
+	tests/unit/test_http \
 	tests/unit/test_job tests/unit/test_ladder tests/unit/test_linktoken tests/unit/test_mail \
 	tests/unit/test_mediafile tests/unit/test_multipart tests/unit/test_password \
 	tests/unit/test_playlist tests/unit/test_policy tests/unit/test_route tests/unit/test_strbuf \
-	tests/unit/test_token tests/unit/test_transcode_payload tests/unit/test_upload tests/unit/test_utf8 \
-	tests/unit/test_urlsig
+	tests/unit/test_token tests/unit/test_transcode_payload tests/unit/test_tsindex \
+	tests/unit/test_tsrebase tests/unit/test_upload tests/unit/test_utf8 tests/unit/test_urlsig
 if HAVE_CRITERION
 check_PROGRAMS += $(unit_tests)
 endif
@@ -24,6 +26,8 @@ tests_unit_test_cgienv_SOURCES = tests/unit/test_cgienv.c fcgi/cgienv.c fcgi/cgi
 tests_unit_test_upload_SOURCES = tests/unit/test_upload.c fcgi/uploadform.c fcgi/uploadform.h
 tests_unit_test_ladder_SOURCES = tests/unit/test_ladder.c gst-pipelines/ladder.c
 tests_unit_test_playlist_SOURCES = tests/unit/test_playlist.c gst-pipelines/playlist.c
+tests_unit_test_tsrebase_SOURCES = tests/unit/test_tsrebase.c gst-pipelines/tsrebase.c
+tests_unit_test_tsindex_SOURCES = tests/unit/test_tsindex.c gst-pipelines/tsindex.c
 lint_sources += $(unit_tests:=.c) tests/unit/dbfixture.c
 EXTRA_DIST += tests/unit/criterion.cfg tests/unit/fixtures tests/fixtures/schema
 

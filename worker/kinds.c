@@ -4,19 +4,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "transcode_payload.h"
 #include "worker.h"
 
 static int
-mail_wall(const struct config *cfg)
+mail_wall(const struct config *cfg, const char *payload)
 {
+    (void)payload;
     /* libESMTP applies EMAIL_TIMEOUT per step; this is the backstop for the whole run. */
     return cfg->email_timeout * 6 + 10;
 }
 
+/* Grows with the source's length (transcode_payload_timeout); the base for an old payload. */
 static int
-transcode_wall(const struct config *cfg)
+transcode_wall(const struct config *cfg, const char *payload)
 {
-    return cfg->transcode_timeout;
+    struct transcode_payload p;
+    if (transcode_payload_parse(payload, &p) != VF_OK)
+        return cfg->transcode_timeout;
+    return transcode_payload_timeout(cfg, p.duration);
 }
 
 static int
@@ -26,9 +32,10 @@ transcode_stall(const struct config *cfg)
 }
 
 static int
-test_wall(const struct config *cfg)
+test_wall(const struct config *cfg, const char *payload)
 {
     (void)cfg;
+    (void)payload;
     return 120;
 }
 
@@ -36,7 +43,7 @@ static struct worker_kind kinds[8];
 static size_t nkinds;
 
 static void
-add(const struct job_kind *k, int (*wall)(const struct config *),
+add(const struct job_kind *k, int (*wall)(const struct config *, const char *),
     int (*stall)(const struct config *), bool perm, long cpu_s, long as_mib, long fsize_mib)
 {
     if (k == NULL || nkinds >= sizeof(kinds) / sizeof(kinds[0]))

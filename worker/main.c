@@ -316,7 +316,7 @@ tend(struct worker *w)
         }
         if (err != VF_OK)
             db_trouble(w, "renewing a lease", err);
-        int wall = s->wk->wall_timeout != NULL ? s->wk->wall_timeout(w->cfg) : 0;
+        int wall = s->wk->wall_timeout != NULL ? s->wk->wall_timeout(w->cfg, s->job->payload) : 0;
         int stall = s->wk->stall_timeout != NULL ? s->wk->stall_timeout(w->cfg) : 0;
         if (wall > 0 && now - s->started_us > secs(wall)) {
             snprintf(s->error, sizeof(s->error), "timed out after %d s", wall);

@@ -40,7 +40,7 @@ child_main(struct slot *s, const struct config *cfg, int wfd, pid_t parent)
 
     const struct worker_kind *wk = s->wk;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    long wall = wk->wall_timeout != NULL ? wk->wall_timeout(cfg) : 0;
+    long wall = wk->wall_timeout != NULL ? wk->wall_timeout(cfg, s->job->payload) : 0;
     long cpu = wk->cpu_s > 0 ? wk->cpu_s : wall * (cores > 0 ? cores : 1);
     child_limit(RLIMIT_CPU, cpu > 0 ? (unsigned long long)cpu : 0);
 #ifndef NO_AS_LIMIT

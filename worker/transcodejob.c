@@ -102,9 +102,11 @@ run(const struct config *cfg, const char *payload, int out_fd)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
 
-    /* Backstops in case the worker set none (it normally does). */
+    /* Backstops in case the worker set none (it normally does).  The limits grow with the
+     * source's length (transcode_payload_timeout), the worker's own too. */
+    int wall = transcode_payload_timeout(cfg, p.duration), stall = cfg->transcode_stall_timeout;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    limit_if_unset(RLIMIT_CPU, (rlim_t)cfg->transcode_timeout * (rlim_t)(cores > 0 ? cores : 1));
+    limit_if_unset(RLIMIT_CPU, (rlim_t)wall * (rlim_t)(cores > 0 ? cores : 1));
     limit_if_unset(RLIMIT_FSIZE, (rlim_t)64 << 30);
 #ifndef VF_ASAN
     limit_if_unset(RLIMIT_AS, (rlim_t)16 << 30);
@@ -129,7 +131,6 @@ run(const struct config *cfg, const char *payload, int out_fd)
 
     /* Our own watchdogs fire a little before the worker's, so the reason is ours and the
      * staging directory is removed. */
-    int wall = cfg->transcode_timeout, stall = cfg->transcode_stall_timeout;
     struct transcode_params tp = {
         .input = src,
         .outdir = dir,
@@ -210,12 +211,25 @@ parse_result(const char *json, int64_t id, struct published *out, char *err, siz
         const cJSON *bw = cJSON_GetObjectItemCaseSensitive(r, "bandwidth");
         const cJSON *avg = cJSON_GetObjectItemCaseSensitive(r, "avg_bandwidth");
         const cJSON *codecs = cJSON_GetObjectItemCaseSensitive(r, "codecs");
+        const cJSON *name = cJSON_GetObjectItemCaseSensitive(r, "name");
+        const cJSON *fps = cJSON_GetObjectItemCaseSensitive(r, "frame_rate");
         vr->width = jsonobj_int(r, "width", -1);
         vr->height = jsonobj_int(r, "height", -1);
         vr->bandwidth = cJSON_IsNumber(bw) ? (int64_t)bw->valuedouble : 0;
         vr->avg_bandwidth = cJSON_IsNumber(avg) ? (int64_t)avg->valuedouble : 0;
         snprintf(vr->codecs, sizeof(vr->codecs), "%s",
                  cJSON_IsString(codecs) ? codecs->valuestring : "");
+        /* The name is the directory the files are published in: video_set_ready() refuses
+         * anything but [0-9a-z]. */
+        if (!cJSON_IsString(name) || strlen(name->valuestring) >= sizeof(vr->name)) {
+            snprintf(err, errlen, "transcode result has a rendition without a usable name");
+            goto done;
+        }
+        memcpy(vr->name, name->valuestring, strlen(name->valuestring) + 1);
+        vr->frame_rate = cJSON_IsNumber(fps) ? fps->valuedouble : 0.0;
+        const cJSON *ib = cJSON_GetObjectItemCaseSensitive(r, "iframe_bandwidth");
+        vr->iframe_bandwidth =
+            cJSON_IsNumber(ib) && ib->valuedouble > 0 ? (int64_t)ib->valuedouble : 0;
     }
     if (out->n == 0) {
         snprintf(err, errlen, "transcode result has no renditions");

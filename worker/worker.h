@@ -14,8 +14,9 @@
 /* How the worker runs one kind: the kind itself plus the child's limits. */
 struct worker_kind {
     const struct job_kind *kind;
-    /* Wall-clock limit of one run and no-progress limit (0 = none), seconds. */
-    int (*wall_timeout)(const struct config *cfg);
+    /* Wall-clock limit of one run of the job with `payload` and no-progress limit (0 = none),
+     * seconds. */
+    int (*wall_timeout)(const struct config *cfg, const char *payload);
     int (*stall_timeout)(const struct config *cfg);
     bool timeout_permanent; /* a run killed by a timeout fails for good (poison input) */
     /* Child rlimits: CPU seconds (0 = wall_timeout * cores), address space and file

@@ -92,6 +92,8 @@ static const struct var vars[] = {
     { "WORKER_SHUTDOWN_GRACE", V_INT, OFF(worker_shutdown_grace), "30", 0, 86400, NULL },
     { "HLS_SEGMENT_SECONDS", V_INT, OFF(hls_segment_seconds), "4", 1, 60, NULL },
     { "TRANSCODE_TIMEOUT", V_INT, OFF(transcode_timeout), "7200", 10, 86400 * 2, NULL },
+    { "TRANSCODE_TIMEOUT_PER_SECOND", V_INT, OFF(transcode_timeout_per_second), "10", 0, 3600,
+      NULL },
     { "TRANSCODE_STALL_TIMEOUT", V_INT, OFF(transcode_stall_timeout), "120", 5, 86400, NULL },
     { "X264_THREADS", V_INT, OFF(x264_threads), "0", 0, 128, NULL },
     { "VIDEOFLIX_SUPERUSER_EMAIL", V_STR, OFF(superuser_email), "", 0, 254, NULL },

@@ -88,15 +88,16 @@ struct config {
     int hls_max_age;         /* HLS_CACHE_MAX_AGE (default 86400) */
 
     /* jobs and transcoding */
-    int transcode_concurrency;   /* TRANSCODE_CONCURRENCY (default 1) */
-    int mail_concurrency;        /* MAIL_CONCURRENCY (default 2) */
-    int job_lease_seconds;       /* JOB_LEASE_SECONDS (default 60) */
-    int job_max_attempts;        /* JOB_MAX_ATTEMPTS (default 5) */
-    int job_retry_delay;         /* JOB_RETRY_DELAY first retry backoff (default 10) */
-    int job_retry_max_delay;     /* JOB_RETRY_MAX_DELAY backoff cap (default 3600) */
-    int worker_shutdown_grace;   /* WORKER_SHUTDOWN_GRACE SIGTERM wait for children (default 30) */
-    int hls_segment_seconds;     /* HLS_SEGMENT_SECONDS (default 4) */
-    int transcode_timeout;       /* TRANSCODE_TIMEOUT wall clock (default 7200) */
+    int transcode_concurrency; /* TRANSCODE_CONCURRENCY (default 1) */
+    int mail_concurrency;      /* MAIL_CONCURRENCY (default 2) */
+    int job_lease_seconds;     /* JOB_LEASE_SECONDS (default 60) */
+    int job_max_attempts;      /* JOB_MAX_ATTEMPTS (default 5) */
+    int job_retry_delay;       /* JOB_RETRY_DELAY first retry backoff (default 10) */
+    int job_retry_max_delay;   /* JOB_RETRY_MAX_DELAY backoff cap (default 3600) */
+    int worker_shutdown_grace; /* WORKER_SHUTDOWN_GRACE SIGTERM wait for children (default 30) */
+    int hls_segment_seconds;   /* HLS_SEGMENT_SECONDS (default 4) */
+    int transcode_timeout;     /* TRANSCODE_TIMEOUT wall clock (default 7200) ... */
+    int transcode_timeout_per_second; /* ... plus this per second of source (default 10) */
     int transcode_stall_timeout; /* TRANSCODE_STALL_TIMEOUT no-progress watchdog (default 120) */
     int x264_threads;            /* X264_THREADS (default 0 = auto) */
 

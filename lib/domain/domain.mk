@@ -10,6 +10,7 @@ lib_domain_libvfdomain_a_SOURCES = \
 	lib/domain/linktoken.c lib/domain/linktoken.h \
 	lib/domain/ratelimit.c lib/domain/ratelimit.h \
 	lib/domain/video.c lib/domain/video.h \
+	lib/domain/hlsmaster.c lib/domain/hlsmaster.h \
 	lib/domain/catalogue.c lib/domain/catalogue.h \
 	lib/domain/media.c lib/domain/media.h \
 	lib/domain/datadir.c lib/domain/datadir.h \

@@ -18,8 +18,11 @@ enum media_dir { MEDIA_UPLOADS, MEDIA_STAGING, MEDIA_HLS, MEDIA_THUMBNAILS };
 /* What a probe found in a media file (gst-pipelines/probe.c fills it). */
 struct media_info {
     double duration;   /* seconds */
-    int width, height; /* display size: width already corrected for a non-square pixel aspect */
+    int width, height; /* display size: corrected for a non-square pixel aspect, and swapped
+                        * when the source says to show it turned by 90 or 270 degrees */
     double fps;        /* 0 when the container does not say */
+    int rotation;      /* degrees clockwise the picture is turned for display: 0, 90, 180, 270 */
+    bool interlaced;   /* coded as fields (the transcoder deinterlaces) */
     bool has_audio;
     bool has_video;
 };

@@ -412,9 +412,9 @@ publish(struct upload *u, const struct upload_meta *meta, int64_t *video_id, int
     e = db_begin(db);
     if (e == VF_OK)
         e = video_create(db, meta->title, meta->description != NULL ? meta->description : "",
-                         meta->category, rel, &vid);
+                         meta->category, rel, info.duration, &vid);
     if (e == VF_OK)
-        e = transcode_payload_enqueue(db, vid, rel, false, &jid);
+        e = transcode_payload_enqueue(db, vid, rel, false, info.duration, &jid);
     if (e == VF_OK)
         e = db_commit(db);
     if (e != VF_OK) {

@@ -89,6 +89,19 @@ video_from_row(const struct db_rows *r, size_t i)
     return v;
 }
 
+/* A rendition name: up to 7 of [0-9a-z] (the empty name of an old row included). */
+static bool
+rendition_name_ok(const char *s)
+{
+    size_t n = strnlen(s, sizeof(((struct video_rendition *)0)->name));
+    if (n >= sizeof(((struct video_rendition *)0)->name))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z')))
+            return false;
+    return true;
+}
+
 /* Fill one rendition from row `i`, columns starting at `c`. */
 static void
 rendition_from_row(const struct db_rows *r, size_t i, size_t c, struct video_rendition *out)
@@ -103,6 +116,11 @@ rendition_from_row(const struct db_rows *r, size_t i, size_t c, struct video_ren
         strncpy(out->codecs, codecs, sizeof(out->codecs) - 1);
         out->codecs[sizeof(out->codecs) - 1] = '\0';
     }
+    const char *name = db_rows_text(r, i, c + 5);
+    if (name && rendition_name_ok(name))
+        memcpy(out->name, name, strlen(name) + 1);
+    out->frame_rate = (double)db_rows_int(r, i, c + 6) / 1000.0;
+    out->iframe_bandwidth = db_rows_int(r, i, c + 7);
 }
 
 enum vf_err
@@ -215,16 +233,17 @@ exec_one(struct db *db, enum stmt_id id, const struct db_param *p, size_t np)
 
 enum vf_err
 video_create(struct db *db, const char *title, const char *description, const char *category,
-             const char *source_path, int64_t *id)
+             const char *source_path, double duration, int64_t *id)
 {
-    if (!title || !*title || !category || !*category)
+    if (!title || !*title || !category || !*category || !(duration >= 0) || duration > 1e9)
         return VF_ERR_INVALID;
     int64_t newid = 0;
-    enum vf_err err = db_query_int(
-        db, STMT_VIDEO_INSERT,
-        DB_ARGS(DB_TEXT(title), DB_TEXT(description ? description : ""), DB_TEXT(category),
-                DB_TEXT(source_path ? source_path : ""), DB_INT(clock_now_us())),
-        &newid);
+    enum vf_err err =
+        db_query_int(db, STMT_VIDEO_INSERT,
+                     DB_ARGS(DB_TEXT(title), DB_TEXT(description ? description : ""),
+                             DB_TEXT(category), DB_TEXT(source_path ? source_path : ""),
+                             DB_INT(clock_now_us()), DB_INT(llround(duration * 1000.0))),
+                     &newid);
     if (err)
         return err;
     if (id)
@@ -263,7 +282,9 @@ set_ready_tx(struct db *db, void *arg)
         const struct video_rendition *r = &a->r[i];
         err = db_exec(db, STMT_VIDEO_RENDITION_INSERT,
                       DB_ARGS(DB_INT(a->id), DB_INT(r->height), DB_INT(r->width),
-                              DB_INT(r->bandwidth), DB_INT(r->avg_bandwidth), DB_TEXT(r->codecs)),
+                              DB_INT(r->bandwidth), DB_INT(r->avg_bandwidth), DB_TEXT(r->codecs),
+                              DB_TEXT(r->name), DB_INT(llround(r->frame_rate * 1000.0)),
+                              DB_INT(r->iframe_bandwidth)),
                       NULL);
     }
     return err;
@@ -278,8 +299,13 @@ video_set_ready(struct db *db, int64_t id, double duration, int width, int heigh
         return VF_ERR_INVALID;
     for (size_t i = 0; i < n; i++) {
         if (r[i].height <= 0 || r[i].width <= 0 || r[i].bandwidth < 0 || r[i].avg_bandwidth < 0 ||
-            memchr(r[i].codecs, '\0', sizeof(r[i].codecs)) == NULL)
+            memchr(r[i].codecs, '\0', sizeof(r[i].codecs)) == NULL ||
+            !rendition_name_ok(r[i].name) || !(r[i].frame_rate >= 0.0) ||
+            r[i].frame_rate > 1000.0 || r[i].iframe_bandwidth < 0)
             return VF_ERR_INVALID;
+        for (size_t j = 0; j < i; j++)
+            if (r[i].name[0] != '\0' && strcmp(r[i].name, r[j].name) == 0)
+                return VF_ERR_INVALID;
     }
     struct ready_args a = { id, duration, width, height, r, n, has_thumbnail };
     return in_transaction(db, set_ready_tx, &a);

@@ -24,10 +24,19 @@ enum video_state { VIDEO_UPLOADED, VIDEO_PROCESSING, VIDEO_READY, VIDEO_FAILED }
 
 #define VIDEO_MAX_RENDITIONS 3
 
+/*
+ * One rendition as it was measured when published (schema 004_catalogue, 006_renditions): what
+ * the master playlist tells players about it.  `name` is its ladder rung and directory,
+ * hls/<id>/<name>/ ("480p": 480 pixels on the short side, so a portrait 480p is 480 wide); ""
+ * only in rows older than the column.
+ */
 struct video_rendition {
     int height, width;
     int64_t bandwidth, avg_bandwidth; /* bits per second (peak, average) */
     char codecs[64];                  /* RFC 6381, e.g. "avc1.64001f,mp4a.40.2" */
+    char name[8];                     /* [0-9a-z]*, e.g. "480p" */
+    double frame_rate;                /* frames per second, 0 = unknown */
+    int64_t iframe_bandwidth;         /* peak of its I-frame playlist, 0 = it has none */
 };
 
 struct video {
@@ -49,17 +58,20 @@ enum vf_err video_get(struct db *db, int64_t id, struct video **out);
 void video_free(struct video *v);
 
 /* Insert a video in state uploaded; source_path is relative to MEDIA_ROOT
- * (e.g. "uploads/<random>.mp4").  title and category must be non-empty
+ * (e.g. "uploads/<random>.mp4"), duration the source's as probed (seconds, 0 unknown: a
+ * re-transcode sizes its limits by it).  title and category must be non-empty
  * (VF_ERR_INVALID otherwise; length limits are the caller's validation).  `*id` (may
  * be NULL) gets the new id.  Joins the caller's open transaction if there is one. */
 enum vf_err video_create(struct db *db, const char *title, const char *description,
-                         const char *category, const char *source_path, int64_t *id);
+                         const char *category, const char *source_path, double duration,
+                         int64_t *id);
 
 /* State changes.  VF_ERR_NOTFOUND when the video does not exist.  Each joins the
  * caller's open transaction if there is one, else runs in its own. */
 enum vf_err video_set_processing(struct db *db, int64_t id);
 /* Mark ready: source duration/size, the renditions that exist (n <= 3, any order; stored
- * ascending by height, replacing earlier ones) and whether thumbnails/<id>.jpg exists. */
+ * ascending by height, replacing earlier ones; names of [0-9a-z], distinct when set, frame
+ * rates 0..1000) and whether thumbnails/<id>.jpg exists.  VF_ERR_INVALID for anything else. */
 enum vf_err video_set_ready(struct db *db, int64_t id, double duration, int width, int height,
                             const struct video_rendition *r, size_t n, bool has_thumbnail);
 /* Mark failed with a one-line reason (shown to staff, never to viewers). */

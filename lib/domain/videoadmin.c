@@ -146,7 +146,7 @@ videoadmin_retranscode(struct db *db, int64_t video_id, bool force, int64_t *job
     /* A published video is re-transcoded in place: the transcoder replaces hls/<id>/. */
     if (e == VF_OK)
         e = transcode_payload_enqueue(db, video_id, v->source_path, v->state == VIDEO_READY,
-                                      job_id);
+                                      v->duration, job_id);
     video_free(v);
     if (e == VF_OK)
         e = db_commit(db);

@@ -43,6 +43,15 @@ mediafile_res_for_height(int height)
     return MEDIAFILE_1080P;
 }
 
+enum mediafile_res
+mediafile_res_of(const char *name, int width, int height)
+{
+    for (int i = 0; name != NULL && i < MEDIAFILE_NRES; i++)
+        if (strcmp(name, res_names[i]) == 0)
+            return (enum mediafile_res)i;
+    return mediafile_res_for_height(width < height ? width : height);
+}
+
 const char *
 mediafile_content_type(enum mediafile_kind kind)
 {
@@ -136,8 +145,9 @@ mediafile_parse(const char *raw_path, struct mediafile_path *out)
     if (res < 0)
         return VF_ERR_NOTFOUND;
     out->res = (enum mediafile_res)res;
-    if (!trailing_slash && clen[2] == strlen("index.m3u8") &&
-        memcmp(c[2], "index.m3u8", clen[2]) == 0) {
+    if (!trailing_slash &&
+        ((clen[2] == strlen("index.m3u8") && memcmp(c[2], "index.m3u8", clen[2]) == 0) ||
+         (clen[2] == strlen("iframes.m3u8") && memcmp(c[2], "iframes.m3u8", clen[2]) == 0))) {
         out->kind = MEDIAFILE_PLAYLIST;
     } else if (mediafile_is_segment_name(c[2], clen[2])) {
         out->kind = MEDIAFILE_SEGMENT;

@@ -22,12 +22,12 @@ struct mediafile_path {
     enum mediafile_kind kind;
     int64_t video_id;       /* > 0 */
     enum mediafile_res res; /* unused for MEDIAFILE_MASTER */
-    char name[24];          /* "index.m3u8", "<digits>.ts" or "master.m3u8" */
+    char name[24];          /* "index.m3u8", "iframes.m3u8", "<digits>.ts" or "master.m3u8" */
 };
 
 /*
  * Match a raw (still percent-encoded) request path against the allow-list
- *     /api/video/<id>/(480p|720p|1080p)/index.m3u8
+ *     /api/video/<id>/(480p|720p|1080p)/(index|iframes).m3u8
  *     /api/video/<id>/(480p|720p|1080p)/<digits>.ts[/]
  *     /api/video/<id>/master.m3u8
  * after exactly one percent-decoding of the whole path (so "%2e%2e%2f", a dot-dot segment, is
@@ -42,6 +42,11 @@ enum vf_err mediafile_parse(const char *raw_path, struct mediafile_path *out);
 const char *mediafile_res_name(enum mediafile_res r);
 int mediafile_res_height(enum mediafile_res r);
 enum mediafile_res mediafile_res_for_height(int height);
+
+/* The ladder step of a stored rendition: the one its name names, else (a row older than the
+ * name column, whose directory the transcoder named by the short side) the step of
+ * min(width, height). */
+enum mediafile_res mediafile_res_of(const char *name, int width, int height);
 
 /*
  * Open the file a validated path names, under `media_root` (trusted configuration;

@@ -67,8 +67,18 @@ static void
 add_cors(const struct app *app, const struct http_request *req, struct http_response *res)
 {
     const char *origin = http_header(req, "origin");
+    const char *vary = http_response_header(res, "Vary");
 
-    http_header_set(res, "Vary", "Origin");
+    /* Keep what the handler's response also varies on (Accept-Encoding for playlists). */
+    if (vary == NULL) {
+        http_header_set(res, "Vary", "Origin");
+    } else if (strcasestr(vary, "origin") == NULL) {
+        char merged[256];
+        if ((size_t)snprintf(merged, sizeof(merged), "%s, Origin", vary) < sizeof(merged))
+            http_header_set(res, "Vary", merged);
+        else
+            http_header_set(res, "Vary", "*");
+    }
     if (origin != NULL && config_origin_allowed(app->cfg, origin)) {
         http_header_set(res, "Access-Control-Allow-Origin", origin);
         http_header_set(res, "Access-Control-Allow-Credentials", "true");

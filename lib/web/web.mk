@@ -9,6 +9,7 @@ lib_web_libvfweb_a_SOURCES = \
 	lib/web/form.c lib/web/form.h \
 	lib/web/multipart.c lib/web/multipart.h \
 	lib/web/auth.c lib/web/auth.h \
-	lib/web/mediafile.c lib/web/mediafile.h
+	lib/web/mediafile.c lib/web/mediafile.h \
+	lib/web/compress.c lib/web/compress.h
 lib_web_libvfweb_a_CPPFLAGS = $(VF_DEFS) $(WEB_CPPFLAGS)
 lint_sources += $(filter %.c,$(lib_web_libvfweb_a_SOURCES))

@@ -1,8 +1,8 @@
 /* fuzz_mediapath.c -- libFuzzer target over the HLS path allow-list, signed-URL query
  * parsing and If-None-Match matching.  Oracles: no crash or sanitizer report; a path that
  * passes the allow-list names exactly one file inside one rendition directory (its name is
- * index.m3u8, master.m3u8 or digits + .ts, and it re-parses to the same thing); no query
- * verifies unless it is the one we would issue. */
+ * index.m3u8, iframes.m3u8, master.m3u8 or digits + .ts, and it re-parses to the same thing); no
+ * query verifies unless it is the one we would issue. */
 #define _POSIX_C_SOURCE 200809L /* strndup */
 #include "autoconf.h"
 
@@ -28,9 +28,10 @@ check_path(const char *s)
     size_t n = strlen(p.name);
     if (p.video_id <= 0 || strchr(p.name, '/') || strstr(p.name, "..") || n == 0)
         abort();
-    bool ok = p.kind == MEDIAFILE_SEGMENT    ? mediafile_is_segment_name(p.name, n)
-              : p.kind == MEDIAFILE_PLAYLIST ? strcmp(p.name, "index.m3u8") == 0
-                                             : strcmp(p.name, "master.m3u8") == 0;
+    bool ok = p.kind == MEDIAFILE_SEGMENT ? mediafile_is_segment_name(p.name, n)
+              : p.kind == MEDIAFILE_PLAYLIST
+                  ? strcmp(p.name, "index.m3u8") == 0 || strcmp(p.name, "iframes.m3u8") == 0
+                  : strcmp(p.name, "master.m3u8") == 0;
     if (!ok || (p.kind != MEDIAFILE_MASTER && mediafile_res_name(p.res) == NULL))
         abort();
     char again[128];

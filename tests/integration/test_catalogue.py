@@ -5,6 +5,7 @@ every SENDFILE_MODE, signed segments served without the application, the master
 playlist and resolutions above the source."""
 
 import base64
+import gzip
 import hashlib
 import hmac
 import http.client
@@ -45,6 +46,12 @@ def setUpModule():
                         str(d / '%03d.ts'), str(d / 'index.m3u8')], check=True, timeout=60)
         # more than 999 segments must work: a segment named 1000.ts
         shutil.copy(d / '002.ts', d / '1000.ts')
+        # the I-frame playlist the transcoder writes beside it (byte ranges of the segments)
+        (d / 'iframes.m3u8').write_text(
+            '#EXTM3U\n#EXT-X-VERSION:4\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-I-FRAMES-ONLY\n'
+            '#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:0\n' +
+            ''.join('#EXTINF:1.000000,\n#EXT-X-BYTERANGE:1880@0\n%03d.ts\n' % i for i in range(3)) +
+            '#EXT-X-ENDLIST\n')
 
 
 def tearDownModule():
@@ -242,6 +249,23 @@ class CatalogueMixin:
         self.assertEqual(r.headers['Access-Control-Allow-Origin'], ORIGIN)
         self.assertEqual(r.headers['Access-Control-Allow-Credentials'], 'true')
 
+    def test_iframe_playlist_is_served_like_the_media_playlist(self):
+        r = self.get(self.seg_path('newest', seg='iframes.m3u8'), headers={'Origin': ORIGIN})
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.headers['Content-Type'], 'application/vnd.apple.mpegurl')
+        want = self.fixture('480p', 'iframes.m3u8').decode()
+        body = r.body.decode()
+        if self.SIGNED:
+            self.assertEqual(self.unsigned(body), want)
+            self.assertEqual(len([l for l in body.splitlines() if SIG_RE.match(l)]), 3)
+        else:
+            self.assertEqual(body, want)
+        self.assertEqual(r.headers['Access-Control-Allow-Origin'], ORIGIN)
+        self.assertEqual(self.get(self.seg_path('newest', seg='iframes.m3u8'),
+                                  cookie=False).status, 401)
+        self.assertEqual(self.get('/api/video/%d/480p/iframes.m3u8' % self.ids['processing']).status,
+                         404)
+
     def test_playlist_404s(self):
         for path in ('/api/video/%d/480p/index.m3u8' % self.ids['processing'],
                      '/api/video/%d/480p/index.m3u8' % self.ids['failed'],
@@ -343,14 +367,77 @@ class CatalogueMixin:
         self.assertEqual(lines[0], '#EXTM3U')
         inf = [l for l in lines if l.startswith('#EXT-X-STREAM-INF:')]
         uris = [l for l in lines if l and not l.startswith('#')]
-        self.assertEqual(uris, ['480p/index.m3u8', '720p/index.m3u8'])
-        self.assertIn('BANDWIDTH=1440000', inf[0])
-        self.assertIn('RESOLUTION=320x480', inf[0])
-        self.assertIn('CODECS="avc1.64001e"', inf[1])
+        # The default first: 720p averages 1.8 Mbit/s, nearest to Apple's ~2 Mbit/s.
+        self.assertEqual(uris, ['720p/index.m3u8', '480p/index.m3u8'])
+        self.assertIn('BANDWIDTH=1440000', inf[1])
+        self.assertIn('RESOLUTION=320x480', inf[1])
+        self.assertIn('CODECS="avc1.64001e"', inf[0])
         self.assertEqual(r.headers['Access-Control-Allow-Origin'], ORIGIN)
         # the URIs resolve against the master URL to working playlists
         r = self.get('/api/video/%d/720p/index.m3u8' % vid)
         self.assertEqual(r.status, 200)
+
+    def test_master_playlist_revalidates_with_its_etag(self):
+        vid = self.ids['tie-b']
+        path = '/api/video/%d/master.m3u8' % vid
+        r = self.get(path)
+        self.assertEqual(r.status, 200)
+        etag = r.headers['ETag']
+        self.assertRegex(etag or '', r'^W/"[0-9a-f]{16}"$')
+        self.assertIn('no-cache', r.headers['Cache-Control'])
+        r2 = self.get(path, headers={'If-None-Match': etag, 'Origin': ORIGIN})
+        self.assertEqual(r2.status, 304)
+        self.assertEqual(r2.body, b'')
+        self.assertEqual(r2.headers['ETag'], etag)
+        self.assertEqual(r2.headers['Access-Control-Allow-Origin'], ORIGIN)
+        # a new measurement (a re-transcode) is a new body and a new tag
+        self.st.sql('UPDATE video_renditions SET bandwidth = bandwidth + 1 WHERE video_id = ?',
+                    (vid,))
+        try:
+            r3 = self.get(path, headers={'If-None-Match': etag})
+            self.assertEqual(r3.status, 200)
+            self.assertNotEqual(r3.headers['ETag'], etag)
+        finally:
+            self.st.sql('UPDATE video_renditions SET bandwidth = bandwidth - 1 WHERE video_id = ?',
+                        (vid,))
+        # without a cookie: 401 before anything, never a 304
+        r4 = self.get(path, headers={'If-None-Match': etag}, cookie=False)
+        self.assertEqual(r4.status, 401)
+
+
+    def test_playlists_are_gzipped_for_clients_that_accept_it(self):
+        for path in (self.seg_path('newest', seg='index.m3u8'),
+                     '/api/video/%d/master.m3u8' % self.ids['tie-b']):
+            plain = self.get(path)
+            self.assertEqual(plain.status, 200, path)
+            self.assertIsNone(plain.headers['Content-Encoding'])
+            r = self.get(path, headers={'Accept-Encoding': 'gzip, deflate, br', 'Origin': ORIGIN})
+            self.assertEqual(r.status, 200, path)
+            self.assertEqual(r.headers['Content-Encoding'], 'gzip', path)
+            self.assertEqual(r.headers['Content-Type'], 'application/vnd.apple.mpegurl')
+            vary = [v.strip().lower() for v in (r.headers['Vary'] or '').split(',')]
+            self.assertIn('accept-encoding', vary, path)
+            self.assertIn('origin', vary, path)
+            self.assertEqual(r.headers['Access-Control-Allow-Origin'], ORIGIN)
+            self.assertEqual(int(r.headers['Content-Length']), len(r.body))
+            text = gzip.decompress(r.body).decode()
+            if self.SIGNED and 'index.m3u8' in path:
+                self.assertEqual(self.unsigned(text), self.unsigned(plain.body.decode()))
+            else:
+                self.assertEqual(text, plain.body.decode(), path)
+            # refused explicitly: identity
+            r = self.get(path, headers={'Accept-Encoding': 'gzip;q=0, identity'})
+            self.assertEqual(r.status, 200)
+            self.assertIsNone(r.headers['Content-Encoding'])
+            self.assertTrue(r.body.startswith(b'#EXTM3U'), path)
+        if not self.SIGNED:
+            # the compressed playlist revalidates too
+            path = self.seg_path('newest', seg='index.m3u8')
+            r = self.get(path, headers={'Accept-Encoding': 'gzip'})
+            etag = r.headers['ETag']
+            self.assertTrue(etag)
+            r = self.get(path, headers={'Accept-Encoding': 'gzip', 'If-None-Match': etag})
+            self.assertEqual(r.status, 304)
 
 
 class SignedMixin(CatalogueMixin):

@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import tempfile
 import time
@@ -53,9 +54,123 @@ def ctl_env(**extra):
     return env
 
 
-def transcode_file(src, outdir, timeout=300):
+def transcode_file(src, outdir, timeout=300, **env):
     return subprocess.run([str(harness.CTL_BIN), 'transcode-file', str(src), str(outdir)],
-                          env=ctl_env(), capture_output=True, text=True, timeout=timeout)
+                          env=ctl_env(**env), capture_output=True, text=True, timeout=timeout)
+
+
+def ffmpeg_clip(path, seconds, size, rate, audio=True, vf=None, extra=(), source='testsrc'):
+    """A clip made with ffmpeg from a lavfi source (testsrc: a frame counter and moving
+    patterns, every frame differs) with a sine tone; vf filters the picture, extra are output
+    options."""
+    argv = ['ffmpeg', '-loglevel', 'error', '-y', '-f', 'lavfi',
+            '-i', '%s=size=%s:rate=%s' % (source, size, rate)]
+    if audio:
+        argv += ['-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000']
+    argv += ['-t', str(seconds)]
+    if vf:
+        argv += ['-vf', vf]
+    argv += ['-c:v', 'libx264', '-preset', 'ultrafast'] + list(extra)
+    if audio:
+        argv += ['-c:a', 'aac']
+    subprocess.run(argv + [str(path)], check=True, timeout=120)
+
+
+def set_rotation(path, degrees):
+    """Give the MP4's video track the display matrix of a phone held upright: shown turned by
+    `degrees` clockwise (ffprobe then reports rotation=-degrees)."""
+    data = bytearray(Path(path).read_bytes())
+    a, b, c, d = {90: (0, 1, -1, 0), 180: (-1, 0, 0, -1), 270: (0, -1, 1, 0)}[degrees]
+
+    def walk(off, end):
+        while off + 8 <= end:
+            size, typ = struct.unpack('>I4s', data[off:off + 8])
+            hdr = 8
+            if size == 1:
+                size, hdr = struct.unpack('>Q', data[off + 8:off + 16])[0], 16
+            elif size == 0:
+                size = end - off
+            if typ in (b'moov', b'trak'):
+                walk(off + hdr, off + size)
+            elif typ == b'tkhd':
+                matrix = off + hdr + 4 + (32 if data[off + hdr] == 1 else 20) + 16
+                if struct.unpack('>I', data[matrix + 36:matrix + 40])[0]:  # has a width: video
+                    struct.pack_into('>9i', data, matrix, a << 16, b << 16, 0, c << 16, d << 16, 0,
+                                     0, 0, 1 << 30)
+            off += size
+
+    walk(0, len(data))
+    Path(path).write_bytes(bytes(data))
+
+
+GRAY = (64, 48)  # frames compared as tiny gray pictures
+
+
+def gray_frames(src, *args, vf=None, ss=None, noautorotate=False):
+    """Decoded frames of src as ffmpeg shows them (a client, turned by the display matrix
+    unless noautorotate): a list of GRAY-sized gray byte strings.  ss seeks (an input option, as
+    a player seeking does); vf selects frames."""
+    argv = ['ffmpeg', '-loglevel', 'error'] + (['-noautorotate'] if noautorotate else [])
+    if ss is not None:
+        argv += ['-ss', str(ss)]
+    filters = (vf + ',' if vf else '') + 'scale=%d:%d' % GRAY
+    argv += ['-i', str(src)] + list(args) + ['-vf', filters, '-vsync', '0', '-an', '-f',
+                                            'rawvideo', '-pix_fmt', 'gray', '-']
+    r = subprocess.run(argv, capture_output=True, timeout=120)
+    n = GRAY[0] * GRAY[1]
+    return [r.stdout[i:i + n] for i in range(0, len(r.stdout) - n + 1, n)]
+
+
+def frame_distance(a, b):
+    """Mean absolute difference of two gray frames (0 = identical)."""
+    return sum(abs(x - y) for x, y in zip(a, b)) / max(1, len(a))
+
+
+def parse_master(text):
+    """[(attributes, uri)] of a master playlist's variants, in the order listed."""
+    lines = text.splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        if line.startswith('#EXT-X-STREAM-INF:'):
+            attrs = re.findall(r'([A-Z0-9-]+)=("[^"]*"|[^,]*)', line[len('#EXT-X-STREAM-INF:'):])
+            out.append(({k: v.strip('"') for k, v in attrs}, lines[i + 1]))
+    return out
+
+
+# ffprobe's profile names -> the profile_idc byte of an RFC 6381 avc1 string
+AVC_PROFILE = {'Constrained Baseline': '42', 'Baseline': '42', 'Main': '4d', 'High': '64'}
+
+
+def pes_starts(path):
+    """{PES stream id: number of PES packets} of an MPEG-TS file."""
+    data = Path(path).read_bytes()
+    out = {}
+    for i in range(0, len(data) - 187, 188):
+        p = data[i:i + 188]
+        afc = (p[3] >> 4) & 3
+        pos = 5 + p[4] if afc & 2 else 4
+        if p[1] & 0x40 and afc & 1 and p[pos:pos + 3] == b'\x00\x00\x01':
+            out[p[pos + 3]] = out.get(p[pos + 3], 0) + 1
+    return out
+
+
+def ts_tables(path):
+    """[(packet index, 'PAT'|'PMT')] for the PSI tables that start in an MPEG-TS file."""
+    data = Path(path).read_bytes()
+    out, pmt_pid = [], None
+    for i in range(0, len(data) - 187, 188):
+        p = data[i:i + 188]
+        pid, pusi, afc = ((p[1] & 0x1f) << 8) | p[2], p[1] & 0x40, (p[3] >> 4) & 3
+        pos = 5 + p[4] if afc & 2 else 4
+        if not pusi or not afc & 1:
+            continue
+        sec = pos + 1 + p[pos]
+        if pid == 0:
+            pmt_pid = ((p[sec + 10] & 0x1f) << 8) | p[sec + 11]
+            out.append((i // 188, 'PAT'))
+        elif pid == pmt_pid:
+            out.append((i // 188, 'PMT'))
+    return out
 
 
 def read_playlist(path):
@@ -145,7 +260,7 @@ class TranscodeFileTest(unittest.TestCase):
             target = int([t for t in tags if t.startswith('#EXT-X-TARGETDURATION:')][0][22:])
             self.assertTrue(all(round(dur) <= target for dur, _ in segs))
             self.assertEqual(sorted(p.name for p in d.iterdir()),
-                             sorted(['index.m3u8'] + [u for _, u in segs]))
+                             sorted(['index.m3u8', 'iframes.m3u8'] + [u for _, u in segs]))
             # ffprobe parses the playlist and finds the right picture size.
             rc, info = ffprobe_json(d / 'index.m3u8', 'format=duration', 'stream=codec_type,width,height')
             self.assertEqual(rc, 0)
@@ -168,15 +283,16 @@ class TranscodeFileTest(unittest.TestCase):
         for rname in keyframes:
             self.assertEqual(keyframes[rname], first, 'keyframes of %s differ' % rname)
         # Master playlist: one entry per rendition with measured rates.
-        master = (out / 'master.m3u8').read_text()
-        entries = re.findall(r'#EXT-X-STREAM-INF:BANDWIDTH=(\d+),AVERAGE-BANDWIDTH=(\d+),'
-                             r'RESOLUTION=(\d+)x(\d+),CODECS="([^"]+)"\n(\S+)\n', master)
-        self.assertEqual([(int(e[2]), int(e[3]), e[5]) for e in entries],
-                         [(w, h, '%s/index.m3u8' % n) for n, w, h in want])
-        for e in entries:
-            self.assertGreaterEqual(int(e[0]), int(e[1]))
-            self.assertGreater(int(e[1]), 10000)
-            self.assertRegex(e[4], r'^avc1\.[0-9a-f]{6}' + (',mp4a\\.40\\.2$' if res['has_audio'] else '$'))
+        entries = parse_master((out / 'master.m3u8').read_text())
+        self.assertEqual(sorted((a['RESOLUTION'], uri) for a, uri in entries),
+                         sorted(('%dx%d' % (w, h), '%s/index.m3u8' % n) for n, w, h in want))
+        for a, _ in entries:
+            self.assertGreaterEqual(int(a['BANDWIDTH']), int(a['AVERAGE-BANDWIDTH']))
+            self.assertGreater(int(a['AVERAGE-BANDWIDTH']), 10000)
+            self.assertEqual(a['FRAME-RATE'], '%.3f' % FPS)
+            self.assertRegex(a['CODECS'], r'^avc1\.[0-9a-f]{6}' +
+                             (',mp4a\\.40\\.2$' if res['has_audio'] else '$'))
+        self.assertEqual([x['frame_rate'] for x in res['renditions']], [FPS] * len(want))
         # Thumbnail: a JPEG at the lowest rendition's size.
         thumb = out / 'thumbnail.jpg'
         self.assertTrue(res['has_thumbnail'])
@@ -233,6 +349,85 @@ class TranscodeFileTest(unittest.TestCase):
             self.assertLess(took, 30, name)
 
 
+@unittest.skipUnless(have('ffmpeg') and have('ffprobe'), 'needs ffmpeg and ffprobe')
+class ClientViewTest(unittest.TestCase):
+    """Transcoded output as players see it (ffmpeg/ffprobe are the client): timeline, seeking,
+    container tables."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = Path(tempfile.mkdtemp(prefix='vf-client-view-'))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def transcode(self, name, src, **env):
+        out = self.tmp / ('out-' + name)
+        r = transcode_file(src, out, **env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return out, json.loads(r.stdout)
+
+    def test_timeline_starts_near_zero_and_ffmpeg_seeks_to_the_frame(self):
+        # 12 s at 10 fps with audio, 4 s segments: seeking to 10 s lands inside the last one.
+        src = self.tmp / 'seek.mp4'
+        ffmpeg_clip(src, 12, '320x240', 10)
+        out, _ = self.transcode('seek', src, HLS_SEGMENT_SECONDS='4')
+        playlist = out / '480p' / 'index.m3u8'
+        _, segs, _ = read_playlist(playlist)
+        self.assertEqual(len(segs), 3)
+        starts = []
+        for _, uri in segs:
+            _, info = ffprobe_json(playlist.parent / uri, 'format=start_time')
+            starts.append(float(info['format']['start_time']))
+        self.assertLess(starts[0], 0.5, 'the first segment starts near 0 (was 3600 s)')
+        self.assertGreaterEqual(starts[0], 0.0)
+        for k in (1, 2):
+            self.assertAlmostEqual(starts[k] - starts[0], 4.0 * k, delta=0.05, msg=starts)
+        # `ffmpeg -ss 10` gives the frame that is 10 s in (frame 100), within one frame.
+        seeked = gray_frames(playlist, '-frames:v', '1', ss=10)
+        self.assertEqual(len(seeked), 1, 'ffmpeg -ss 10 decoded nothing')
+        ref = gray_frames(playlist, vf=r'select=between(n\,95\,105)')
+        self.assertEqual(len(ref), 11)
+        dist = [frame_distance(seeked[0], f) for f in ref]
+        best = 95 + dist.index(min(dist))
+        self.assertLessEqual(abs(best - 100), 1, 'landed on frame %d (distances %s)' % (best, dist))
+        self.assertLess(min(dist), 1.0)
+        # And from the start: the first frame is the source's first frame.
+        first = gray_frames(playlist, '-frames:v', '1', ss=0)
+        self.assertLess(frame_distance(first[0], gray_frames(src, '-frames:v', '1')[0]), 3.0)
+
+    def test_container_overhead_tables_once_and_aac_packed(self):
+        src = self.tmp / 'tables.mp4'
+        ffmpeg_clip(src, 3, '320x240', 25)
+        out, _ = self.transcode('tables', src)
+        playlist = out / '480p' / 'index.m3u8'
+        _, segs, _ = read_playlist(playlist)
+        audio_pes = audio_frames = 0
+        for dur, uri in segs:
+            seg = out / '480p' / uri
+            # PAT and PMT open every segment and are not repeated in it (was 10/s).
+            self.assertEqual(ts_tables(seg), [(0, 'PAT'), (1, 'PMT')], uri)
+            audio_pes += pes_starts(seg).get(0xc0, 0)
+            _, info = ffprobe_json(seg, 'stream=codec_type,start_time')
+            starts = {x['codec_type']: float(x['start_time']) for x in info['streams']}
+            # Each segment's audio starts with its video (within one AAC frame, 21 ms).
+            self.assertAlmostEqual(starts['audio'], starts['video'], delta=0.03, msg=uri)
+        # Several AAC frames per PES packet (was one per 21 ms frame), none lost.
+        r = subprocess.run(['ffprobe', '-v', 'error', '-count_frames', '-select_streams', 'a',
+                            '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0',
+                            str(src)], capture_output=True, text=True, timeout=60)
+        want = int(r.stdout.split()[0])
+        for _, uri in segs:
+            r = subprocess.run(['ffprobe', '-v', 'error', '-count_frames', '-select_streams', 'a',
+                                '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0',
+                                str(out / '480p' / uri)], capture_output=True, text=True,
+                               timeout=60)
+            audio_frames += int(r.stdout.split()[0])
+        self.assertLessEqual(abs(audio_frames - want), 1, (audio_frames, want))
+        self.assertLess(audio_pes, audio_frames / 4, (audio_pes, audio_frames))
+
+
 @unittest.skipUnless(have('gst-launch-1.0'), 'needs gst-launch-1.0')
 class TranscodeJobTest(unittest.TestCase):
     """The "transcode" kind in videoflix-worker: ready, failed, kill -9 of the child."""
@@ -257,7 +452,7 @@ class TranscodeJobTest(unittest.TestCase):
         cls.st.stop()
         shutil.rmtree(cls.tmp, ignore_errors=True)
 
-    def add_video(self, src, name):
+    def add_video(self, src, name, duration=None):
         st = self.st
         dst = st.media_root / 'uploads' / name
         shutil.copyfile(src, dst)
@@ -266,11 +461,45 @@ class TranscodeJobTest(unittest.TestCase):
                "source_path) VALUES (?, ?, ?, ?, ?, ?)",
                ('Clip ' + name, 'generated', 'Test', now, now, 'uploads/' + name))
         vid = int(st.sql("SELECT max(id) FROM videos")[0][0])
-        payload = json.dumps({'video_id': vid, 'source': 'uploads/' + name, 'overwrite': False})
+        payload = {'video_id': vid, 'source': 'uploads/' + name, 'overwrite': False}
+        if duration is not None:
+            payload['duration'] = duration
+        payload = json.dumps(payload)
         st.sql("INSERT INTO jobs (kind, payload, run_after, created_at, updated_at, video_id) "
                "VALUES ('transcode', ?, ?, ?, ?, ?)", (payload, now, now, now, vid))
         job = int(st.sql("SELECT max(id) FROM jobs")[0][0])
         return vid, job
+
+    def running_child(self, vid):
+        """The pid of the worker's transcoder child for video vid once its pipeline runs."""
+        if self.video_state(vid)[0] != 'processing':
+            return None
+        kids = []
+        for task in Path('/proc/%d/task' % self.st.worker_pid).iterdir():
+            try:
+                kids += [int(x) for x in (task / 'children').read_text().split()]
+            except OSError:
+                pass
+        # The transcoder child has written into staging once the pipeline runs.
+        staged = [p for p in (self.st.media_root / 'staging').glob('%d.*/*' % vid)]
+        return kids[0] if kids and staged else None
+
+    def test_limits_grow_with_the_length_of_the_source(self):
+        # TRANSCODE_TIMEOUT 7200 + TRANSCODE_TIMEOUT_PER_SECOND 10 per second (the defaults):
+        # the child of a job whose upload was probed at 2 hours may use 79,200 s of wall clock
+        # and that many CPU-seconds per core -- a long film is never failed for being long.
+        cores = os.sysconf('SC_NPROCESSORS_ONLN')
+        for duration, wall in ((7200.0, 79200), (None, 7200)):
+            vid, _ = self.add_video(self.long_clip, 'limits-%s.mp4' % duration, duration=duration)
+            pid = self.st.wait_for(lambda: self.running_child(vid), timeout=60, interval=0.05,
+                                   what='transcoder child')
+            limits = Path('/proc/%d/limits' % pid).read_text()
+            m = re.search(r'^Max cpu time\s+(\d+)\s+(\d+)\s+seconds', limits, re.M)
+            self.assertIsNotNone(m, limits)
+            self.assertEqual((int(m.group(1)), int(m.group(2))), (wall * cores, wall * cores),
+                             'duration %s' % duration)
+            state, err = self.wait_state(vid, ('ready', 'failed'), timeout=180)
+            self.assertEqual(state, 'ready', err)
 
     def video_state(self, vid):
         return self.st.sql("SELECT state, error FROM videos WHERE id = ?", (vid,))[0]
@@ -319,24 +548,197 @@ class TranscodeJobTest(unittest.TestCase):
         self.assertEqual(self.staging_left(vid), [])
         self.assertFalse((self.st.media_root / 'hls' / str(vid)).exists())
 
+    # -- the ladder as a player gets it: master -> media playlists -> segments ----------------
+
+    def client(self):
+        if getattr(type(self), 'viewer', None) is None:
+            self.st.add_user('viewer@example.com', 'correct horse battery staple')
+            c = self.st.client()
+            r = c.post('/api/login/', json={'email': 'viewer@example.com',
+                                            'password': 'correct horse battery staple'})
+            self.assertEqual(r.status, 200, r)
+            type(self).viewer = c
+        return type(self).viewer
+
+    def publish(self, src, name):
+        vid, _ = self.add_video(src, name)
+        state, err = self.wait_state(vid, ('ready', 'failed'), timeout=240)
+        self.assertEqual(state, 'ready', err)
+        return vid
+
+    def served_ladder(self, vid):
+        """The served master's variants, each checked against what its URI really serves:
+        [(attributes, uri, ffprobe stream of its first segment)]."""
+        c = self.client()
+        r = c.get('/api/video/%d/master.m3u8' % vid)
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(r.headers['Content-Type'], 'application/vnd.apple.mpegurl')
+        variants = parse_master(r.text)
+        self.assertTrue(variants, r.text)
+        out = []
+        for attrs, uri in variants:
+            self.assertRegex(uri, r'^(480p|720p|1080p)/index\.m3u8$', 'the contract\'s URLs')
+            base = '/api/video/%d/%s/' % (vid, uri.split('/')[0])
+            r = c.get(base + 'index.m3u8')
+            self.assertEqual(r.status, 200, r)
+            segs, dur = [], None
+            for line in r.text.splitlines():
+                if line.startswith('#EXTINF:'):
+                    dur = float(line[8:].split(',')[0])
+                elif line and not line.startswith('#'):
+                    segs.append((dur, line))
+            peak, first = 0, None
+            for d, seg in segs:
+                body = c.get(base + seg).body
+                self.assertEqual(body[:1], b'\x47', seg)
+                if first is None:
+                    first = body
+                if d >= SEGMENT / 2:
+                    peak = max(peak, len(body) * 8 / d)
+            path = self.tmp / ('served-%d-%s.ts' % (vid, uri.split('/')[0]))
+            path.write_bytes(first)
+            _, info = ffprobe_json(path, 'stream=codec_type,width,height,r_frame_rate,profile,'
+                                         'level,field_order')
+            video = [x for x in info['streams'] if x['codec_type'] == 'video'][0]
+            # What the master says is what the URI serves.
+            self.assertEqual(attrs['RESOLUTION'], '%dx%d' % (video['width'], video['height']),
+                             uri)
+            n, d = (int(x) for x in video['r_frame_rate'].split('/'))
+            self.assertAlmostEqual(float(attrs['FRAME-RATE']), n / d, delta=0.01, msg=uri)
+            want = 'avc1.%s%02x%02x' % (AVC_PROFILE[video['profile']],
+                                        0x40 if video['profile'] == 'Main' else 0,
+                                        int(video['level']))
+            self.assertEqual(attrs['CODECS'].split(',')[0], want, uri)
+            self.assertGreaterEqual(int(attrs['BANDWIDTH']), int(peak), 'under-declared ' + uri)
+            self.assertLess(int(attrs['BANDWIDTH']), peak * 1.5 + 50000, 'over-declared ' + uri)
+            out.append((attrs, uri, video))
+        return out
+
+    def test_portrait_master_describes_every_rendition_as_served(self):
+        src = self.tmp / 'portrait.mp4'
+        make_clip(src, 1080, 1920, True)
+        vid = self.publish(src, 'portrait.mp4')
+        ladder = self.served_ladder(vid)
+        # "480p" is 480 on the short side: a portrait 480p is 480 wide.
+        self.assertEqual(sorted((uri, a['RESOLUTION']) for a, uri, _ in ladder),
+                         [('1080p/index.m3u8', '1080x1920'), ('480p/index.m3u8', '480x854'),
+                          ('720p/index.m3u8', '720x1280')])
+        # The first listed (where players start) is the one nearest to 2 Mbit/s on average.
+        ratio = [max(r, 1 / r) for r in (int(a['AVERAGE-BANDWIDTH']) / 2e6 for a, _, _ in ladder)]
+        self.assertEqual(ratio.index(min(ratio)), 0, ladder)
+        rows = self.st.sql("SELECT name, width, height, frame_rate_milli FROM video_renditions "
+                           "WHERE video_id = ? ORDER BY height", (vid,))
+        self.assertEqual([(r[0], int(r[1]), int(r[2]), int(r[3])) for r in rows],
+                         [('480p', 480, 854, 10000), ('720p', 720, 1280, 10000),
+                          ('1080p', 1080, 1920, 10000)])
+
+    def test_iframe_playlists_address_one_keyframe_per_segment(self):
+        src = self.tmp / 'iframes.mp4'
+        ffmpeg_clip(src, 3, '1280x720', 25)
+        vid = self.publish(src, 'iframes.mp4')
+        c = self.client()
+        r = c.get('/api/video/%d/master.m3u8' % vid)
+        lines = r.text.splitlines()
+        iframe = [dict((k, v.strip('"')) for k, v in re.findall(
+            r'([A-Z0-9-]+)=("[^"]*"|[^,]*)', l[len('#EXT-X-I-FRAME-STREAM-INF:'):]))
+            for l in lines if l.startswith('#EXT-X-I-FRAME-STREAM-INF:')]
+        variants = {uri.split('/')[0]: a for a, uri in parse_master(r.text)}
+        self.assertEqual(sorted(a['URI'] for a in iframe),
+                         ['480p/iframes.m3u8', '720p/iframes.m3u8'])
+        for a in iframe:
+            rung = a['URI'].split('/')[0]
+            self.assertEqual(a['RESOLUTION'], variants[rung]['RESOLUTION'])
+            self.assertEqual(a['CODECS'], variants[rung]['CODECS'].split(',')[0], 'video only')
+            r = c.get('/api/video/%d/%s' % (vid, a['URI']))
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.headers['Content-Type'], 'application/vnd.apple.mpegurl')
+            self.assertIn('#EXT-X-I-FRAMES-ONLY', r.text)
+            self.assertIn('#EXT-X-ENDLIST', r.text)
+            entries = re.findall(r'#EXTINF:([0-9.]+),\n#EXT-X-BYTERANGE:(\d+)@(\d+)\n(\d+\.ts)',
+                                 r.text)
+            self.assertEqual(len(entries), SECONDS // SEGMENT)
+            peak = 0
+            for dur, length, offset, seg in entries:
+                length, offset = int(length), int(offset)
+                rr = c.get('/api/video/%d/%s/%s' % (vid, rung, seg),
+                           headers={'Range': 'bytes=%d-%d' % (offset, offset + length - 1)})
+                self.assertEqual(rr.status, 206, seg)
+                self.assertEqual(len(rr.body), length)
+                path = self.tmp / ('iframe-%d-%s-%s' % (vid, rung, seg))
+                path.write_bytes(rr.body)
+                # The range alone decodes to exactly one picture, a keyframe.
+                p = subprocess.run(['ffprobe', '-v', 'error', '-select_streams', 'v:0',
+                                    '-show_entries', 'frame=key_frame,pict_type', '-of', 'csv=p=0',
+                                    str(path)], capture_output=True, text=True, timeout=60)
+                frames = [x.strip(',') for x in p.stdout.split()]
+                self.assertEqual(frames, ['1,I'], '%s %s: %s' % (rung, seg, p.stdout))
+                if float(dur) >= SEGMENT / 2:
+                    peak = max(peak, length * 8 / float(dur))
+            self.assertGreaterEqual(int(a['BANDWIDTH']), int(peak))
+            self.assertLess(int(a['BANDWIDTH']), peak * 1.5 + 10000)
+
+    def test_60_fps_master_says_60(self):
+        src = self.tmp / 'fps60.mp4'
+        ffmpeg_clip(src, 2, '640x360', 60)
+        vid = self.publish(src, 'fps60.mp4')
+        ladder = self.served_ladder(vid)
+        self.assertEqual([(uri, a['FRAME-RATE']) for a, uri, _ in ladder],
+                         [('480p/index.m3u8', '60.000')])
+
+    def test_rotated_phone_clip_is_upright_in_the_renditions_and_the_thumbnail(self):
+        # SMPTE bars (vertical bars, left to right) from a phone held upright: the file is
+        # 640x360 with a display matrix saying "turn 90 degrees clockwise" (ffprobe: -90).
+        src = self.tmp / 'rotated.mp4'
+        ffmpeg_clip(src, 2, '640x360', 25, source='smptebars')
+        set_rotation(src, 90)
+        vid = self.publish(src, 'rotated.mp4')
+        ladder = self.served_ladder(vid)
+        self.assertEqual([(uri, a['RESOLUTION']) for a, uri, _ in ladder],
+                         [('480p/index.m3u8', '360x640')])
+        upright = gray_frames(src, '-frames:v', '1')[0]  # ffmpeg applies the matrix
+        sideways = gray_frames(src, '-frames:v', '1', vf='transpose=cclock', noautorotate=True)[0]
+        self.assertGreater(frame_distance(upright, sideways), 20, 'the test pattern tells')
+        thumb = self.tmp / ('thumb-%d.jpg' % vid)
+        r = self.st.request('GET', '/media/thumbnails/%d.jpg' % vid)
+        self.assertEqual(r.status, 200)
+        thumb.write_bytes(r.body)
+        _, info = ffprobe_json(thumb, 'stream=width,height')
+        self.assertEqual((info['streams'][0]['width'], info['streams'][0]['height']), (360, 640))
+        for what, path in (('segment', self.tmp / ('served-%d-480p.ts' % vid)), ('thumbnail', thumb)):
+            got = gray_frames(path, '-frames:v', '1')[0]
+            near, far = frame_distance(got, upright), frame_distance(got, sideways)
+            self.assertLess(near, 12, what)
+            self.assertGreater(far, 3 * near, '%s: %.1f from upright, %.1f from sideways' %
+                               (what, near, far))
+
+    def test_interlaced_source_is_served_progressive_without_combing(self):
+        # 640x480 25i, top field first: the 480p rung has the source's size, so nothing hides
+        # the combing (scaling smears it) and ffmpeg's idet sees fields if any are left.
+        src = self.tmp / 'interlaced.mp4'
+        ffmpeg_clip(src, 2, '640x480', 50, vf='interlace=scan=tff',
+                    extra=['-flags', '+ildct+ilme', '-x264-params', 'tff=1'])
+        _, info = ffprobe_json(src, 'stream=field_order')
+        self.assertEqual(info['streams'][0]['field_order'], 'tt', 'the source is interlaced')
+        vid = self.publish(src, 'interlaced.mp4')
+        ladder = self.served_ladder(vid)
+        self.assertEqual([(uri, a['RESOLUTION'], a['FRAME-RATE']) for a, uri, _ in ladder],
+                         [('480p/index.m3u8', '640x480', '25.000')])
+        self.assertEqual(ladder[0][2]['field_order'], 'progressive')
+        r = subprocess.run(['ffmpeg', '-hide_banner', '-i', str(self.tmp / ('served-%d-480p.ts' % vid)),
+                            '-vf', 'idet', '-an', '-f', 'null', '-'],
+                           capture_output=True, text=True, timeout=60)
+        m = re.search(r'Multi frame detection: TFF:\s*(\d+) BFF:\s*(\d+) Progressive:\s*(\d+)',
+                      r.stderr)
+        tff, bff, prog = (int(x) for x in m.groups())
+        self.assertGreater(prog, 0)
+        self.assertLessEqual(tff + bff, prog // 10, 'combing left: %s' % m.group(0))
+
     def test_kill_9_of_the_child_mid_transcode_is_retried_to_ready(self):
         vid, job = self.add_video(self.long_clip, 'long.mp4')
         hls = self.st.media_root / 'hls' / str(vid)
 
-        def running_child():
-            if self.video_state(vid)[0] != 'processing':
-                return None
-            kids = []
-            for task in Path('/proc/%d/task' % self.st.worker_pid).iterdir():
-                try:
-                    kids += [int(x) for x in (task / 'children').read_text().split()]
-                except OSError:
-                    pass
-            # The transcoder child has written into staging once the pipeline runs.
-            staged = [p for p in (self.st.media_root / 'staging').glob('%d.*/*' % vid)]
-            return kids[0] if kids and staged else None
-
-        pid = self.st.wait_for(running_child, timeout=60, interval=0.05, what='transcoder child')
+        pid = self.st.wait_for(lambda: self.running_child(vid), timeout=60, interval=0.05,
+                               what='transcoder child')
         os.kill(pid, signal.SIGKILL)
         self.assertFalse(hls.exists(), 'nothing is published before the job finishes')
         state, err = self.wait_state(vid, ('ready', 'failed'), timeout=180)

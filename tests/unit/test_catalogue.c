@@ -87,9 +87,11 @@ ready_video(struct db *db, const char *title, int64_t created_us, bool thumb)
 {
     int64_t id = 0;
     clock_set_us(created_us);
-    cr_assert_eq(video_create(db, title, "desc", "Drama", "uploads/x.mp4", &id), VF_OK);
-    struct video_rendition r[2] = { { 720, 1280, 2800000, 2500000, "avc1.64001f,mp4a.40.2" },
-                                    { 480, 854, 1400000, 1200000, "avc1.64001e,mp4a.40.2" } };
+    cr_assert_eq(video_create(db, title, "desc", "Drama", "uploads/x.mp4", 0, &id), VF_OK);
+    struct video_rendition r[2] = {
+        { 720, 1280, 2800000, 2500000, "avc1.64001f,mp4a.40.2", "720p", 29.97, 0 },
+        { 480, 854, 1400000, 1200000, "avc1.64001e,mp4a.40.2", "480p", 29.97, 0 },
+    };
     cr_assert_eq(video_set_ready(db, id, 12.345, 1280, 720, r, 2, thumb), VF_OK);
     return id;
 }
@@ -100,7 +102,7 @@ DB_CASE(list_is_ready_only_newest_first_ties_higher_id_first)
     int64_t b = ready_video(fx->db, "b", 3000000, false);
     int64_t c = ready_video(fx->db, "c", 3000000, false); /* same instant as b */
     int64_t hidden = 0;
-    cr_assert_eq(video_create(fx->db, "uploaded only", "", "Drama", "uploads/y.mp4", &hidden),
+    cr_assert_eq(video_create(fx->db, "uploaded only", "", "Drama", "uploads/y.mp4", 0, &hidden),
                  VF_OK);
     int64_t failed = ready_video(fx->db, "failed", 5000000, false);
     cr_assert_eq(video_set_failed(fx->db, failed, "bad input"), VF_OK);
@@ -182,10 +184,13 @@ DB_CASE(video_round_trip_with_renditions_ascending)
     cr_expect_eq(v->renditions[1].height, 720);
     cr_expect_eq(v->renditions[1].avg_bandwidth, 2500000);
     cr_expect_str_eq(v->renditions[1].codecs, "avc1.64001f,mp4a.40.2");
+    cr_expect_str_eq(v->renditions[0].name, "480p");
+    cr_expect_str_eq(v->renditions[1].name, "720p");
+    cr_expect(v->renditions[1].frame_rate > 29.969 && v->renditions[1].frame_rate < 29.971);
     video_free(v);
 
     /* A re-transcode replaces the renditions. */
-    struct video_rendition one = { 480, 854, 1, 1, "avc1" };
+    struct video_rendition one = { 480, 854, 1, 1, "avc1", "480p", 25.0, 0 };
     cr_assert_eq(video_set_processing(fx->db, id), VF_OK);
     cr_assert_eq(video_set_ready(fx->db, id, 1, 854, 480, &one, 1, false), VF_OK);
     cr_assert_eq(video_get(fx->db, id, &v), VF_OK);
@@ -205,9 +210,9 @@ DB_CASE(invalid_input_and_missing_rows)
 {
     int64_t id = 0;
     struct video *v = NULL;
-    cr_expect_eq(video_create(fx->db, "", "d", "c", "s", &id), VF_ERR_INVALID);
-    cr_expect_eq(video_create(fx->db, "t", "d", "", "s", &id), VF_ERR_INVALID);
-    cr_expect_eq(video_create(fx->db, "t", "d", NULL, "s", &id), VF_ERR_INVALID);
+    cr_expect_eq(video_create(fx->db, "", "d", "c", "s", 0, &id), VF_ERR_INVALID);
+    cr_expect_eq(video_create(fx->db, "t", "d", "", "s", 0, &id), VF_ERR_INVALID);
+    cr_expect_eq(video_create(fx->db, "t", "d", NULL, "s", 0, &id), VF_ERR_INVALID);
     cr_expect_eq(video_get(fx->db, 999, &v), VF_ERR_NOTFOUND);
     cr_expect_null(v);
     cr_expect_eq(video_set_processing(fx->db, 999), VF_ERR_NOTFOUND);
@@ -215,14 +220,28 @@ DB_CASE(invalid_input_and_missing_rows)
     cr_expect_eq(video_set_ready(fx->db, 999, 1, 1, 1, NULL, 0, false), VF_ERR_NOTFOUND);
     cr_expect_eq(video_update_meta(fx->db, 999, "t", NULL, NULL), VF_ERR_NOTFOUND);
     cr_expect_eq(video_delete(fx->db, 999), VF_ERR_NOTFOUND);
-    cr_assert_eq(video_create(fx->db, "t", NULL, "c", NULL, &id), VF_OK);
+    cr_assert_eq(video_create(fx->db, "t", NULL, "c", NULL, 0, &id), VF_OK);
     cr_expect_eq(video_update_meta(fx->db, id, "", NULL, NULL), VF_ERR_INVALID);
     cr_expect_eq(video_update_meta(fx->db, id, NULL, NULL, ""), VF_ERR_INVALID);
     struct video_rendition four[4] = { 0 };
     cr_expect_eq(video_set_ready(fx->db, id, 1, 1, 1, four, 4, false), VF_ERR_INVALID);
     cr_expect_eq(video_set_ready(fx->db, id, -1, 1, 1, NULL, 0, false), VF_ERR_INVALID);
+    /* A name is a directory: [0-9a-z] only, one rendition per name; frame rates 0..1000. */
+    static const char *const bad_names[] = { "../x", "480P", "a/b", "1080p!", " 480p" };
+    for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+        struct video_rendition one = { 480, 854, 1, 1, "avc1", "", 25.0, 0 };
+        snprintf(one.name, sizeof(one.name), "%s", bad_names[i]);
+        cr_expect_eq(video_set_ready(fx->db, id, 1, 1, 1, &one, 1, false), VF_ERR_INVALID, "%s",
+                     bad_names[i]);
+    }
+    struct video_rendition twins[2] = { { 480, 854, 1, 1, "a", "480p", 25.0, 0 },
+                                        { 720, 1280, 1, 1, "b", "480p", 25.0, 0 } };
+    cr_expect_eq(video_set_ready(fx->db, id, 1, 1, 1, twins, 2, false), VF_ERR_INVALID);
+    struct video_rendition fast = { 480, 854, 1, 1, "a", "480p", 1001.0, 0 };
+    cr_expect_eq(video_set_ready(fx->db, id, 1, 1, 1, &fast, 1, false), VF_ERR_INVALID);
     /* A failed set_ready leaves nothing half-written. */
-    struct video_rendition bad[2] = { { 480, 854, 1, 1, "a" }, { 480, 854, 1, 1, "dup" } };
+    struct video_rendition bad[2] = { { 480, 854, 1, 1, "a", "", 0.0, 0 },
+                                      { 480, 854, 1, 1, "dup", "", 0.0, 0 } };
     cr_expect_eq(video_set_ready(fx->db, id, 1, 1, 1, bad, 2, false), VF_ERR_CONFLICT);
     cr_assert_eq(video_get(fx->db, id, &v), VF_OK);
     cr_expect_eq(v->state, VIDEO_UPLOADED);

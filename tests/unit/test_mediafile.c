@@ -21,6 +21,7 @@ struct good_case {
 
 static const struct good_case good[] = {
     { "/api/video/7/480p/index.m3u8", MEDIAFILE_PLAYLIST, 7, MEDIAFILE_480P, "index.m3u8" },
+    { "/api/video/7/720p/iframes.m3u8", MEDIAFILE_PLAYLIST, 7, MEDIAFILE_720P, "iframes.m3u8" },
     { "/api/video/7/720p/000.ts", MEDIAFILE_SEGMENT, 7, MEDIAFILE_720P, "000.ts" },
     { "/api/video/7/1080p/000.ts/", MEDIAFILE_SEGMENT, 7, MEDIAFILE_1080P, "000.ts" },
     { "/api/video/123/480p/1234.ts", MEDIAFILE_SEGMENT, 123, MEDIAFILE_480P, "1234.ts" },
@@ -71,6 +72,9 @@ static const char *const bad[] = {
     "/api/video/7/480p/-1.ts",
     "/api/video/7/480p/1234567890.ts",
     "/api/video/7/480p/index.m3u8/",
+    "/api/video/7/480p/iframes.m3u8/",
+    "/api/video/7/480p/iframe.m3u8",
+    "/api/video/7/iframes.m3u8",
     "/api/video/7/480p/master.m3u8",
     "/api/video/7/480p/",
     "/api/video/7/480p",
@@ -126,6 +130,12 @@ Test(mediafile, res_helpers_map_heights_to_the_ladder)
     cr_expect_eq(mediafile_res_for_height(576), MEDIAFILE_720P);
     cr_expect_eq(mediafile_res_for_height(1080), MEDIAFILE_1080P);
     cr_expect_eq(mediafile_res_for_height(2160), MEDIAFILE_1080P);
+    /* A stored rendition: by its name, else (an old row) by its short side. */
+    cr_expect_eq(mediafile_res_of("720p", 1080, 1920), MEDIAFILE_720P);
+    cr_expect_eq(mediafile_res_of("", 480, 854), MEDIAFILE_480P);
+    cr_expect_eq(mediafile_res_of("", 1080, 1920), MEDIAFILE_1080P);
+    cr_expect_eq(mediafile_res_of("bogus", 720, 1280), MEDIAFILE_720P);
+    cr_expect_eq(mediafile_res_of(NULL, 640, 360), MEDIAFILE_480P);
 }
 
 /* ---- opening: a media tree in a temp dir ---- */

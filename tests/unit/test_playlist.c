@@ -166,16 +166,38 @@ Test(playlist, measure_needs_every_segment_and_computes_peak_and_average)
 
 Test(playlist, master_lists_every_variant)
 {
-    struct playlist_variant v[2] = {
-        { "480p/index.m3u8", 854, 480, 1200000, 900000, "avc1.4d401e,mp4a.40.2" },
-        { "720p/index.m3u8", 1280, 720, 3000000, 2500000, "avc1.64001f,mp4a.40.2" },
+    struct video_rendition v[2] = {
+        { 480, 854, 1200000, 900000, "avc1.4d401e,mp4a.40.2", "480p", 25.0, 0 },
+        { 720, 1280, 3000000, 2500000, "avc1.64001f,mp4a.40.2", "720p", 25.0, 0 },
     };
     char path[256];
     snprintf(path, sizeof(path), "%s/master.m3u8", dir);
     cr_assert_eq(playlist_write_master(path, v, 2), VF_OK);
     const char *body = slurp("master.m3u8");
     cr_expect_not_null(strstr(body, "#EXT-X-STREAM-INF:BANDWIDTH=1200000,AVERAGE-BANDWIDTH=900000,"
-                                    "RESOLUTION=854x480,CODECS=\"avc1.4d401e,mp4a.40.2\"\n"
+                                    "RESOLUTION=854x480,FRAME-RATE=25.000,"
+                                    "CODECS=\"avc1.4d401e,mp4a.40.2\"\n"
                                     "480p/index.m3u8\n"));
     cr_expect_not_null(strstr(body, "RESOLUTION=1280x720"));
+}
+
+Test(playlist, iframe_playlist_addresses_each_segments_keyframe)
+{
+    static const char two[] = "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXTINF:4.0,\n000.ts\n"
+                              "#EXTINF:1.5,\n001.ts\n#EXT-X-ENDLIST\n";
+    put("index.m3u8", two, strlen(two));
+    char path[256], why[256] = "";
+    snprintf(path, sizeof(path), "%s/index.m3u8", dir);
+    struct playlist *pl = NULL;
+    cr_assert_eq(playlist_load(path, &pl, why, sizeof(why)), VF_OK, "%s", why);
+    size_t len[2] = { 188 * 40, 188 * 12 };
+    snprintf(path, sizeof(path), "%s/iframes.m3u8", dir);
+    cr_assert_eq(playlist_write_iframes(pl, len, path), VF_OK);
+    cr_expect_str_eq(slurp("iframes.m3u8"),
+                     "#EXTM3U\n#EXT-X-VERSION:4\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-I-FRAMES-ONLY\n"
+                     "#EXT-X-INDEPENDENT-SEGMENTS\n#EXT-X-TARGETDURATION:4\n"
+                     "#EXT-X-MEDIA-SEQUENCE:0\n"
+                     "#EXTINF:4.000000,\n#EXT-X-BYTERANGE:7520@0\n000.ts\n"
+                     "#EXTINF:1.500000,\n#EXT-X-BYTERANGE:2256@0\n001.ts\n#EXT-X-ENDLIST\n");
+    playlist_free(pl);
 }
