@@ -107,8 +107,11 @@ class OperatorEnvTest(unittest.TestCase):
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn('templates', r.stderr)
 
-    @unittest.skipUnless(harness.INSTALLED, 'installed layout only (VF_INSTALLED=1)')
     def test_installed_programs_without_their_data_refuse_to_start(self):
+        if not harness.INSTALLED:
+            self.skipTest(harness.not_applicable(
+                'the installed layout only (VF_INSTALLED=1): build-tree programs find their '
+                'source tree'))
         self.envfile.write_text(self.envfile.read_text().replace('VIDEOFLIX_DATA_DIR=', '#'))
         for argv in ([harness.FCGI_BIN, '--socket', self.tmp / 'fcgi.sock'],
                      [harness.WORKER_BIN], [harness.CTL_BIN, 'migrate']):

@@ -228,6 +228,11 @@ def make_hls(dest):
                     '-t', '2', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '10', '-f', 'hls',
                     '-hls_time', '1', '-hls_playlist_type', 'vod', '-hls_segment_filename',
                     str(d / '%03d.ts'), str(d / 'index.m3u8')], check=True, timeout=60)
+    # An I-frame playlist as the transcoder writes one: each segment's first keyframe as a
+    # byte range (here the whole first packet run; the document only checks the media type).
+    (d / 'iframes.m3u8').write_text(
+        '#EXTM3U\n#EXT-X-VERSION:4\n#EXT-X-TARGETDURATION:1\n#EXT-X-PLAYLIST-TYPE:VOD\n'
+        '#EXT-X-I-FRAMES-ONLY\n#EXTINF:1.0,\n#EXT-X-BYTERANGE:188@0\n000.ts\n#EXT-X-ENDLIST\n')
 
 
 def make_clip(path):
@@ -408,6 +413,8 @@ class LiveTest(unittest.TestCase):
         c(viewer, 'GET', '/api/video/999/master.m3u8')
         c(viewer, 'GET', base + '/480p/index.m3u8')
         c(viewer, 'GET', base + '/480p/index.m3u8', headers={'Range': 'bytes=0-9'})
+        c(viewer, 'GET', base + '/480p/iframes.m3u8')
+        c(anon, 'GET', base + '/480p/iframes.m3u8')
         c(viewer, 'GET', base + '/1080p/index.m3u8')
         c(anon, 'GET', base + '/480p/index.m3u8')
         for seg in ('/480p/000.ts', '/480p/000.ts/'):

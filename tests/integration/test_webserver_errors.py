@@ -245,7 +245,8 @@ class _WebServerErrorTests(unittest.TestCase):
 
     def test_too_many_requests_from_one_address(self):
         if self.WEB != 'nginx':
-            self.skipTest('lighttpd 1.4.69 has no per-address limit (mod_evasive is gone)')
+            self.skipTest(harness.not_applicable(
+                'lighttpd 1.4.69 has no per-address limit (mod_evasive is gone)'))
         # 128 requests in progress at once (POSTs whose body never comes) hold the
         # address's share; the next one gets a JSON 429 straight away.
         held = []
