@@ -6,6 +6,7 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "user.h"
+#include "videoadmin.h"
 #include "worker.h"
 
 #define DONE_JOB_RETENTION_US (7LL * 86400 * 1000000)
@@ -48,11 +49,22 @@ prune_ratelimits(struct app *app, int64_t now_us)
     return deleted(err, n, "old rate-limit windows");
 }
 
+/* Staging directories of deleted videos (a transcode that was running then). */
+static enum vf_err
+prune_staging(struct app *app, int64_t now_us)
+{
+    (void)now_us;
+    int64_t n = 0;
+    enum vf_err err = videoadmin_sweep_staging(app->cfg, app->db, &n);
+    return deleted(err, n, "staging directories of deleted videos");
+}
+
 /* Add your area's hook here: { "name", function }.  See worker.h for the contract. */
 const struct worker_prune_hook worker_prune_hooks[] = {
     { "done jobs", prune_done_jobs },
     { "token revocations", prune_revocations },
     { "rate-limit windows", prune_ratelimits },
+    { "staging of deleted videos", prune_staging },
     { NULL, NULL },
 };
 

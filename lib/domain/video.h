@@ -67,7 +67,9 @@ enum vf_err video_create(struct db *db, const char *title, const char *descripti
                          int64_t *id);
 
 /* State changes.  VF_ERR_NOTFOUND when the video does not exist.  Each joins the
- * caller's open transaction if there is one, else runs in its own. */
+ * caller's open transaction if there is one, else runs in its own.  A ready video stays
+ * ready through a re-transcode: set_processing leaves its state, set_failed only records
+ * why (error) and it keeps playing its old renditions; set_ready publishes the new ones. */
 enum vf_err video_set_processing(struct db *db, int64_t id);
 /* Mark ready: source duration/size, the renditions that exist (n <= 3, any order; stored
  * ascending by height, replacing earlier ones; names of [0-9a-z], distinct when set, frame

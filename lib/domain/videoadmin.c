@@ -166,6 +166,28 @@ remove_path(const char *path)
     return left;
 }
 
+/* Remove every staging/<id>.* of video `id`; returns the entries left behind. */
+static int
+remove_staging(const char *root, int64_t id)
+{
+    char dir[PATH_MAX], prefix[32], path[PATH_MAX];
+    int left = 0;
+    if (media_dir_path(root, MEDIA_STAGING, dir, sizeof(dir)) < 0)
+        return 0;
+    snprintf(prefix, sizeof(prefix), "%lld.", (long long)id);
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0)
+            continue;
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < sizeof(path))
+            left += remove_path(path);
+    }
+    closedir(d);
+    return left;
+}
+
 /* A source path we wrote ourselves: "uploads/<name>" with a plain file name. */
 static bool
 source_path_ok(const char *p)
@@ -211,6 +233,9 @@ videoadmin_delete(const struct config *cfg, struct db *db, int64_t video_id, int
             log_warn("delete: video %lld: unexpected source path left alone", (long long)video_id);
         }
     }
+    /* A transcode in progress writes below staging/<id>.<random>: remove that too (the
+     * child's writes then fail, its job row is gone, so nothing is published). */
+    left += remove_staging(cfg->media_root, video_id);
     if (media_hls_path(cfg->media_root, video_id, path, sizeof(path)) > 0)
         left += remove_path(path);
     if (media_thumbnail_path(cfg->media_root, video_id, path, sizeof(path)) > 0)
@@ -223,4 +248,48 @@ videoadmin_delete(const struct config *cfg, struct db *db, int64_t video_id, int
     if (leftovers != NULL)
         *leftovers = left;
     return VF_OK;
+}
+
+enum vf_err
+videoadmin_sweep_staging(const struct config *cfg, struct db *db, int64_t *removed)
+{
+    char dir[PATH_MAX];
+    int64_t n = 0;
+    enum vf_err err = VF_OK;
+    if (removed != NULL)
+        *removed = 0;
+    if (media_dir_path(cfg->media_root, MEDIA_STAGING, dir, sizeof(dir)) < 0)
+        return VF_ERR_INVALID;
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return errno == ENOENT ? VF_OK : VF_ERR_IO;
+    int64_t last_checked = 0;
+    bool last_gone = false;
+    for (struct dirent *e; (e = readdir(d)) != NULL && err == VF_OK;) {
+        char *end = NULL;
+        long long id = strtoll(e->d_name, &end, 10);
+        if (id < 1 || end == NULL || *end != '.')
+            continue;
+        if (id != last_checked) {
+            struct video *v = NULL;
+            enum vf_err ge = video_get(db, id, &v);
+            video_free(v);
+            if (ge != VF_OK && ge != VF_ERR_NOTFOUND) {
+                err = ge;
+                break;
+            }
+            last_checked = id;
+            last_gone = ge == VF_ERR_NOTFOUND;
+        }
+        if (!last_gone)
+            continue;
+        char path[PATH_MAX];
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < sizeof(path) &&
+            remove_path(path) == 0)
+            n++;
+    }
+    closedir(d);
+    if (removed != NULL)
+        *removed = n;
+    return err;
 }

@@ -69,6 +69,14 @@ struct videoadmin_job_row {
 enum vf_err videoadmin_job_list(struct db *db, const char *state, int limit,
                                 struct videoadmin_job_row **out, size_t *n);
 
+/*
+ * Housekeeping (the worker's prune hooks): remove the staging/<id>.* directories of videos
+ * that no longer exist, which a transcode that was running when its video was deleted may
+ * have left (ids are never reused, so nothing else would).  *removed (may be NULL) counts
+ * them.
+ */
+enum vf_err videoadmin_sweep_staging(const struct config *cfg, struct db *db, int64_t *removed);
+
 /* Parse a positive decimal id (no sign, no leading zero, fits int64); 0 when invalid. */
 int64_t videoadmin_parse_id(const char *s);
 

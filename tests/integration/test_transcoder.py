@@ -536,6 +536,76 @@ class TranscodeJobTest(unittest.TestCase):
         self.assertEqual((jstate, int(progress)), ('done', 100))
         self.assertEqual(self.staging_left(vid), [])
 
+    def client_for(self, email, staff=False):
+        """A signed-in client of a new user (staff when asked)."""
+        self.st.add_user(email, 'Client-passw0rd-123', staff=staff)
+        c = self.st.client()
+        r = c.post('/api/login/', json={'email': email, 'password': 'Client-passw0rd-123'})
+        self.assertEqual(r.status, 200, r.body)
+        return c
+
+    def test_a_ready_video_stays_playable_while_transcoded_again_and_after_that_fails(self):
+        """RELIABILITY 26: a re-transcode publishes in one step; a failed one leaves the old
+        version listed and playable and says why in the panel."""
+        st = self.st
+        vid, _ = self.add_video(self.clip, 'again.mp4')
+        state, err = self.wait_state(vid, ('ready', 'failed'))
+        self.assertEqual(state, 'ready', err)
+        viewer = self.client_for('viewer-again@example.com')
+        staff = self.client_for('staff-again@example.com', staff=True)
+
+        def playable():
+            listed = [v['id'] for v in viewer.get('/api/video/').json()]
+            pl = viewer.get('/api/video/%d/480p/index.m3u8' % vid)
+            return vid in listed and pl.status == 200
+
+        self.assertTrue(playable())
+        # The source is damaged since: the new transcode will fail for good.
+        (st.media_root / 'uploads' / 'again.mp4').write_bytes(b'not a video any more\n' * 4096)
+        r = st.ctl('video', 'transcode', vid, '--overwrite')
+        self.assertEqual(r.returncode, 0, r.stderr)
+        job = int(st.sql("SELECT max(id) FROM jobs WHERE video_id = ?", (vid,))[0][0])
+        seen = set()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            jstate = st.sql("SELECT state FROM jobs WHERE id = ?", (job,))[0][0]
+            seen.add(jstate)
+            self.assertTrue(playable(), 'the ready video vanished while job %d was %s'
+                            % (job, jstate))
+            if jstate in ('done', 'failed'):
+                break
+            time.sleep(0.2)
+        self.assertEqual(jstate, 'failed')
+        state, err = self.video_state(vid)
+        self.assertEqual(state, 'ready')
+        self.assertTrue(err, 'the video says nothing of the failed re-transcode')
+        self.assertTrue(playable())
+        seg = viewer.get('/api/video/%d/480p/000.ts' % vid)
+        self.assertEqual(seg.status, 200)
+        panel = staff.get('/api/admin/videos/%d/' % vid).json()
+        self.assertEqual(panel['state'], 'ready')
+        self.assertEqual(panel['job']['state'], 'failed')
+        self.assertTrue(panel['job']['error'] or panel.get('error'), panel)
+
+    def test_deleting_a_video_mid_transcode_leaves_none_of_its_files(self):
+        """RELIABILITY 26: nothing of a deleted video survives, a running job's output
+        included (ids are never reused, so a leftover would stay for good)."""
+        st = self.st
+        vid, _ = self.add_video(self.long_clip, 'deleted.mp4')
+        pid = st.wait_for(lambda: self.running_child(vid), timeout=60, interval=0.05,
+                          what='transcoder child')
+        self.assertTrue(list((st.media_root / 'staging').glob('%d.*' % vid)))
+        r = st.ctl('video', 'delete', vid)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        st.wait_for(lambda: not Path('/proc/%d' % pid).exists() or
+                    Path('/proc/%d/stat' % pid).read_text().rsplit(')', 1)[1].split()[0] == 'Z',
+                    timeout=60, what='the transcoder child of the deleted video to end')
+        time.sleep(1)
+        self.assertEqual(list((st.media_root / 'staging').glob('%d.*' % vid)), [])
+        self.assertFalse((st.media_root / 'hls' / str(vid)).exists())
+        self.assertFalse((st.media_root / 'thumbnails' / ('%d.jpg' % vid)).exists())
+        self.assertFalse((st.media_root / 'uploads' / 'deleted.mp4').exists())
+
     def test_text_file_named_mp4_fails_for_good_with_a_reason(self):
         src = self.tmp / 'text.mp4'
         src.write_text('not a video\n' * 100)
