@@ -25,12 +25,14 @@ transcode_stall(const struct config *cfg)
     return cfg->transcode_stall_timeout;
 }
 
+#ifdef VF_TEST_HOOKS
 static int
 test_wall(const struct config *cfg)
 {
     (void)cfg;
     return 120;
 }
+#endif
 
 static struct worker_kind kinds[8];
 static size_t nkinds;
@@ -52,11 +54,14 @@ worker_kinds(size_t *n)
         add(&mailjob_kind, mail_wall, NULL, false, 60, 1024, 1);
         /* Transcode: GStreamer with x264 threads; timeouts mean a poison input. */
         add(&transcodejob_kind, transcode_wall, transcode_stall, true, 0, 16384, 65536);
+#ifdef VF_TEST_HOOKS
+        /* Test builds only, and only when the suite asks for them. */
         const char *t = getenv("VF_TEST_JOB_KINDS");
         if (t != NULL && strcmp(t, "1") == 0) {
             add(&worker_test_noop, test_wall, NULL, false, 60, 1024, 16);
             add(&worker_test_fail, test_wall, NULL, false, 60, 1024, 16);
         }
+#endif
     }
     *n = nkinds;
     return kinds;

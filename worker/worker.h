@@ -23,7 +23,8 @@ struct worker_kind {
     long cpu_s, as_mib, fsize_mib;
 };
 
-/* The kinds this worker runs (the test kinds only when VF_TEST_JOB_KINDS=1).  Borrowed. */
+/* The kinds this worker runs (the test kinds only in a test build and with VF_TEST_JOB_KINDS=1).
+ * Borrowed. */
 const struct worker_kind *worker_kinds(size_t *n);
 const struct worker_kind *worker_kind_find(const char *name);
 
@@ -33,12 +34,15 @@ const struct worker_kind *worker_kind_find(const char *name);
 extern const struct job_kind mailjob_kind;
 extern const struct job_kind transcodejob_kind;
 
-/* Test kinds (worker/testkinds.c), enabled by VF_TEST_JOB_KINDS=1:
+#ifdef VF_TEST_HOOKS
+/* Test kinds (worker/testkinds.c, compiled only with configure --enable-test-hooks), enabled by
+ * VF_TEST_JOB_KINDS=1:
  *   noop  {"log": "/path", "tag": "x", "sleep_ms": N}  appends "<tag or job id> <pid>\n" to
  *         log, sleeps with progress lines, succeeds
  *   fail  {"code": 65|75|..., "reason": "..."}          exits with code after an error line */
 extern const struct job_kind worker_test_noop;
 extern const struct job_kind worker_test_fail;
+#endif
 
 /*
  * Periodic housekeeping in the parent (it has the database): expired token

@@ -22,6 +22,9 @@ Environment:
   VF_TEST_PG_PORT, VF_TEST_PG_USER
   VF_KEEP_TMP=1      keep each stack's temporary directory (logs, database, media)
   VF_SANITIZED=1     the build uses ASan/UBSan (harness.SANITIZED)
+
+Tests of the debug routes and test job kinds need a build configured with
+--enable-test-hooks (harness.TEST_HOOKS); they skip with harness.NO_TEST_HOOKS otherwise.
 """
 
 import atexit
@@ -155,6 +158,22 @@ _SANITIZER_RE = re.compile(r'ERROR: (AddressSanitizer|LeakSanitizer)|runtime err
 
 # ---------------------------------------------------------------------------------
 # helpers
+
+def _test_hooks():
+    """True when BUILD was configured with --enable-test-hooks (autoconf.h says so)."""
+    try:
+        return '#define VF_TEST_HOOKS 1' in (BUILD / 'autoconf.h').read_text()
+    except OSError:
+        return False
+
+
+# The debug routes (/api/health/debug/*) and the test job kinds (VF_TEST_JOB_KINDS) exist only
+# in a build configured with --enable-test-hooks (script/test's); tests that drive them skip
+# elsewhere with this reason.
+TEST_HOOKS = _test_hooks()
+NO_TEST_HOOKS = ('needs a test build (configure --enable-test-hooks, as script/test does): '
+                 'a production build has no debug routes or test job kinds')
+
 
 def pg_available():
     """True when script/test (or the developer) pointed us at a PostgreSQL cluster."""

@@ -263,14 +263,17 @@ class ContractBase:
             self.st._wait_healthy()
 
 
+@unittest.skipUnless(harness.TEST_HOOKS, harness.NO_TEST_HOOKS)
 class ContractLighttpd(ContractBase, unittest.TestCase):
     WEB = 'lighttpd'
 
 
+@unittest.skipUnless(harness.TEST_HOOKS, harness.NO_TEST_HOOKS)
 class ContractNginx(ContractBase, unittest.TestCase):
     WEB = 'nginx'
 
 
+@unittest.skipUnless(harness.TEST_HOOKS, harness.NO_TEST_HOOKS)
 class Supervision(unittest.TestCase):
     """Prefork supervision: respawn, graceful stop, reload, recycling."""
 
@@ -455,6 +458,7 @@ class Supervision(unittest.TestCase):
         self.assertEqual(self.st.request('GET', '/api/health/').status, 200)
 
 
+@unittest.skipUnless(harness.TEST_HOOKS, harness.NO_TEST_HOOKS)
 class CrashLoop(unittest.TestCase):
     def test_crash_loop_pauses_respawning_then_recovers(self):
         with harness.Stack(web='nginx', db=first_db(), workers=2, env={'DEBUG': 'true'}) as st:
@@ -520,6 +524,7 @@ class ReloadConfiguration(unittest.TestCase):
             self.assertNotIn(b'short', out)
 
 
+@unittest.skipUnless(harness.TEST_HOOKS, harness.NO_TEST_HOOKS)
 class Recycling(unittest.TestCase):
     def test_worker_is_replaced_after_fcgi_max_requests(self):
         with harness.Stack(web='lighttpd', db=first_db(), workers=1,
