@@ -28,6 +28,7 @@ RESET_DONE = {'detail': 'Your Password has been successfully reset.'}
 LOGOUT_OK = {'detail': 'Logout successful! All tokens will be deleted. '
                        'Refresh token is now invalid.'}
 REQUIRED = ['This field is required.']
+NUL = ['Null characters are not allowed.']
 
 
 def uidb64(pk):
@@ -407,6 +408,29 @@ class AccountsErrorTest(StackCase):
                 r = self.post('/api/login/', body)
                 self.assertReply(r, 401, LOGIN_FAILED)
                 self.assertEqual(cookie_lines(r), [])
+
+    def test_nul_in_a_json_string_is_400_never_a_truncated_value(self):
+        # cJSON decodes \u0000 into a NUL byte: "<password>\u0000anything" read as the
+        # password logged in (RELIABILITY 27).  Python's json.dumps writes \x00 as \u0000.
+        email = 'nul@example.com'
+        self.active_user(email)
+        r = self.post('/api/login/', {'email': email, 'password': PASSWORD + '\x00anything'})
+        self.assertReply(r, 400, {'password': NUL})
+        self.assertEqual(cookie_lines(r), [])
+        r = self.post('/api/login/', {'email': email + '\x00x', 'password': PASSWORD})
+        self.assertReply(r, 400, {'email': NUL})
+        r = self.post('/api/register/', {'email': 'nul-new@example.com',
+                                         'password': PASSWORD + '\x00',
+                                         'confirmed_password': PASSWORD + '\x00'})
+        self.assertReply(r, 400, {'password': NUL})
+        r = self.post('/api/register/', {'email': 'nul-new@example.com\x00.evil',
+                                         'password': PASSWORD, 'confirmed_password': PASSWORD})
+        self.assertReply(r, 400, {'email': NUL})
+        self.assertEqual(self.st.sql("SELECT COUNT(*) FROM users WHERE email LIKE 'nul-new%'"),
+                         [(0,)])
+        r = self.post('/api/password_reset/', {'email': email + '\x00'})
+        self.assertReply(r, 400, {'email': NUL})
+        self.login(email)  # the real password still works
 
     def test_logout_and_refresh_without_or_with_bad_cookies(self):
         self.assertReply(self.post('/api/logout/'), 400, NO_REFRESH)

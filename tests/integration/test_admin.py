@@ -324,6 +324,18 @@ class AdminBase:
         self.assertJsonError(self.staff.delete('/api/admin/videos/%d/' % vid), 404)
         self.assertEqual(self.staff.get('/api/video/%d/master.m3u8' % vid).status, 404)
 
+    def test_patch_bodies_with_nul_are_400_and_change_nothing(self):
+        uid = self.st.sql('SELECT id FROM users WHERE email = ?', (MEMBER_EMAIL,))[0][0]
+        r = self.staff.patch('/api/admin/videos/999999/', json={'title': 'Ocean\x00Drift'})
+        self.assertEqual(self.assertJsonError(r, 400), {'title': ['Null characters are not '
+                                                                  'allowed.']})
+        r = self.staff.patch('/api/admin/users/%d/' % uid,
+                             json={'is_active': False, 'note': 'x\x00'})
+        self.assertEqual(self.assertJsonError(r, 400), {'note': ['Null characters are not '
+                                                                 'allowed.']})
+        self.assertEqual(int(self.st.sql('SELECT is_active FROM users WHERE id = ?',
+                                         (uid,))[0][0]), 1)
+
     # -- users ---------------------------------------------------------------------
 
     def test_users_list_and_deactivate_reactivate_make_staff(self):
