@@ -326,6 +326,12 @@ class AccountsErrorTest(StackCase):
              {'password': ['This password is too short. It must contain at least 8 characters.']}),
             ({'email': 'new4@example.com', 'password': '83920174', 'confirmed_password':
               '83920174'}, {'password': ['This password is entirely numeric.']}),
+            ({'email': 'new6@example.com', 'password': '\uff11\uff12\uff13\uff14\uff15\uff16'
+              '\uff17\uff18', 'confirmed_password': '\uff11\uff12\uff13\uff14\uff15\uff16'
+              '\uff17\uff18'}, {'password': ['This password is entirely numeric.']}),
+            ({'email': 'new7@example.com', 'password': '\u0661\u0662\u0663\u0664\u0665\u0666'
+              '\u0667\u0668', 'confirmed_password': '\u0661\u0662\u0663\u0664\u0665\u0666'
+              '\u0667\u0668'}, {'password': ['This password is entirely numeric.']}),
             ({'email': 'new5@example.com', 'password': 'password1', 'confirmed_password':
               'password1'}, {'password': ['This password is too common.']}),
             ({'email': 'margarethe@example.com', 'password': 'margarethe1',
