@@ -324,6 +324,19 @@ class AdminBase:
         self.assertJsonError(self.staff.delete('/api/admin/videos/%d/' % vid), 404)
         self.assertEqual(self.staff.get('/api/video/%d/master.m3u8' % vid).status, 404)
 
+    def test_health_shows_the_version_to_staff_only(self):
+        # DEBUG is off in this stack: the version is for staff (and DEBUG), not for anyone.
+        r = self.st.request('GET', '/api/health/')
+        self.assertEqual(r.status, 200, r.body)
+        self.assertNotIn('version', r.json())
+        self.assertNotIn('version', self.member.get('/api/health/').json())
+        r = self.st.request('GET', '/api/health/', headers={'Cookie': 'access_token=forged.a.b'})
+        self.assertEqual((r.status, 'version' in r.json()), (200, False))
+        r = self.staff.get('/api/health/')
+        self.assertEqual(r.status, 200, r.body)
+        self.assertRegex(r.json()['version'], r'^\d+\.\d+')
+        self.assertEqual(r.headers.get('Cache-Control'), 'no-store')
+
     def test_patch_bodies_with_nul_are_400_and_change_nothing(self):
         uid = self.st.sql('SELECT id FROM users WHERE email = ?', (MEMBER_EMAIL,))[0][0]
         r = self.staff.patch('/api/admin/videos/999999/', json={'title': 'Ocean\x00Drift'})
