@@ -5,6 +5,7 @@ limits that survive a restart, SMTP down, Django hash import and videoflixctl.""
 
 import base64
 import concurrent.futures
+import json
 import re
 import time
 import unittest
@@ -68,6 +69,17 @@ def link_from(msg, page):
     return m.group(1), m.group(2)
 
 
+def activation_token(st, email):
+    """(uidb64, token) of the newest activation mail queued for email, read from the outbox
+    (the jobs table) so that no worker or SMTP is needed; the 201 body carries the token only
+    with DEBUG on."""
+    for (payload,) in st.sql("SELECT payload FROM jobs WHERE kind = 'mail' ORDER BY id DESC"):
+        p = json.loads(payload)
+        if p.get('template') == 'activation' and p.get('to') == email:
+            return p['uid'], p['token']
+    raise AssertionError('no activation mail queued for %s' % email)
+
+
 def mails_to(st, addr):
     return [m for m in st.mails() if addr in str(m['To'])]
 
@@ -118,12 +130,14 @@ class StackCase(unittest.TestCase):
                                               'privacy_policy': 'on'})
 
     def active_user(self, email, password=PASSWORD):
-        """Register and activate through the API (token from the 201 body)."""
+        """Register and activate through the API (the link of the queued activation mail)."""
         c = self.st.client(origin=ORIGIN)
         r = self.register(c, email, password)
         self.assertEqual(r.status, 201, r)
         body = r.json()
-        r = c.get('/api/activate/%s/%s/' % (uidb64(body['user']['id']), body['token']))
+        uid, token = activation_token(self.st, email)
+        self.assertEqual(uid, uidb64(body['user']['id']))
+        r = c.get('/api/activate/%s/%s/' % (uid, token))
         self.assertEqual(r.status, 200, r)
         return body['user']['id']
 
@@ -151,10 +165,10 @@ class _FlowTests(StackCase):
         email = 'flow-%s-%s@example.com' % (self.WEB, self.DB)
         c = st.client(origin=ORIGIN)
 
-        # register: 201, user + token, activation mail queued (worker sends it)
+        # register: 201, the user (no token: DEBUG is off), activation mail queued (worker
+        # sends it)
         r = self.register(c, email.upper())
-        self.assertReply(r, 201, {'user': {'id': r.json()['user']['id'], 'email': email},
-                                  'token': r.json()['token']})
+        self.assertReply(r, 201, {'user': {'id': r.json()['user']['id'], 'email': email}})
         self.assertCors(r)
         self.assertEqual(r.headers.get('Cache-Control'), 'no-store')
         user_id = r.json()['user']['id']
@@ -163,7 +177,6 @@ class _FlowTests(StackCase):
         self.assertEqual(mail['Subject'], 'Confirm your email')
         uid, token = link_from(mail, 'activate.html')
         self.assertEqual(uid, uidb64(user_id))
-        self.assertEqual(token, r.json()['token'])
         self.assertNotRegex(token, r'[/&?=]')
 
         # not active yet: login refused like a wrong password
@@ -299,7 +312,7 @@ class AccountsErrorTest(StackCase):
                                            'confirmed_password': PASSWORD})
         assert r.status == 201, r
         cls.user_id = r.json()['user']['id']
-        cls.token = r.json()['token']
+        cls.token = activation_token(cls.st, cls.email)[1]
 
     def post(self, path, body=None, **kw):
         r = self.st.client(origin=ORIGIN).post(path, json=body, **kw)
@@ -606,6 +619,25 @@ class AccountsSmtpDownTest(StackCase):
         got = wait_mail_to(self.st, 'smtpdown@example.com', 1, timeout=60)
         time.sleep(1.0)
         self.assertEqual(len(mails_to(self.st, 'smtpdown@example.com')), 1, got)
+
+
+class AccountsDebugTest(StackCase):
+    """DEBUG=true: the 201 of a registration carries the activation token (a development
+    convenience of the course API; without DEBUG it would let anyone activate an address they
+    do not own)."""
+    ENV = dict(NO_LIMITS, DEBUG='true')
+    WORKER = False
+
+    def test_register_answers_the_token_only_with_debug(self):
+        email = 'debug-token@example.com'
+        r = self.register(self.st.client(origin=ORIGIN), email)
+        self.assertEqual(r.status, 201, r)
+        body = r.json()
+        self.assertEqual(sorted(body), ['token', 'user'])
+        self.assertEqual(body['token'], activation_token(self.st, email)[1])
+        r = self.st.request('GET', '/api/activate/%s/%s/' % (uidb64(body['user']['id']),
+                                                              body['token']))
+        self.assertReply(r, 200, {'message': 'Account successfully activated.'})
 
 
 class AccountsNoRotationHttpsTest(StackCase):
