@@ -353,8 +353,10 @@ handle_login(struct app *app, struct http_request *req, struct http_response *re
         reply_db_error(app, req, res, err);
         return;
     }
-    if ((err = auth_set_token_cookie(app, res, &u, TOKEN_ACCESS, NULL)) != VF_OK ||
-        (err = auth_set_token_cookie(app, res, &u, TOKEN_REFRESH, NULL)) != VF_OK) {
+    char sid[TOKEN_ID_LEN + 1]; /* a new session: both tokens carry it, logout ends it */
+    token_new_sid(sid);
+    if ((err = auth_set_token_cookie(app, res, &u, TOKEN_ACCESS, sid, NULL)) != VF_OK ||
+        (err = auth_set_token_cookie(app, res, &u, TOKEN_REFRESH, sid, NULL)) != VF_OK) {
         http_response_reset(res);
         json_error_reply(req, res, err);
         return;
@@ -399,9 +401,15 @@ handle_logout(struct app *app, struct http_request *req, struct http_response *r
     enum vf_err err;
     if (!refresh_user_or_reply(app, req, res, &u, &c, &err))
         return;
-    if (err == VF_OK)
-        err = user_revoke(app->db, c.jti, u.id, c.exp);
+    /* The refresh token (atomically: of N logouts with it one wins) and its session, so that
+     * the session's access token dies too: any token of the session expires by then. */
+    int64_t until = clock_now() + app->cfg->access_token_lifetime;
+    if (err == VF_OK && (err = db_begin(app->db)) == VF_OK &&
+        (err = user_revoke(app->db, c.jti, u.id, c.exp)) == VF_OK &&
+        (err = user_revoke_session(app->db, c.sid, u.id, c.exp > until ? c.exp : until)) == VF_OK)
+        err = db_commit(app->db);
     if (err == VF_ERR_AUTH || err == VF_ERR_STALE) {
+        db_rollback(app->db);
         json_detail(res, 400, MSG_BAD_REFRESH);
         auth_delete_cookies(app, res);
         return;
@@ -444,9 +452,9 @@ handle_refresh(struct app *app, struct http_request *req, struct http_response *
         return;
     }
     char *access = NULL;
-    err = auth_set_token_cookie(app, res, &u, TOKEN_ACCESS, &access);
+    err = auth_set_token_cookie(app, res, &u, TOKEN_ACCESS, c.sid, &access);
     if (err == VF_OK && app->cfg->rotate_refresh_tokens)
-        err = auth_set_token_cookie(app, res, &u, TOKEN_REFRESH, NULL);
+        err = auth_set_token_cookie(app, res, &u, TOKEN_REFRESH, c.sid, NULL);
     if (err != VF_OK) {
         free(access);
         http_response_reset(res);

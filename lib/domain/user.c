@@ -78,9 +78,11 @@ user_email_normalise(const char *in, char out[USER_EMAIL_MAX + 1])
     return labels >= 2 && tld_alpha;
 }
 
+/* One user row (the column list of accounts.def) into *u and hash (may be NULL); `extra`
+ * (may be NULL) gets the integer of the column after it. */
 static enum vf_err
-fetch(struct db *db, enum stmt_id id, const struct db_param *p, size_t np, struct user *u,
-      char *hash)
+fetch_extra(struct db *db, enum stmt_id id, const struct db_param *p, size_t np, struct user *u,
+            char *hash, int64_t *extra)
 {
     struct db_rows *rows = NULL;
     enum vf_err err = db_query_row(db, id, p, np, &rows);
@@ -98,8 +100,17 @@ fetch(struct db *db, enum stmt_id id, const struct db_param *p, size_t np, struc
         const char *h = db_rows_text(rows, 0, 6);
         snprintf(hash, USER_HASH_MAX, "%s", h != NULL ? h : "");
     }
+    if (extra != NULL)
+        *extra = db_rows_int(rows, 0, 7);
     db_rows_free(rows);
     return VF_OK;
+}
+
+static enum vf_err
+fetch(struct db *db, enum stmt_id id, const struct db_param *p, size_t np, struct user *u,
+      char *hash)
+{
+    return fetch_extra(db, id, p, np, u, hash, NULL);
 }
 
 enum vf_err
@@ -112,6 +123,16 @@ enum vf_err
 user_get_by_email(struct db *db, const char *email, struct user *u, char *hash)
 {
     return fetch(db, STMT_USER_BY_EMAIL, DB_ARGS(DB_TEXT(email)), u, hash);
+}
+
+enum vf_err
+user_get_session(struct db *db, int64_t id, const char *sid, struct user *u, bool *ended)
+{
+    int64_t flag = 1;
+    enum vf_err err =
+        fetch_extra(db, STMT_USER_BY_ID_SESSION, DB_ARGS(DB_INT(id), DB_TEXT(sid)), u, NULL, &flag);
+    *ended = flag != 0;
+    return err;
 }
 
 enum vf_err
@@ -202,7 +223,22 @@ user_is_revoked(struct db *db, const char *jti, bool *revoked)
 }
 
 enum vf_err
+user_revoke_session(struct db *db, const char *sid, int64_t user_id, int64_t until_s)
+{
+    return db_exec(
+        db, STMT_REVOKE_SESSION,
+        DB_ARGS(DB_TEXT(sid), DB_INT(user_id), DB_INT(until_s * 1000000), DB_INT(clock_now_us())),
+        NULL);
+}
+
+enum vf_err
 user_prune_revocations(struct db *db, int64_t *n)
 {
-    return db_exec(db, STMT_REVOKED_PRUNE, DB_ARGS(DB_INT(clock_now_us())), n);
+    int64_t tokens = 0, sessions = 0, now = clock_now_us();
+    enum vf_err err = db_exec(db, STMT_REVOKED_PRUNE, DB_ARGS(DB_INT(now)), &tokens);
+    if (err == VF_OK)
+        err = db_exec(db, STMT_REVOKED_SESSIONS_PRUNE, DB_ARGS(DB_INT(now)), &sessions);
+    if (n != NULL)
+        *n = tokens + sessions;
+    return err;
 }

@@ -34,6 +34,9 @@ bool user_email_normalise(const char *in, char out[USER_EMAIL_MAX + 1]);
  */
 enum vf_err user_get(struct db *db, int64_t id, struct user *u, char *hash);
 enum vf_err user_get_by_email(struct db *db, const char *email, struct user *u, char *hash);
+/* user_get(), and *ended = whether session `sid` was ended by a logout (user_revoke_session). */
+enum vf_err user_get_session(struct db *db, int64_t id, const char *sid, struct user *u,
+                             bool *ended);
 
 /*
  * Insert a user with an already computed hash; *id gets the new id.
@@ -67,7 +70,14 @@ enum vf_err user_touch_login(struct db *db, int64_t id);
 enum vf_err user_revoke(struct db *db, const char *jti, int64_t user_id, int64_t exp_s);
 /* *revoked is set when the jti is in the table. */
 enum vf_err user_is_revoked(struct db *db, const char *jti, bool *revoked);
-/* Delete revocations of tokens that have expired anyway; *n (may be NULL) gets the count. */
+/*
+ * End session `sid` of user_id (logout): every token carrying it, the access token included, is
+ * refused from now on (auth_token_user).  `until_s` is the latest expiry of any of its tokens;
+ * the row is pruned after it.  Idempotent.
+ */
+enum vf_err user_revoke_session(struct db *db, const char *sid, int64_t user_id, int64_t until_s);
+/* Delete revocations (tokens and sessions) that have expired anyway; *n (may be NULL) gets the
+ * count. */
 enum vf_err user_prune_revocations(struct db *db, int64_t *n);
 
 #endif

@@ -275,6 +275,31 @@ class _FlowTests(StackCase):
         # the reset revoked the other session's refresh token
         self.assertReply(c2.post('/api/token/refresh/'), 401, INVALID_TOKEN)
 
+    def test_logout_ends_the_session_access_token_too(self):
+        # CONTRACT.md: "the refresh token and the session's access token are revoked (reusing
+        # either anywhere gives 401)"; it kept working for up to 30 minutes.
+        email = 'session-%s-%s@example.com' % (self.WEB, self.DB)
+        self.active_user(email)
+        c, other = self.login(email), self.login(email)
+        first_access = c.cookies['access_token']
+        self.assertEqual(c.post('/api/token/refresh/').status, 200)
+        access, refresh = c.cookies['access_token'], c.cookies['refresh_token']
+        self.assertNotEqual(access, first_access)
+        self.assertEqual(c.get('/api/video/').status, 200)
+        self.assertReply(c.post('/api/logout/'), 200, LOGOUT_OK)
+        for token in (access, first_access):
+            for path in ('/api/video/', '/api/admin/me/'):
+                r = self.st.request('GET', path, headers={'Cookie': 'access_token=' + token,
+                                                          'Origin': ORIGIN})
+                self.assertReply(r, 401, INVALID_TOKEN)
+        r = self.st.request('POST', '/api/token/refresh/',
+                            headers={'Cookie': 'refresh_token=' + refresh, 'Origin': ORIGIN})
+        self.assertReply(r, 401, INVALID_TOKEN)
+        # another session of the same account lives on
+        self.assertEqual(other.get('/api/video/').status, 200)
+        self.assertEqual(other.post('/api/token/refresh/').status, 200)
+        self.assertEqual(other.get('/api/video/').status, 200)
+
     def test_fifty_parallel_refreshes_with_one_cookie_exactly_one_wins(self):
         email = 'race-%s-%s@example.com' % (self.WEB, self.DB)
         self.active_user(email)
