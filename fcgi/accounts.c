@@ -34,9 +34,12 @@
 #define MSG_RESET_DONE     "Your Password has been successfully reset."
 #define MSG_LOGOUT         "Logout successful! All tokens will be deleted. Refresh token is now invalid."
 
-/* Per-address login failures may be this many times the per-account limit (shared NATs). */
-#define LOGIN_IP_FACTOR 5
-#define CSRF_MAX_AGE    31449600 /* one year, as Django */
+/* Login failures count per account and address (RATELIMIT_LOGIN), per address over all accounts
+ * (this many times more: shared NATs) and per account over all addresses (this many times more,
+ * and only for addresses the account never signed in from: see login_limits_or_reply). */
+#define LOGIN_IP_FACTOR      5
+#define LOGIN_ACCOUNT_FACTOR 5
+#define CSRF_MAX_AGE         31449600 /* one year, as Django */
 
 /* ---- small helpers ------------------------------------------------------------------ */
 
@@ -75,21 +78,17 @@ bucket(char *buf, size_t len, const char *action, const char *kind, const char *
     snprintf(buf, len, "%s:%s:%s", action, kind, value != NULL ? value : "");
 }
 
-/* ratelimit_take or ratelimit_check. */
-typedef enum vf_err (*limiter)(struct db *db, const char *bucket, int limit, int window_s,
-                               int64_t *retry_after);
-
 /*
- * Ask `limit_fn` about a bucket (ratelimit_take counts the attempt, ratelimit_check only
- * checks: for buckets that count failures) and answer 429 when over the limit.  Returns true
- * when the caller may proceed; otherwise the reply is made.
+ * Count an attempt in bucket `b` within `limit` per RATELIMIT_WINDOW (ratelimit_take: check and
+ * count in one statement) or answer 429 with the real wait (or the storage failure).  Returns
+ * true when the caller may proceed; *ticket (may be NULL) gets what ratelimit_refund() needs.
  */
 static bool
-limit_or_reply(struct app *app, const struct http_request *req, struct http_response *res,
-               limiter limit_fn, const char *b, int limit)
+take_or_reply(struct app *app, const struct http_request *req, struct http_response *res,
+              const char *b, int limit, int64_t *ticket)
 {
     int64_t retry = 0;
-    enum vf_err err = limit_fn(app->db, b, limit, app->cfg->ratelimit_window, &retry);
+    enum vf_err err = ratelimit_take(app->db, b, limit, app->cfg->ratelimit_window, &retry, ticket);
     if (err == VF_ERR_RATELIMIT) {
         reply_throttled(req, res, retry);
         return false;
@@ -101,14 +100,14 @@ limit_or_reply(struct app *app, const struct http_request *req, struct http_resp
     return true;
 }
 
-/* Count one attempt in the bucket action:kind:value; as limit_or_reply. */
+/* take_or_reply() of the bucket action:kind:value, nothing to refund. */
 static bool
-take_or_reply(struct app *app, const struct http_request *req, struct http_response *res,
-              const char *action, const char *kind, const char *value, int limit)
+take_bucket_or_reply(struct app *app, const struct http_request *req, struct http_response *res,
+                     const char *action, const char *kind, const char *value, int limit)
 {
     char b[400];
     bucket(b, sizeof(b), action, kind, value);
-    return limit_or_reply(app, req, res, ratelimit_take, b, limit);
+    return take_or_reply(app, req, res, b, limit, NULL);
 }
 
 /*
@@ -195,7 +194,8 @@ static void
 handle_register(struct app *app, struct http_request *req, struct http_response *res)
 {
     const struct config *cfg = app->cfg;
-    if (!take_or_reply(app, req, res, "register", "ip", req->remote_addr, cfg->ratelimit_register))
+    if (!take_bucket_or_reply(app, req, res, "register", "ip", req->remote_addr,
+                              cfg->ratelimit_register))
         return;
 
     struct form_value v[REG__MAX];
@@ -208,7 +208,8 @@ handle_register(struct app *app, struct http_request *req, struct http_response 
         json_errors_reply(res, errs);
         return;
     }
-    if (!take_or_reply(app, req, res, "register", "email", v[REG_EMAIL].s, cfg->ratelimit_register))
+    if (!take_bucket_or_reply(app, req, res, "register", "email", v[REG_EMAIL].s,
+                              cfg->ratelimit_register))
         return;
 
     /* Hash before looking at the table: a taken email costs the same time. */
@@ -301,10 +302,84 @@ set_csrf_cookie(struct app *app, struct http_response *res)
     http_cookie_set(res, "csrftoken", hex, CSRF_MAX_AGE, false, app->cfg->public_https);
 }
 
+/* The rate-limit buckets of one login attempt and the tickets of what it counted. */
+struct login_limits {
+    char ip[400], pair[700], account[400];
+    int64_t ip_ticket, pair_ticket, account_ticket;
+};
+
+/* Give back what this attempt counted (it was not evaluated after all, or it succeeded). */
+static void
+login_limits_refund(struct app *app, const struct login_limits *l)
+{
+    if (ratelimit_refund(app->db, l->ip, l->ip_ticket) != VF_OK ||
+        ratelimit_refund(app->db, l->pair, l->pair_ticket) != VF_OK ||
+        ratelimit_refund(app->db, l->account, l->account_ticket) != VF_OK)
+        log_warn("accounts: could not give back a counted login attempt");
+}
+
+/*
+ * Count this attempt against the login limits, or answer 429 and return false.  Each take checks
+ * and counts in one statement, so N concurrent attempts never get more than the limit evaluated:
+ *  - per address over all accounts: RATELIMIT_LOGIN x LOGIN_IP_FACTOR (a shared NAT);
+ *  - per account and address: RATELIMIT_LOGIN -- what stops a guesser at one address, and what
+ *    the owner at another address never meets;
+ *  - per account over all addresses: RATELIMIT_LOGIN x LOGIN_ACCOUNT_FACTOR, counted and
+ *    enforced only for addresses the account never signed in from (login_sources), so a
+ *    distributed guesser is held back too while the owner at a known address is never locked
+ *    out by anybody else's failures.
+ * `email` is NULL for a malformed one (only the address counts).  An attempt refused by one
+ * bucket gives back what the others counted.  Failures stay counted; a successful login gives
+ * them back (login_limits_passed).
+ */
+static bool
+login_limits_or_reply(struct app *app, const struct http_request *req, struct http_response *res,
+                      const char *email, struct login_limits *l)
+{
+    const int limit = app->cfg->ratelimit_login;
+    char pair[USER_EMAIL_MAX + 300];
+    *l = (struct login_limits){ .ip_ticket = 0 };
+    bucket(l->ip, sizeof(l->ip), "login", "ip", req->remote_addr);
+    if (!take_or_reply(app, req, res, l->ip, limit * LOGIN_IP_FACTOR, &l->ip_ticket))
+        return false;
+    if (email == NULL)
+        return true;
+    snprintf(pair, sizeof(pair), "%s|%s", email, req->remote_addr);
+    bucket(l->pair, sizeof(l->pair), "login", "pair", pair);
+    bucket(l->account, sizeof(l->account), "login", "email", email);
+    bool known = false;
+    enum vf_err err = VF_OK;
+    if (!take_or_reply(app, req, res, l->pair, limit, &l->pair_ticket) ||
+        (err = user_login_source_known(app->db, email, req->remote_addr, &known)) != VF_OK ||
+        (!known && !take_or_reply(app, req, res, l->account, limit * LOGIN_ACCOUNT_FACTOR,
+                                  &l->account_ticket))) {
+        if (err != VF_OK)
+            reply_db_error(app, req, res, err);
+        login_limits_refund(app, l);
+        return false;
+    }
+    return true;
+}
+
+/* A successful login: the account's failures from this address are forgotten, this attempt is
+ * given back to the other buckets and the address becomes a known one. */
+static enum vf_err
+login_limits_passed(struct app *app, const struct http_request *req, const struct login_limits *l,
+                    int64_t user_id)
+{
+    enum vf_err err = ratelimit_reset(app->db, l->pair);
+    if (err == VF_OK)
+        err = ratelimit_refund(app->db, l->ip, l->ip_ticket);
+    if (err == VF_OK)
+        err = ratelimit_refund(app->db, l->account, l->account_ticket);
+    if (err == VF_OK)
+        err = user_login_source_record(app->db, user_id, req->remote_addr);
+    return err;
+}
+
 static void
 handle_login(struct app *app, struct http_request *req, struct http_response *res)
 {
-    const struct config *cfg = app->cfg;
     struct form_value v[LOGIN__MAX];
     cJSON *errs = NULL;
     if (!form_parse(req->json, login_form, LOGIN__MAX, v, NULL, &errs)) {
@@ -313,18 +388,15 @@ handle_login(struct app *app, struct http_request *req, struct http_response *re
     }
     char email[USER_EMAIL_MAX + 1];
     bool email_ok = user_email_normalise(v[LOGIN_EMAIL].s, email);
-    char ipb[400], accb[400];
-    bucket(ipb, sizeof(ipb), "login", "ip", req->remote_addr);
-    bucket(accb, sizeof(accb), "login", "email", email_ok ? email : "-");
-    if (!limit_or_reply(app, req, res, ratelimit_check, ipb,
-                        cfg->ratelimit_login * LOGIN_IP_FACTOR) ||
-        (email_ok && !limit_or_reply(app, req, res, ratelimit_check, accb, cfg->ratelimit_login)))
+    struct login_limits limits;
+    if (!login_limits_or_reply(app, req, res, email_ok ? email : NULL, &limits))
         return;
 
     struct user u = { .is_active = false };
     char hash[USER_HASH_MAX] = "";
     enum vf_err err = email_ok ? user_get_by_email(app->db, email, &u, hash) : VF_ERR_NOTFOUND;
     if (err != VF_OK && err != VF_ERR_NOTFOUND) {
+        login_limits_refund(app, &limits);
         reply_db_error(app, req, res, err);
         return;
     }
@@ -332,13 +404,7 @@ handle_login(struct app *app, struct http_request *req, struct http_response *re
     bool ok = err == VF_OK ? password_verify(hash, v[LOGIN_PASSWORD].s, &rehash)
                            : password_verify_dummy(v[LOGIN_PASSWORD].s);
     if (!ok || !u.is_active) {
-        /* Failures count per address and per account; same answer in every case. */
-        if ((err = ratelimit_hit(app->db, ipb, cfg->ratelimit_window)) == VF_OK && email_ok)
-            err = ratelimit_hit(app->db, accb, cfg->ratelimit_window);
-        if (err != VF_OK) {
-            reply_db_error(app, req, res, err);
-            return;
-        }
+        /* The failure stays counted in every bucket; the same answer in every case. */
         json_detail(res, 401, MSG_LOGIN_FAILED);
         return;
     }
@@ -349,7 +415,7 @@ handle_login(struct app *app, struct http_request *req, struct http_response *re
             log_info("accounts: upgraded the password hash of user %" PRId64, u.id);
     }
     if ((err = user_touch_login(app->db, u.id)) != VF_OK ||
-        (err = ratelimit_reset(app->db, accb)) != VF_OK) {
+        (err = login_limits_passed(app, req, &limits, u.id)) != VF_OK) {
         reply_db_error(app, req, res, err);
         return;
     }
@@ -481,8 +547,8 @@ static void
 handle_password_reset(struct app *app, struct http_request *req, struct http_response *res)
 {
     const struct config *cfg = app->cfg;
-    if (!take_or_reply(app, req, res, "reset", "ip", req->remote_addr,
-                       cfg->ratelimit_password_reset))
+    if (!take_bucket_or_reply(app, req, res, "reset", "ip", req->remote_addr,
+                              cfg->ratelimit_password_reset))
         return;
     struct form_value v[RESET__MAX];
     char emails[RESET__MAX][FORM_VALUE_MAX];
@@ -491,8 +557,8 @@ handle_password_reset(struct app *app, struct http_request *req, struct http_res
         json_errors_reply(res, errs);
         return;
     }
-    if (!take_or_reply(app, req, res, "reset", "email", v[RESET_EMAIL].s,
-                       cfg->ratelimit_password_reset))
+    if (!take_bucket_or_reply(app, req, res, "reset", "email", v[RESET_EMAIL].s,
+                              cfg->ratelimit_password_reset))
         return;
 
     struct user u;

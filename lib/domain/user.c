@@ -242,3 +242,27 @@ user_prune_revocations(struct db *db, int64_t *n)
         *n = tokens + sessions;
     return err;
 }
+
+enum vf_err
+user_login_source_known(struct db *db, const char *email, const char *addr, bool *known)
+{
+    int64_t n = 0;
+    enum vf_err err = db_query_int(db, STMT_LOGIN_SOURCE_KNOWN,
+                                   DB_ARGS(DB_TEXT(email), DB_TEXT(addr != NULL ? addr : "")), &n);
+    *known = err == VF_OK && n > 0;
+    return err;
+}
+
+enum vf_err
+user_login_source_record(struct db *db, int64_t user_id, const char *addr)
+{
+    return db_exec(
+        db, STMT_LOGIN_SOURCE_RECORD,
+        DB_ARGS(DB_INT(user_id), DB_TEXT(addr != NULL ? addr : ""), DB_INT(clock_now_us())), NULL);
+}
+
+enum vf_err
+user_prune_login_sources(struct db *db, int64_t before_us, int64_t *n)
+{
+    return db_exec(db, STMT_LOGIN_SOURCE_PRUNE, DB_ARGS(DB_INT(before_us)), n);
+}

@@ -76,6 +76,16 @@ enum vf_err user_is_revoked(struct db *db, const char *jti, bool *revoked);
  * the row is pruned after it.  Idempotent.
  */
 enum vf_err user_revoke_session(struct db *db, const char *sid, int64_t user_id, int64_t until_s);
+/*
+ * Login sources: the client addresses an account signed in from (login rate limits hold back
+ * only unknown addresses once an account's failures pile up).  *known: whether the account of
+ * `email` (which need not exist: same statement either way) signed in from `addr`; record one
+ * after a successful login; forget those without a login since `before_us`.
+ */
+enum vf_err user_login_source_known(struct db *db, const char *email, const char *addr,
+                                    bool *known);
+enum vf_err user_login_source_record(struct db *db, int64_t user_id, const char *addr);
+enum vf_err user_prune_login_sources(struct db *db, int64_t before_us, int64_t *n);
 /* Delete revocations (tokens and sessions) that have expired anyway; *n (may be NULL) gets the
  * count. */
 enum vf_err user_prune_revocations(struct db *db, int64_t *n);

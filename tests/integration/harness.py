@@ -283,8 +283,9 @@ class Response:
 
 
 def http_request(port, method, path, headers=None, json=None, body=None, timeout=60,
-                 host='127.0.0.1'):
-    """One request on a fresh connection to host:port."""
+                 host='127.0.0.1', source=None):
+    """One request on a fresh connection to host:port, from the local address `source` when
+    given (any 127.x.y.z: the server sees another client address, REMOTE_ADDR)."""
     hdrs = dict(headers or {})
     if json is not None:
         body = jsonlib.dumps(json).encode('utf-8')
@@ -292,7 +293,8 @@ def http_request(port, method, path, headers=None, json=None, body=None, timeout
             hdrs['Content-Type'] = 'application/json'
     if isinstance(body, str):
         body = body.encode('utf-8')
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    conn = http.client.HTTPConnection(host, port, timeout=timeout,
+                                      source_address=(source, 0) if source else None)
     try:
         conn.request(method, path, body=body, headers=hdrs)
         r = conn.getresponse()
@@ -381,9 +383,10 @@ class Client:
     """A browser-like client: keeps cookies (Path=/ only, Max-Age/Expires honoured as
     deletions) and sends Origin when given one."""
 
-    def __init__(self, stack, origin=None):
+    def __init__(self, stack, origin=None, source=None):
         self.stack = stack
         self.origin = origin
+        self.source = source  # local address to connect from (harness.http_request)
         self.cookies = {}
 
     def request(self, method, path, headers=None, json=None, body=None, timeout=60):
@@ -392,7 +395,9 @@ class Client:
             hdrs['Origin'] = self.origin
         if self.cookies and not any(k.lower() == 'cookie' for k in hdrs):
             hdrs['Cookie'] = '; '.join('%s=%s' % kv for kv in self.cookies.items())
-        r = self.stack.request(method, path, headers=hdrs, json=json, body=body, timeout=timeout)
+        kw = {'source': self.source} if self.source else {}
+        r = self.stack.request(method, path, headers=hdrs, json=json, body=body, timeout=timeout,
+                               **kw)
         for line in r.headers.get_all('Set-Cookie') or []:
             self._store(line)
         return r
@@ -764,14 +769,16 @@ class Stack:
 
     # -- HTTP --------------------------------------------------------------------
 
-    def request(self, method, path, headers=None, json=None, body=None, timeout=60):
-        """One request through the web server.  json= sends a JSON body."""
+    def request(self, method, path, headers=None, json=None, body=None, timeout=60,
+                source=None):
+        """One request through the web server.  json= sends a JSON body; source= connects from
+        that local address (e.g. '127.0.0.2': another client address for the server)."""
         return http_request(self.http_port, method, path, headers=headers, json=json, body=body,
-                            timeout=timeout)
+                            timeout=timeout, source=source)
 
-    def client(self, origin=None):
-        """A cookie-keeping client; origin=None sends no Origin header."""
-        return Client(self, origin=origin)
+    def client(self, origin=None, source=None):
+        """A cookie-keeping client; origin=None sends no Origin header; source as request()."""
+        return Client(self, origin=origin, source=source)
 
     # -- tools -------------------------------------------------------------------
 

@@ -102,7 +102,7 @@ def reset_mail(st, addr, n=1):
 
 class StackCase(unittest.TestCase):
     """One stack per class (Python unittest: setUpClass).  Subclasses set WEB/DB/ENV."""
-    WEB, DB, ENV, WORKER = 'nginx', 'sqlite', NO_LIMITS, True
+    WEB, DB, ENV, WORKER, WORKERS = 'nginx', 'sqlite', NO_LIMITS, True, 2
 
     @classmethod
     def setUpClass(cls):
@@ -110,7 +110,8 @@ class StackCase(unittest.TestCase):
             # aiosmtpd's Mailbox handler needs a complete Maildir.
             for sub in ('tmp', 'new', 'cur'):
                 (cls.st.maildir / sub).mkdir(exist_ok=True)
-        harness.class_stack(cls, maildir, web=cls.WEB, db=cls.DB, worker=cls.WORKER, env=cls.ENV)
+        harness.class_stack(cls, maildir, web=cls.WEB, db=cls.DB, worker=cls.WORKER, env=cls.ENV,
+                            workers=cls.WORKERS)
 
     # -- helpers --------------------------------------------------------------------
 
@@ -588,10 +589,60 @@ class AccountsErrorTest(StackCase):
 
 
 class _RateLimitTests(StackCase):
-    """429 + Retry-After, per address and per account, kept across a restart."""
+    """429 + Retry-After, per address and per account, kept across a restart; failures from
+    elsewhere never lock the owner out; concurrent attempts never overshoot."""
     ENV = {'RATELIMIT_LOGIN': '3', 'RATELIMIT_REGISTER': '50',
-           'RATELIMIT_PASSWORD_RESET': '2', 'RATELIMIT_WINDOW': '600'}
+           'RATELIMIT_PASSWORD_RESET': '2', 'RATELIMIT_WINDOW': '600',
+           'PASSWORD_HASH_CONCURRENCY': '4'}
     WORKER = False
+    WORKERS = 4
+
+    def attempt(self, email, password, source):
+        return self.st.request('POST', '/api/login/', json={'email': email, 'password': password},
+                               source=source)
+
+    def test_failures_from_other_addresses_never_lock_the_owner_out(self):
+        # RATELIMIT_LOGIN=3: ten wrong passwords from anywhere used to lock the account for
+        # everybody, staff included, for the whole window.
+        email = 'owner@example.com'
+        self.active_user(email)
+        self.assertEqual(self.attempt(email, PASSWORD, '127.0.0.1').status, 200)  # known now
+        for _ in range(3):
+            self.assertReply(self.attempt(email, 'wrong-pass-1', '127.0.0.2'), 401, LOGIN_FAILED)
+        r = self.attempt(email, PASSWORD, '127.0.0.2')
+        self.assertEqual(r.status, 429, 'the guessing address is stopped: %r' % r)
+        self.assertTrue(0 < int(r.headers.get('Retry-After')) <= 600)
+        self.assertEqual(self.attempt(email, PASSWORD, '127.0.0.1').status, 200,
+                         'the owner is not locked out by failures from another address')
+        # A distributed guesser: 3 more failures from each of four more addresses fill the
+        # account's looser limit (5 x 3) for addresses it never signed in from...
+        for host in range(3, 7):
+            for _ in range(3):
+                self.assertReply(self.attempt(email, 'wrong-pass-2', '127.0.0.%d' % host), 401,
+                                 LOGIN_FAILED)
+        for host in (7, 8):
+            r = self.attempt(email, 'wrong-pass-3', '127.0.0.%d' % host)
+            self.assertEqual(r.status, 429, r)
+            self.assertIn('Retry-After', r.headers)
+        # ... while the owner's known address still gets in, any number of times.
+        for _ in range(3):
+            self.assertEqual(self.attempt(email, PASSWORD, '127.0.0.1').status, 200)
+
+    def test_parallel_failures_never_overshoot_the_limit(self):
+        # The check and the count used to be two steps: 4 workers evaluated up to 6 attempts
+        # against a limit of 3.
+        email = 'parallel@example.com'
+        self.active_user(email)
+
+        def one(_):
+            return self.attempt(email, 'wrong-pass-4', '127.0.0.20').status
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=16) as pool:
+            statuses = list(pool.map(one, range(16)))
+        self.assertEqual(statuses.count(401), 3, statuses)
+        self.assertEqual(statuses.count(429), 13, statuses)
+        statuses = [one(0) for _ in range(3)]
+        self.assertEqual(statuses, [429] * 3)
 
     def test_login_failures_per_account_then_429_survives_restart(self):
         email = 'limited@example.com'

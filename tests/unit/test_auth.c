@@ -1,4 +1,4 @@
-/* test_auth.c -- users, refresh-token revocation, rate limits and cookie authentication against
+/* test_auth.c -- users, refresh-token revocation, sessions and cookie authentication against
  * a real (temporary) SQLite database migrated with the shipped schema; frozen clock. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -18,7 +18,6 @@
 #include "db.h"
 #include "json.h"
 #include "log.h"
-#include "ratelimit.h"
 #include "route.h"
 #include "user.h"
 
@@ -116,31 +115,6 @@ Test(auth, revocation_is_won_once_and_pruned_after_expiry)
     advance(61);
     cr_expect_eq(user_prune_revocations(app.db, &n), VF_OK);
     cr_expect_eq(n, 1);
-}
-
-Test(auth, rate_limit_window_on_a_frozen_clock)
-{
-    int64_t retry = 0;
-    for (int i = 0; i < 3; i++)
-        cr_expect_eq(ratelimit_take(app.db, "login:ip:1.2.3.4", 3, 60, &retry), VF_OK);
-    cr_expect_eq(ratelimit_take(app.db, "login:ip:1.2.3.4", 3, 60, &retry), VF_ERR_RATELIMIT);
-    cr_expect_eq(retry, 60);
-    cr_expect_eq(ratelimit_check(app.db, "login:ip:5.6.7.8", 3, 60, &retry), VF_OK,
-                 "buckets are independent");
-    advance(45);
-    cr_expect_eq(ratelimit_check(app.db, "login:ip:1.2.3.4", 3, 60, &retry), VF_ERR_RATELIMIT);
-    cr_expect_eq(retry, 15);
-    advance(15);
-    cr_expect_eq(ratelimit_take(app.db, "login:ip:1.2.3.4", 3, 60, &retry), VF_OK, "a new window");
-    cr_expect_eq(ratelimit_take(app.db, "login:ip:1.2.3.4", 3, 60, &retry), VF_OK);
-    cr_expect_eq(ratelimit_reset(app.db, "login:ip:1.2.3.4"), VF_OK);
-    for (int i = 0; i < 3; i++)
-        cr_expect_eq(ratelimit_take(app.db, "login:ip:1.2.3.4", 3, 60, &retry), VF_OK);
-    cr_expect_eq(ratelimit_take(app.db, "x", 0, 60, &retry), VF_OK, "limit 0: unlimited");
-    int64_t n = 0;
-    advance(120);
-    cr_expect_eq(ratelimit_prune(app.db, 60, &n), VF_OK);
-    cr_expect_eq(n, 1, "the closed window is deleted");
 }
 
 /* Run auth_require(_staff)_or_reply with `cookie` (may be NULL); returns the status
