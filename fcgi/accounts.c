@@ -17,6 +17,7 @@
 #include "log.h"
 #include "mail.h"
 #include "password.h"
+#include "procgate.h"
 #include "ratelimit.h"
 #include "routes.h"
 #include "user.h"
@@ -40,6 +41,8 @@
 #define LOGIN_IP_FACTOR      5
 #define LOGIN_ACCOUNT_FACTOR 5
 #define CSRF_MAX_AGE         31449600 /* one year, as Django */
+/* How long a request may wait for a password-hashing place (when few enough others wait). */
+#define HASH_WAIT_MS 500
 
 /* ---- small helpers ------------------------------------------------------------------ */
 
@@ -108,6 +111,23 @@ take_bucket_or_reply(struct app *app, const struct http_request *req, struct htt
     char b[400];
     bucket(b, sizeof(b), action, kind, value);
     return take_or_reply(app, req, res, b, limit, NULL);
+}
+
+/*
+ * Take one of the workers' password-hashing places (PASSWORD_HASH_CONCURRENCY over all of them,
+ * the master's shared memory) for the argon2id work that follows; release it with
+ * procgate_leave(app->hash_gate).  When every place is taken and enough requests wait already,
+ * answer 503 with Retry-After at once instead: a login flood then occupies at most all but one
+ * worker and every other request still finds one.  Returns false after answering.
+ */
+static bool
+hash_place_or_reply(struct app *app, const struct http_request *req, struct http_response *res)
+{
+    if (procgate_enter(app->hash_gate, HASH_WAIT_MS))
+        return true;
+    log_debug("accounts: every password-hashing place is taken: 503");
+    json_error_reply(req, res, VF_ERR_BUSY);
+    return false;
 }
 
 /*
@@ -214,7 +234,10 @@ handle_register(struct app *app, struct http_request *req, struct http_response 
 
     /* Hash before looking at the table: a taken email costs the same time. */
     char hash[PASSWORD_HASH_MAX];
+    if (!hash_place_or_reply(app, req, res))
+        return;
     enum vf_err err = password_hash(v[REG_PASSWORD].s, hash, sizeof(hash));
+    procgate_leave(app->hash_gate);
     if (err != VF_OK) {
         json_error_reply(req, res, err);
         return;
@@ -400,20 +423,24 @@ handle_login(struct app *app, struct http_request *req, struct http_response *re
         reply_db_error(app, req, res, err);
         return;
     }
+    if (!hash_place_or_reply(app, req, res)) {
+        login_limits_refund(app, &limits); /* not evaluated: it does not count */
+        return;
+    }
     bool rehash = false;
     bool ok = err == VF_OK ? password_verify(hash, v[LOGIN_PASSWORD].s, &rehash)
                            : password_verify_dummy(v[LOGIN_PASSWORD].s);
+    char fresh[PASSWORD_HASH_MAX];
+    rehash = rehash && ok && u.is_active &&
+             password_hash(v[LOGIN_PASSWORD].s, fresh, sizeof(fresh)) == VF_OK;
+    procgate_leave(app->hash_gate);
     if (!ok || !u.is_active) {
         /* The failure stays counted in every bucket; the same answer in every case. */
         json_detail(res, 401, MSG_LOGIN_FAILED);
         return;
     }
-    if (rehash) {
-        char fresh[PASSWORD_HASH_MAX];
-        if (password_hash(v[LOGIN_PASSWORD].s, fresh, sizeof(fresh)) == VF_OK &&
-            user_rehash(app->db, u.id, fresh, hash) == VF_OK)
-            log_info("accounts: upgraded the password hash of user %" PRId64, u.id);
-    }
+    if (rehash && user_rehash(app->db, u.id, fresh, hash) == VF_OK)
+        log_info("accounts: upgraded the password hash of user %" PRId64, u.id);
     if ((err = user_touch_login(app->db, u.id)) != VF_OK ||
         (err = login_limits_passed(app, req, &limits, u.id)) != VF_OK) {
         reply_db_error(app, req, res, err);
@@ -612,7 +639,10 @@ handle_password_confirm(struct app *app, struct http_request *req, struct http_r
         return;
     }
     char fresh[PASSWORD_HASH_MAX];
+    if (!hash_place_or_reply(app, req, res))
+        return; /* the link stays usable */
     enum vf_err err = password_hash(v[CONFIRM_NEW].s, fresh, sizeof(fresh));
+    procgate_leave(app->hash_gate);
     if (err != VF_OK) {
         json_error_reply(req, res, err);
         return;

@@ -9,8 +9,9 @@ unit_tests = tests/unit/test_auth tests/unit/test_build tests/unit/test_catalogu
 	tests/unit/test_http tests/unit/test_job tests/unit/test_ladder tests/unit/test_linktoken \
 	tests/unit/test_mail tests/unit/test_mediafile tests/unit/test_multipart \
 	tests/unit/test_password tests/unit/test_playlist tests/unit/test_policy \
-	tests/unit/test_ratelimit tests/unit/test_route tests/unit/test_strbuf tests/unit/test_token \
-	tests/unit/test_transcode_payload tests/unit/test_upload tests/unit/test_urlsig
+	tests/unit/test_procgate tests/unit/test_ratelimit tests/unit/test_route tests/unit/test_strbuf \
+	tests/unit/test_token tests/unit/test_transcode_payload tests/unit/test_upload \
+	tests/unit/test_urlsig
 if HAVE_CRITERION
 check_PROGRAMS += $(unit_tests)
 endif

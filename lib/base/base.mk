@@ -7,6 +7,7 @@ lib_base_libvfbase_a_SOURCES = \
 	lib/base/clock.c lib/base/clock.h \
 	lib/base/config.c lib/base/config.h \
 	lib/base/strbuf.c lib/base/strbuf.h \
-	lib/base/utf8.c lib/base/utf8.h
+	lib/base/utf8.c lib/base/utf8.h \
+	lib/base/procgate.c lib/base/procgate.h
 lib_base_libvfbase_a_CPPFLAGS = $(VF_DEFS) $(BASE_CPPFLAGS)
 lint_sources += $(filter %.c,$(lib_base_libvfbase_a_SOURCES))

@@ -78,6 +78,7 @@ static const struct var vars[] = {
     { "UPLOAD_MAX_BYTES", V_SIZE, OFF(upload_max_bytes), "8G", 1024, 1024 * GiB, NULL },
     { "JSON_MAX_BYTES", V_SIZE, OFF(json_max_bytes), "65536", 1024, 16 * 1024 * 1024, NULL },
     { "MIN_FREE_DISK_BYTES", V_SIZE, OFF(min_free_disk_bytes), "1G", 0, 1024 * GiB, NULL },
+    { "PASSWORD_HASH_CONCURRENCY", V_INT, OFF(password_hash_concurrency), "0", 0, 256, NULL },
     { "SENDFILE_MODE", V_ENUM, OFF(sendfile_mode), "none", 0, 0, sendfiles },
     { "XACCEL_PREFIX", V_STR, OFF(xaccel_prefix), "/protected-hls", 2, 255, NULL },
     { "MEDIA_SIGNING_KEY", V_SIGNKEY, OFF(media_signing_key), "", 32, 256, NULL },

@@ -72,11 +72,13 @@ struct config {
     int ratelimit_window;         /* RATELIMIT_WINDOW (default 900) */
 
     /* FastCGI responder */
-    int fcgi_workers;            /* FCGI_WORKERS (default 4) */
-    int fcgi_max_requests;       /* FCGI_MAX_REQUESTS (default 10000; 0 = never recycle) */
-    size_t upload_max_bytes;     /* UPLOAD_MAX_BYTES (default 4 GiB) */
-    size_t json_max_bytes;       /* JSON_MAX_BYTES (default 65536) */
-    int64_t min_free_disk_bytes; /* MIN_FREE_DISK_BYTES (default 1 GiB): uploads refused below */
+    int fcgi_workers;              /* FCGI_WORKERS (default 4) */
+    int fcgi_max_requests;         /* FCGI_MAX_REQUESTS (default 10000; 0 = never recycle) */
+    size_t upload_max_bytes;       /* UPLOAD_MAX_BYTES (default 4 GiB) */
+    size_t json_max_bytes;         /* JSON_MAX_BYTES (default 65536) */
+    int64_t min_free_disk_bytes;   /* MIN_FREE_DISK_BYTES (default 1 GiB): uploads refused below */
+    int password_hash_concurrency; /* PASSWORD_HASH_CONCURRENCY: argon2id runs at once over all
+                                      workers (default 0 = half of the workers, at least 1) */
 
     /* media delivery */
     enum config_sendfile

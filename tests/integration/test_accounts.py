@@ -678,6 +678,58 @@ for _db in sorted({db for _, db in harness.matrix()}):
 del _RateLimitTests
 
 
+class _HashCapTests(StackCase):
+    """A login flood does not take every FastCGI worker: argon2id runs in at most
+    PASSWORD_HASH_CONCURRENCY workers at once; beyond a brief wait the others answer 503 with
+    Retry-After, and health and the catalogue keep being served."""
+    ENV = dict(NO_LIMITS, PASSWORD_HASH_CONCURRENCY='1')
+    WORKER = False
+    WORKERS = 4
+
+    def test_login_flood_leaves_workers_for_other_requests(self):
+        email = 'flood-%s-%s@example.com' % (self.WEB, self.DB)
+        self.active_user(email)
+        viewer = self.login(email)
+        stop = time.monotonic() + 6
+        logins, probes = [], []
+
+        def flood(_):
+            while time.monotonic() < stop:
+                r = self.st.request('POST', '/api/login/', timeout=60,
+                                    json={'email': email, 'password': PASSWORD})
+                logins.append((r.status, r.headers.get('Retry-After')))
+
+        def probe():
+            time.sleep(0.5)  # the flood is on
+            while time.monotonic() < stop - 0.5:
+                for path in ('/api/health/', '/api/video/'):
+                    t0 = time.monotonic()
+                    r = viewer.get(path, timeout=60)
+                    probes.append((path, r.status, time.monotonic() - t0))
+                time.sleep(0.05)
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=9) as pool:
+            futures = [pool.submit(flood, i) for i in range(8)] + [pool.submit(probe)]
+            for f in futures:
+                f.result()
+        statuses = {s for s, _ in logins}
+        self.assertLessEqual(statuses, {200, 503}, logins)
+        self.assertIn(200, statuses, 'logins still succeed')
+        # the cap turned some away (8 at once against 1 place and 2 waiting): 503 + Retry-After
+        turned = [ra for s, ra in logins if s == 503]
+        self.assertTrue(turned, 'no login was turned away: the hashing is not capped')
+        self.assertTrue(all(ra and int(ra) >= 1 for ra in turned), logins)
+        # and every other request found a worker (a generous bound, not a speed test: without
+        # the cap they queue behind the hashing workers)
+        self.assertGreater(len(probes), 10, probes)
+        self.assertEqual([p for p in probes if p[1] != 200], [], probes)
+        self.assertLess(max(t for _, _, t in probes), 5.0, probes)
+
+
+globals().update(matrix_classes(_HashCapTests, 'AccountsHashCapTest'))
+del _HashCapTests
+
+
 class AccountsSmtpDownTest(StackCase):
     """Registration never waits for SMTP; the mail goes out once SMTP is back."""
 
