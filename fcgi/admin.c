@@ -343,7 +343,13 @@ h_jobs(struct app *app, struct http_request *req, struct http_response *res)
         cJSON_AddStringToObject(o, "state", db_rows_text(r, i, 2) ? db_rows_text(r, i, 2) : "");
         cJSON_AddNumberToObject(o, "progress", (double)db_rows_int(r, i, 3));
         cJSON_AddNumberToObject(o, "attempts", (double)db_rows_int(r, i, 4));
-        cJSON_AddNumberToObject(o, "max_attempts", maxa > 0 ? maxa : app->cfg->job_max_attempts);
+        /* mail is retried for MAIL_RETRY_WINDOW, not a number of times: null */
+        if (maxa <= 0 && db_rows_text(r, i, 1) != NULL &&
+            strcmp(db_rows_text(r, i, 1), "mail") == 0)
+            cJSON_AddNullToObject(o, "max_attempts");
+        else
+            cJSON_AddNumberToObject(o, "max_attempts",
+                                    maxa > 0 ? maxa : app->cfg->job_max_attempts);
         add_text_or_null(o, "error", db_rows_text(r, i, 6));
         add_time(o, "run_after", db_rows_int(r, i, 7));
         add_time(o, "created_at", db_rows_int(r, i, 8));

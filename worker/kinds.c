@@ -14,6 +14,18 @@ mail_wall(const struct config *cfg)
 }
 
 static int
+mail_window(const struct config *cfg)
+{
+    return cfg->mail_retry_window;
+}
+
+static int
+mail_max_delay(const struct config *cfg)
+{
+    return cfg->mail_retry_max_delay;
+}
+
+static int
 transcode_wall(const struct config *cfg)
 {
     return cfg->transcode_timeout;
@@ -43,15 +55,24 @@ add(const struct job_kind *k, int (*wall)(const struct config *),
 {
     if (k == NULL || nkinds >= sizeof(kinds) / sizeof(kinds[0]))
         return;
-    kinds[nkinds++] = (struct worker_kind){ k, wall, stall, perm, cpu_s, as_mib, fsize_mib };
+    kinds[nkinds++] = (struct worker_kind){ .kind = k,
+                                            .wall_timeout = wall,
+                                            .stall_timeout = stall,
+                                            .timeout_permanent = perm,
+                                            .cpu_s = cpu_s,
+                                            .as_mib = as_mib,
+                                            .fsize_mib = fsize_mib };
 }
 
 const struct worker_kind *
 worker_kinds(size_t *n)
 {
     if (nkinds == 0) {
-        /* Mail: a small SMTP client.  CPU 60 s, 1 GiB address space, no files. */
+        /* Mail: a small SMTP client.  CPU 60 s, 1 GiB address space, no files.  Retried for
+         * MAIL_RETRY_WINDOW after it was queued, not JOB_MAX_ATTEMPTS times. */
         add(&mailjob_kind, mail_wall, NULL, false, 60, 1024, 1);
+        kinds[nkinds - 1].retry_window = mail_window;
+        kinds[nkinds - 1].retry_max_delay = mail_max_delay;
         /* Transcode: GStreamer with x264 threads; timeouts mean a poison input. */
         add(&transcodejob_kind, transcode_wall, transcode_stall, true, 0, 16384, 65536);
 #ifdef VF_TEST_HOOKS

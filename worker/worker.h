@@ -18,6 +18,12 @@ struct worker_kind {
     int (*wall_timeout)(const struct config *cfg);
     int (*stall_timeout)(const struct config *cfg);
     bool timeout_permanent; /* a run killed by a timeout fails for good (poison input) */
+    /* NULL: a job gets JOB_MAX_ATTEMPTS attempts, JOB_RETRY_MAX_DELAY apart at most.  Else its
+     * temporary failures are retried for this many seconds after it was queued, however many
+     * attempts that takes (an MTA's queue: mail survives an SMTP outage), at most
+     * retry_max_delay seconds apart; a permanent failure still ends it at once. */
+    int (*retry_window)(const struct config *cfg);
+    int (*retry_max_delay)(const struct config *cfg);
     /* Child rlimits: CPU seconds (0 = wall_timeout * cores), address space and file
      * size in MiB (0 = unlimited). */
     long cpu_s, as_mib, fsize_mib;

@@ -90,6 +90,8 @@ static const struct var vars[] = {
     { "JOB_MAX_ATTEMPTS", V_INT, OFF(job_max_attempts), "5", 1, 100, NULL },
     { "JOB_RETRY_DELAY", V_INT, OFF(job_retry_delay), "10", 1, 86400, NULL },
     { "JOB_RETRY_MAX_DELAY", V_INT, OFF(job_retry_max_delay), "3600", 1, 86400 * 7, NULL },
+    { "MAIL_RETRY_WINDOW", V_INT, OFF(mail_retry_window), "86400", 1, 86400 * 30, NULL },
+    { "MAIL_RETRY_MAX_DELAY", V_INT, OFF(mail_retry_max_delay), "900", 1, 86400, NULL },
     { "WORKER_SHUTDOWN_GRACE", V_INT, OFF(worker_shutdown_grace), "30", 0, 86400, NULL },
     { "HLS_SEGMENT_SECONDS", V_INT, OFF(hls_segment_seconds), "4", 1, 60, NULL },
     { "TRANSCODE_TIMEOUT", V_INT, OFF(transcode_timeout), "7200", 10, 86400 * 2, NULL },

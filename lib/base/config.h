@@ -96,6 +96,9 @@ struct config {
     int job_max_attempts;        /* JOB_MAX_ATTEMPTS (default 5) */
     int job_retry_delay;         /* JOB_RETRY_DELAY first retry backoff (default 10) */
     int job_retry_max_delay;     /* JOB_RETRY_MAX_DELAY backoff cap (default 3600) */
+    int mail_retry_window;       /* MAIL_RETRY_WINDOW: mail is retried this long after it was
+                                    queued, however many attempts that takes (default 86400) */
+    int mail_retry_max_delay;    /* MAIL_RETRY_MAX_DELAY: mail backoff cap (default 900) */
     int worker_shutdown_grace;   /* WORKER_SHUTDOWN_GRACE SIGTERM wait for children (default 30) */
     int hls_segment_seconds;     /* HLS_SEGMENT_SECONDS (default 4) */
     int transcode_timeout;       /* TRANSCODE_TIMEOUT wall clock (default 7200) */

@@ -741,7 +741,8 @@
       el('td', { 'data-label': 'Kind' }, el('span', { class: 'chip' }, j.kind)),
       el('td', { 'data-label': 'Subject' }, subject),
       status,
-      el('td', { class: 'num', 'data-label': 'Attempts' }, `${j.attempts}/${j.max_attempts}`),
+      el('td', { class: 'num', 'data-label': 'Attempts' },
+        j.max_attempts == null ? String(j.attempts) : `${j.attempts}/${j.max_attempts}`),
       el('td', { 'data-label': 'Updated' }, timeCell(j.updated_at)),
       el('td', null, el('div', { class: 'row-actions' }, j.state === 'failed' ? retry : null)));
   }
