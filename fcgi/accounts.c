@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "accountmail.h"
 #include "auth.h"
 #include "clock.h"
 #include "form.h"
@@ -210,6 +211,32 @@ static const struct form_field register_form[REG__MAX] = {
     [REG_CONFIRMED] = { "confirmed_password", FORM_STRING, true, 0 },
 };
 
+/*
+ * The email is taken: 400 "please check your input", whoever owns it.  An account that was never
+ * activated (its activation mail lost, say to an SMTP outage) must not be locked out for good, so
+ * a fresh activation mail is requested -- through the worker (accountmail_request), the same
+ * request whether the account awaits activation or not, so nothing tells them apart.  At most
+ * RATELIMIT_PASSWORD_RESET such requests per address and window (beyond it: the same answer and
+ * no request).
+ */
+static void
+register_taken(struct app *app, const struct http_request *req, struct http_response *res,
+               const char *email)
+{
+    char b[400];
+    int64_t retry = 0;
+    bucket(b, sizeof(b), "activation", "email", email);
+    enum vf_err err = ratelimit_take(app->db, b, app->cfg->ratelimit_password_reset,
+                                     app->cfg->ratelimit_window, &retry, NULL);
+    if (err == VF_OK)
+        err = accountmail_request(app->db, ACCOUNTMAIL_ACTIVATION, email);
+    if (err != VF_OK && err != VF_ERR_RATELIMIT) {
+        reply_db_error(app, req, res, err);
+        return;
+    }
+    json_field_error(res, "non_field_errors", MSG_CHECK_INPUT);
+}
+
 static void
 handle_register(struct app *app, struct http_request *req, struct http_response *res)
 {
@@ -243,9 +270,9 @@ handle_register(struct app *app, struct http_request *req, struct http_response 
         return;
     }
 
-    struct user u = { .is_active = false };
+    struct user u = { .is_active = false, .activation_pending = true };
     snprintf(u.email, sizeof(u.email), "%s", v[REG_EMAIL].s);
-    char token[LINKTOKEN_MAX], uid[LINKTOKEN_UID_MAX];
+    char token[LINKTOKEN_MAX] = "";
     if ((err = db_begin(app->db)) != VF_OK) {
         reply_db_error(app, req, res, err);
         return;
@@ -253,17 +280,11 @@ handle_register(struct app *app, struct http_request *req, struct http_response 
     err = user_create(app->db, u.email, hash, false, false, false, &u.id);
     if (err == VF_ERR_CONFLICT) {
         db_rollback(app->db);
-        json_field_error(res, "non_field_errors", MSG_CHECK_INPUT);
+        register_taken(app, req, res, u.email);
         return;
     }
-    struct linktoken_subject s = subject_of(&u, hash, false);
     if (err == VF_OK)
-        err = linktoken_make(key_of(app), strlen(key_of(app)), LINKTOKEN_ACTIVATE, &s, clock_now(),
-                             token);
-    if (err == VF_OK) {
-        linktoken_uid_encode(u.id, uid);
-        err = mail_enqueue(app->db, MAIL_ACTIVATION, u.email, uid, token);
-    }
+        err = accountmail_queue(app->db, key_of(app), ACCOUNTMAIL_ACTIVATION, &u, hash, token);
     if (err == VF_OK)
         err = db_commit(app->db);
     if (err != VF_OK) {
@@ -588,25 +609,9 @@ handle_password_reset(struct app *app, struct http_request *req, struct http_res
                               cfg->ratelimit_password_reset))
         return;
 
-    struct user u;
-    char hash[USER_HASH_MAX];
-    enum vf_err err = db_begin(app->db);
-    if (err == VF_OK)
-        err = user_get_by_email(app->db, v[RESET_EMAIL].s, &u, hash);
-    if (err == VF_OK) {
-        char token[LINKTOKEN_MAX], uid[LINKTOKEN_UID_MAX];
-        struct linktoken_subject s = subject_of(&u, hash, u.is_active);
-        err = linktoken_make(key_of(app), strlen(key_of(app)), LINKTOKEN_RESET, &s, clock_now(),
-                             token);
-        linktoken_uid_encode(u.id, uid);
-        if (err == VF_OK)
-            err = mail_enqueue(app->db, MAIL_PASSWORD_RESET, u.email, uid, token);
-        if (err == VF_OK)
-            err = db_commit(app->db);
-        sodium_memzero(token, sizeof(token));
-    } else if (err == VF_ERR_NOTFOUND) {
-        err = db_rollback(app->db); /* unknown email: same answer, nothing queued */
-    }
+    /* The same work for a known and an unknown email: one request, which the worker turns into a
+     * reset mail only for an existing account (the response time tells nothing). */
+    enum vf_err err = accountmail_request(app->db, ACCOUNTMAIL_RESET, v[RESET_EMAIL].s);
     if (err != VF_OK) {
         reply_db_error(app, req, res, err);
         return;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accountmail.h"
 #include "clock.h"
 #include "form.h"
 #include "json.h"
@@ -102,7 +103,8 @@ video_json(const struct app *app, const struct video *v, const struct videoadmin
 static cJSON *
 user_json(const struct db_rows *r, size_t i)
 {
-    /* STMT_USER_LIST: id, email, is_active, is_staff, is_superuser, last_login, created_at */
+    /* STMT_USER_LIST: id, email, is_active, is_staff, is_superuser, last_login, created_at,
+     * activation_pending */
     cJSON *o = cJSON_CreateObject();
     if (o == NULL)
         return NULL;
@@ -113,6 +115,7 @@ user_json(const struct db_rows *r, size_t i)
     cJSON_AddBoolToObject(o, "is_superuser", db_rows_int(r, i, 4) != 0);
     add_time(o, "last_login", db_rows_isnull(r, i, 5) ? 0 : db_rows_int(r, i, 5));
     add_time(o, "date_joined", db_rows_int(r, i, 6));
+    cJSON_AddBoolToObject(o, "activation_pending", db_rows_int(r, i, 7) != 0);
     return o;
 }
 
@@ -486,6 +489,33 @@ h_user_edit(struct app *app, struct http_request *req, struct http_response *res
         json_reply(res, 200, o);
 }
 
+/* POST /api/admin/users/<id>/activation/: queue a fresh activation mail for an account that
+ * registered and was never activated (its first mail may have been lost).  202, or 409 for an
+ * account that does not await activation (active, or deactivated by staff: activate it here
+ * instead), 404 for no such account. */
+static void
+h_user_activation(struct app *app, struct http_request *req, struct http_response *res)
+{
+    struct user u;
+    char hash[USER_HASH_MAX];
+    int64_t id = req->param_ids[0];
+    enum vf_err e = user_get(app->db, id, &u, hash);
+    if (e == VF_OK)
+        e = accountmail_queue(app->db, app->cfg->secret_key, ACCOUNTMAIL_ACTIVATION, &u, hash,
+                              NULL);
+    if (e == VF_ERR_CONFLICT) {
+        json_detail(res, 409, "This account is not awaiting activation.");
+        return;
+    }
+    if (e != VF_OK) {
+        json_error_reply(req, res, e);
+        return;
+    }
+    log_info("admin: user %lld queued an activation mail for user %lld", (long long)req->user->id,
+             (long long)id);
+    json_detail(res, 202, "Activation email queued.");
+}
+
 /* The staff-only API: the dispatcher checks the staff user before any handler runs (401,
  * 403) and parses {id} (404 when malformed), so handlers read req->user and req->param_ids. */
 const struct route admin_routes[] = {
@@ -504,5 +534,7 @@ const struct route admin_routes[] = {
     { HTTP_GET, "/api/admin/users/", h_users, ROUTE_NO_STORE, ROUTE_AUTH_STAFF },
     { HTTP_PATCH, "/api/admin/users/{id}/", h_user_edit, ROUTE_JSON | ROUTE_NO_STORE,
       ROUTE_AUTH_STAFF },
+    { HTTP_POST, "/api/admin/users/{id}/activation/", h_user_activation,
+      ROUTE_JSON | ROUTE_NO_STORE, ROUTE_AUTH_STAFF },
     { 0, NULL, NULL, 0, ROUTE_AUTH_NONE },
 };

@@ -4,14 +4,14 @@
 
 # Unit tests: one criterion program per module, tests/unit/test_<module>.c unless listed
 # below with more sources.  Adding one is adding its name here.
-unit_tests = tests/unit/test_auth tests/unit/test_build tests/unit/test_catalogue \
-	tests/unit/test_cgienv tests/unit/test_config tests/unit/test_db tests/unit/test_form \
-	tests/unit/test_http tests/unit/test_job tests/unit/test_ladder tests/unit/test_linktoken \
-	tests/unit/test_mail tests/unit/test_mediafile tests/unit/test_multipart \
-	tests/unit/test_password tests/unit/test_playlist tests/unit/test_policy \
-	tests/unit/test_procgate tests/unit/test_ratelimit tests/unit/test_route tests/unit/test_strbuf \
-	tests/unit/test_token tests/unit/test_transcode_payload tests/unit/test_upload \
-	tests/unit/test_urlsig
+unit_tests = tests/unit/test_accountmail tests/unit/test_auth tests/unit/test_build \
+	tests/unit/test_catalogue tests/unit/test_cgienv tests/unit/test_config tests/unit/test_db \
+	tests/unit/test_form tests/unit/test_http tests/unit/test_job tests/unit/test_ladder \
+	tests/unit/test_linktoken tests/unit/test_mail tests/unit/test_mediafile \
+	tests/unit/test_multipart tests/unit/test_password tests/unit/test_playlist \
+	tests/unit/test_policy tests/unit/test_procgate tests/unit/test_ratelimit tests/unit/test_route \
+	tests/unit/test_strbuf tests/unit/test_token tests/unit/test_transcode_payload \
+	tests/unit/test_upload tests/unit/test_urlsig
 if HAVE_CRITERION
 check_PROGRAMS += $(unit_tests)
 endif
@@ -21,6 +21,8 @@ tests_unit_test_job_SOURCES = tests/unit/test_job.c tests/unit/dbfixture.c tests
 tests_unit_test_catalogue_SOURCES = tests/unit/test_catalogue.c tests/unit/dbfixture.c \
 	tests/unit/dbfixture.h
 tests_unit_test_ratelimit_SOURCES = tests/unit/test_ratelimit.c tests/unit/dbfixture.c \
+	tests/unit/dbfixture.h
+tests_unit_test_accountmail_SOURCES = tests/unit/test_accountmail.c tests/unit/dbfixture.c \
 	tests/unit/dbfixture.h
 # Program modules under test, compiled in.
 # test_build: the real route list (fcgi/routes.c) over the health table and, in a test build,

@@ -73,6 +73,8 @@ worker_kinds(size_t *n)
         add(&mailjob_kind, mail_wall, NULL, false, 60, 1024, 1);
         kinds[nkinds - 1].retry_window = mail_window;
         kinds[nkinds - 1].retry_max_delay = mail_max_delay;
+        /* Account mail requests: the child does nothing, the parent one lookup and one insert. */
+        add(&accountmailjob_kind, mail_wall, NULL, false, 10, 256, 1);
         /* Transcode: GStreamer with x264 threads; timeouts mean a poison input. */
         add(&transcodejob_kind, transcode_wall, transcode_stall, true, 0, 16384, 65536);
 #ifdef VF_TEST_HOOKS

@@ -39,6 +39,8 @@ const struct worker_kind *worker_kind_find(const char *name);
  * file here and one row in worker/kinds.c. */
 extern const struct job_kind mailjob_kind;
 extern const struct job_kind transcodejob_kind;
+/* worker/accountmailjob.c: requests for activation and reset mails, resolved with the database */
+extern const struct job_kind accountmailjob_kind;
 
 #ifdef VF_TEST_HOOKS
 /* Test kinds (worker/testkinds.c, compiled only with configure --enable-test-hooks), enabled by

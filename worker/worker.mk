@@ -2,7 +2,7 @@
 ## state.  Every job kind lives here, one file each, referenced from worker/kinds.c.
 sbin_PROGRAMS += worker/videoflix-worker
 worker_videoflix_worker_SOURCES = worker/main.c worker/worker.h worker/child.c worker/kinds.c \
-	worker/mailjob.c worker/transcodejob.c worker/prune.c
+	worker/mailjob.c worker/accountmailjob.c worker/transcodejob.c worker/prune.c
 # Test builds only (configure --enable-test-hooks): the noop and fail kinds.
 if ENABLE_TEST_HOOKS
 worker_videoflix_worker_SOURCES += worker/testkinds.c

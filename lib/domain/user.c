@@ -96,12 +96,13 @@ fetch_extra(struct db *db, enum stmt_id id, const struct db_param *p, size_t np,
     u->is_staff = db_rows_int(rows, 0, 3) != 0;
     u->is_superuser = db_rows_int(rows, 0, 4) != 0;
     u->token_version = db_rows_int(rows, 0, 5);
+    u->activation_pending = db_rows_int(rows, 0, 7) != 0;
     if (hash != NULL) {
         const char *h = db_rows_text(rows, 0, 6);
         snprintf(hash, USER_HASH_MAX, "%s", h != NULL ? h : "");
     }
     if (extra != NULL)
-        *extra = db_rows_int(rows, 0, 7);
+        *extra = db_rows_int(rows, 0, 8);
     db_rows_free(rows);
     return VF_OK;
 }
@@ -141,7 +142,7 @@ user_create(struct db *db, const char *email, const char *hash, bool active, boo
 {
     return db_query_int(db, STMT_USER_INSERT,
                         DB_ARGS(DB_TEXT(email), DB_TEXT(hash), DB_INT(active), DB_INT(staff),
-                                DB_INT(superuser), DB_INT(clock_now_us())),
+                                DB_INT(superuser), DB_INT(clock_now_us()), DB_INT(!active)),
                         id);
 }
 

@@ -18,6 +18,7 @@ struct user {
     int64_t id;
     char email[255];
     bool is_active, is_staff, is_superuser;
+    bool activation_pending; /* registered, never activated: may get a fresh activation mail */
     int64_t token_version;
 };
 
@@ -39,8 +40,8 @@ enum vf_err user_get_session(struct db *db, int64_t id, const char *sid, struct 
                              bool *ended);
 
 /*
- * Insert a user with an already computed hash; *id gets the new id.
- * VF_ERR_CONFLICT when the email is taken.
+ * Insert a user with an already computed hash; *id gets the new id.  An inactive one awaits its
+ * activation (activation_pending).  VF_ERR_CONFLICT when the email is taken.
  */
 enum vf_err user_create(struct db *db, const char *email, const char *hash, bool active, bool staff,
                         bool superuser, int64_t *id);
@@ -55,7 +56,8 @@ enum vf_err user_set_password(struct db *db, int64_t id, const char *hash, const
 enum vf_err user_rehash(struct db *db, int64_t id, const char *hash, const char *old_hash);
 /* Activate an inactive account; *changed tells whether it was inactive. */
 enum vf_err user_activate(struct db *db, int64_t id, bool *changed);
-/* Sysadmin: set the active flag and bump the token version (old links/tokens die). */
+/* Sysadmin or staff: set the active flag and bump the token version (old links/tokens die); the
+ * account no longer awaits a self-service activation. */
 enum vf_err user_set_active(struct db *db, int64_t id, bool active);
 enum vf_err user_set_staff(struct db *db, int64_t id, bool staff, bool superuser);
 /* Record a successful login at clock_now_us(). */

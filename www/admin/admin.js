@@ -786,14 +786,26 @@
       u.is_staff ? 'Remove staff' : 'Make staff');
     active.disabled = locked;
     staff.disabled = locked || u.is_superuser;
+    // An account that registered and never activated (its mail may have been lost): a fresh link.
+    const resend = u.activation_pending && !u.is_active
+      ? el('button', { class: 'act', type: 'button', 'data-action': 'resend-activation',
+        'aria-label': `Resend the activation email to ${u.email}`,
+        onclick: async () => {
+          try {
+            await api('POST', `/api/admin/users/${u.id}/activation/`, {});
+            toast(`A new activation email to ${u.email} is on its way.`, 'ok');
+          } catch (e) { toast(e.message, 'error'); }
+        } }, 'Resend activation')
+      : null;
     return el('tr', { 'data-user-id': String(u.id) },
       el('td', { 'data-label': 'Email' }, el('span', { class: 'video-title' }, u.email),
         self ? el('span', { class: 'chip chip-you' }, 'you') : null),
       el('td', { 'data-label': 'Status' },
-        el('span', { class: 'badge ' + (u.is_active ? 'badge-ok' : 'badge-muted') }, u.is_active ? 'Active' : 'Inactive')),
+        el('span', { class: 'badge ' + (u.is_active ? 'badge-ok' : 'badge-muted') },
+          u.is_active ? 'Active' : (u.activation_pending ? 'Awaiting activation' : 'Inactive'))),
       el('td', { 'data-label': 'Role' }, role),
       el('td', { 'data-label': 'Joined' }, timeCell(u.date_joined)),
-      el('td', null, el('div', { class: 'row-actions' }, active, staff)));
+      el('td', null, el('div', { class: 'row-actions' }, resend, active, staff)));
   }
 
   /* ----------------------------------------------------------- wiring */
