@@ -14,6 +14,7 @@
 
 #include <sodium.h>
 
+#include "accountmail.h"
 #include "clock.h"
 #include "ctl.h"
 #include "datadir.h"
@@ -207,7 +208,8 @@ cmd_users(struct ctl_ctx *ctx, int argc, char **argv)
     static const char usage[] =
         "usage: videoflixctl users [list]\n"
         "       videoflixctl users activate|deactivate|set-password EMAIL|ID\n"
-        "       videoflixctl users make-staff EMAIL|ID [--superuser | --remove]\n";
+        "       videoflixctl users make-staff EMAIL|ID [--superuser | --remove]\n"
+        "       videoflixctl users resend-activation EMAIL|ID\n";
     if (argc == 1 || (argc == 2 && strcmp(argv[1], "list") == 0))
         return users_list(ctx);
     const char *sub = argv[1];
@@ -234,6 +236,17 @@ cmd_users(struct ctl_ctx *ctx, int argc, char **argv)
         bool remove = strcmp(opt, "--remove") == 0;
         bool super = remove ? false : (strcmp(opt, "--superuser") == 0 || u.is_superuser);
         err = user_set_staff(ctx->app.db, u.id, !remove, super);
+    } else if (err == VF_OK && strcmp(sub, "resend-activation") == 0) {
+        /* A fresh link for an account that registered and was never activated (its first mail
+         * may have been lost); the worker sends it. */
+        char hash[USER_HASH_MAX];
+        err = user_get(ctx->app.db, u.id, &u, hash);
+        if (err == VF_OK)
+            err = accountmail_queue(ctx->app.db, ctx->app.cfg->secret_key, ACCOUNTMAIL_ACTIVATION,
+                                    &u, hash, NULL);
+        if (err == VF_ERR_CONFLICT)
+            return ctl_fail("%s is not awaiting activation (%s); use users activate", u.email,
+                            u.is_active ? "active" : "deactivated");
     } else if (err == VF_OK && strcmp(sub, "set-password") == 0) {
         char pw[PASSWORD_MAX_LEN * 4 + 2], hash[PASSWORD_HASH_MAX];
         if (!policy_ready(ctx->app.cfg))
@@ -261,7 +274,10 @@ const struct ctl_cmd ctl_account_cmds[] = {
     { "createsuperuser", "createsuperuser [EMAIL]",
       "create an active staff superuser (prompts, or VIDEOFLIX_SUPERUSER_EMAIL/_PASSWORD)", 1,
       cmd_createsuperuser, 0 },
-    { "users", "users [list|activate|deactivate|set-password|make-staff] [EMAIL|ID]",
-      "list users or change one (deactivate and set-password end its sessions)", 1, cmd_users, 0 },
+    { "users",
+      "users [list|activate|deactivate|set-password|make-staff|resend-activation] [EMAIL|ID]",
+      "list users or change one (deactivate and set-password end its sessions; resend-activation "
+      "queues a fresh activation mail)",
+      1, cmd_users, 0 },
     { NULL, NULL, NULL, 0, NULL, 0 },
 };

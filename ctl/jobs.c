@@ -38,7 +38,10 @@ jobs_list(struct ctl_ctx *ctx, int state, int limit)
         clock_format_iso(v[i].updated_at, when);
         when[19] = '\0'; /* seconds are enough here */
         int maxa = v[i].max_attempts > 0 ? v[i].max_attempts : ctx->app.cfg->job_max_attempts;
-        snprintf(att, sizeof(att), "%d/%d", v[i].attempts, maxa);
+        if (v[i].max_attempts <= 0 && strcmp(v[i].kind, "mail") == 0)
+            snprintf(att, sizeof(att), "%d", v[i].attempts); /* retried for MAIL_RETRY_WINDOW */
+        else
+            snprintf(att, sizeof(att), "%d/%d", v[i].attempts, maxa);
         printf("%-8lld %-10s %-8s %-8s %3d%%     %-20s %s\n", (long long)v[i].id, v[i].kind,
                job_state_name(v[i].state), att, v[i].progress, when,
                v[i].last_error != NULL ? v[i].last_error : "");

@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "accountmail.h"
 #include "auth.h"
 #include "clock.h"
 #include "form.h"
@@ -17,6 +18,7 @@
 #include "log.h"
 #include "mail.h"
 #include "password.h"
+#include "procgate.h"
 #include "ratelimit.h"
 #include "routes.h"
 #include "user.h"
@@ -34,9 +36,14 @@
 #define MSG_RESET_DONE     "Your Password has been successfully reset."
 #define MSG_LOGOUT         "Logout successful! All tokens will be deleted. Refresh token is now invalid."
 
-/* Per-address login failures may be this many times the per-account limit (shared NATs). */
-#define LOGIN_IP_FACTOR 5
-#define CSRF_MAX_AGE    31449600 /* one year, as Django */
+/* Login failures count per account and address (RATELIMIT_LOGIN), per address over all accounts
+ * (this many times more: shared NATs) and per account over all addresses (this many times more,
+ * and only for addresses the account never signed in from: see login_limits_or_reply). */
+#define LOGIN_IP_FACTOR      5
+#define LOGIN_ACCOUNT_FACTOR 5
+#define CSRF_MAX_AGE         31449600 /* one year, as Django */
+/* How long a request may wait for a password-hashing place (when few enough others wait). */
+#define HASH_WAIT_MS 500
 
 /* ---- small helpers ------------------------------------------------------------------ */
 
@@ -75,21 +82,17 @@ bucket(char *buf, size_t len, const char *action, const char *kind, const char *
     snprintf(buf, len, "%s:%s:%s", action, kind, value != NULL ? value : "");
 }
 
-/* ratelimit_take or ratelimit_check. */
-typedef enum vf_err (*limiter)(struct db *db, const char *bucket, int limit, int window_s,
-                               int64_t *retry_after);
-
 /*
- * Ask `limit_fn` about a bucket (ratelimit_take counts the attempt, ratelimit_check only
- * checks: for buckets that count failures) and answer 429 when over the limit.  Returns true
- * when the caller may proceed; otherwise the reply is made.
+ * Count an attempt in bucket `b` within `limit` per RATELIMIT_WINDOW (ratelimit_take: check and
+ * count in one statement) or answer 429 with the real wait (or the storage failure).  Returns
+ * true when the caller may proceed; *ticket (may be NULL) gets what ratelimit_refund() needs.
  */
 static bool
-limit_or_reply(struct app *app, const struct http_request *req, struct http_response *res,
-               limiter limit_fn, const char *b, int limit)
+take_or_reply(struct app *app, const struct http_request *req, struct http_response *res,
+              const char *b, int limit, int64_t *ticket)
 {
     int64_t retry = 0;
-    enum vf_err err = limit_fn(app->db, b, limit, app->cfg->ratelimit_window, &retry);
+    enum vf_err err = ratelimit_take(app->db, b, limit, app->cfg->ratelimit_window, &retry, ticket);
     if (err == VF_ERR_RATELIMIT) {
         reply_throttled(req, res, retry);
         return false;
@@ -101,14 +104,31 @@ limit_or_reply(struct app *app, const struct http_request *req, struct http_resp
     return true;
 }
 
-/* Count one attempt in the bucket action:kind:value; as limit_or_reply. */
+/* take_or_reply() of the bucket action:kind:value, nothing to refund. */
 static bool
-take_or_reply(struct app *app, const struct http_request *req, struct http_response *res,
-              const char *action, const char *kind, const char *value, int limit)
+take_bucket_or_reply(struct app *app, const struct http_request *req, struct http_response *res,
+                     const char *action, const char *kind, const char *value, int limit)
 {
     char b[400];
     bucket(b, sizeof(b), action, kind, value);
-    return limit_or_reply(app, req, res, ratelimit_take, b, limit);
+    return take_or_reply(app, req, res, b, limit, NULL);
+}
+
+/*
+ * Take one of the workers' password-hashing places (PASSWORD_HASH_CONCURRENCY over all of them,
+ * the master's shared memory) for the argon2id work that follows; release it with
+ * procgate_leave(app->hash_gate).  When every place is taken and enough requests wait already,
+ * answer 503 with Retry-After at once instead: a login flood then occupies at most all but one
+ * worker and every other request still finds one.  Returns false after answering.
+ */
+static bool
+hash_place_or_reply(struct app *app, const struct http_request *req, struct http_response *res)
+{
+    if (procgate_enter(app->hash_gate, HASH_WAIT_MS))
+        return true;
+    log_debug("accounts: every password-hashing place is taken: 503");
+    json_error_reply(req, res, VF_ERR_BUSY);
+    return false;
 }
 
 /*
@@ -191,11 +211,38 @@ static const struct form_field register_form[REG__MAX] = {
     [REG_CONFIRMED] = { "confirmed_password", FORM_STRING, true, 0 },
 };
 
+/*
+ * The email is taken: 400 "please check your input", whoever owns it.  An account that was never
+ * activated (its activation mail lost, say to an SMTP outage) must not be locked out for good, so
+ * a fresh activation mail is requested -- through the worker (accountmail_request), the same
+ * request whether the account awaits activation or not, so nothing tells them apart.  At most
+ * RATELIMIT_PASSWORD_RESET such requests per address and window (beyond it: the same answer and
+ * no request).
+ */
+static void
+register_taken(struct app *app, const struct http_request *req, struct http_response *res,
+               const char *email)
+{
+    char b[400];
+    int64_t retry = 0;
+    bucket(b, sizeof(b), "activation", "email", email);
+    enum vf_err err = ratelimit_take(app->db, b, app->cfg->ratelimit_password_reset,
+                                     app->cfg->ratelimit_window, &retry, NULL);
+    if (err == VF_OK)
+        err = accountmail_request(app->db, ACCOUNTMAIL_ACTIVATION, email);
+    if (err != VF_OK && err != VF_ERR_RATELIMIT) {
+        reply_db_error(app, req, res, err);
+        return;
+    }
+    json_field_error(res, "non_field_errors", MSG_CHECK_INPUT);
+}
+
 static void
 handle_register(struct app *app, struct http_request *req, struct http_response *res)
 {
     const struct config *cfg = app->cfg;
-    if (!take_or_reply(app, req, res, "register", "ip", req->remote_addr, cfg->ratelimit_register))
+    if (!take_bucket_or_reply(app, req, res, "register", "ip", req->remote_addr,
+                              cfg->ratelimit_register))
         return;
 
     struct form_value v[REG__MAX];
@@ -208,20 +255,24 @@ handle_register(struct app *app, struct http_request *req, struct http_response 
         json_errors_reply(res, errs);
         return;
     }
-    if (!take_or_reply(app, req, res, "register", "email", v[REG_EMAIL].s, cfg->ratelimit_register))
+    if (!take_bucket_or_reply(app, req, res, "register", "email", v[REG_EMAIL].s,
+                              cfg->ratelimit_register))
         return;
 
     /* Hash before looking at the table: a taken email costs the same time. */
     char hash[PASSWORD_HASH_MAX];
+    if (!hash_place_or_reply(app, req, res))
+        return;
     enum vf_err err = password_hash(v[REG_PASSWORD].s, hash, sizeof(hash));
+    procgate_leave(app->hash_gate);
     if (err != VF_OK) {
         json_error_reply(req, res, err);
         return;
     }
 
-    struct user u = { .is_active = false };
+    struct user u = { .is_active = false, .activation_pending = true };
     snprintf(u.email, sizeof(u.email), "%s", v[REG_EMAIL].s);
-    char token[LINKTOKEN_MAX], uid[LINKTOKEN_UID_MAX];
+    char token[LINKTOKEN_MAX] = "";
     if ((err = db_begin(app->db)) != VF_OK) {
         reply_db_error(app, req, res, err);
         return;
@@ -229,17 +280,11 @@ handle_register(struct app *app, struct http_request *req, struct http_response 
     err = user_create(app->db, u.email, hash, false, false, false, &u.id);
     if (err == VF_ERR_CONFLICT) {
         db_rollback(app->db);
-        json_field_error(res, "non_field_errors", MSG_CHECK_INPUT);
+        register_taken(app, req, res, u.email);
         return;
     }
-    struct linktoken_subject s = subject_of(&u, hash, false);
     if (err == VF_OK)
-        err = linktoken_make(key_of(app), strlen(key_of(app)), LINKTOKEN_ACTIVATE, &s, clock_now(),
-                             token);
-    if (err == VF_OK) {
-        linktoken_uid_encode(u.id, uid);
-        err = mail_enqueue(app->db, MAIL_ACTIVATION, u.email, uid, token);
-    }
+        err = accountmail_queue(app->db, key_of(app), ACCOUNTMAIL_ACTIVATION, &u, hash, token);
     if (err == VF_OK)
         err = db_commit(app->db);
     if (err != VF_OK) {
@@ -253,8 +298,12 @@ handle_register(struct app *app, struct http_request *req, struct http_response 
     if (user != NULL) {
         cJSON_AddNumberToObject(user, "id", (double)u.id);
         cJSON_AddStringToObject(user, "email", u.email);
-        cJSON_AddStringToObject(o, "token", token);
+        /* A development convenience of the course API, only with DEBUG: in production the
+         * token would let anyone activate an address they do not own (CONTRACT.md). */
+        if (cfg->debug)
+            cJSON_AddStringToObject(o, "token", token);
     }
+    sodium_memzero(token, sizeof(token));
     json_reply(res, 201, o);
 }
 
@@ -297,10 +346,84 @@ set_csrf_cookie(struct app *app, struct http_response *res)
     http_cookie_set(res, "csrftoken", hex, CSRF_MAX_AGE, false, app->cfg->public_https);
 }
 
+/* The rate-limit buckets of one login attempt and the tickets of what it counted. */
+struct login_limits {
+    char ip[400], pair[700], account[400];
+    int64_t ip_ticket, pair_ticket, account_ticket;
+};
+
+/* Give back what this attempt counted (it was not evaluated after all, or it succeeded). */
+static void
+login_limits_refund(struct app *app, const struct login_limits *l)
+{
+    if (ratelimit_refund(app->db, l->ip, l->ip_ticket) != VF_OK ||
+        ratelimit_refund(app->db, l->pair, l->pair_ticket) != VF_OK ||
+        ratelimit_refund(app->db, l->account, l->account_ticket) != VF_OK)
+        log_warn("accounts: could not give back a counted login attempt");
+}
+
+/*
+ * Count this attempt against the login limits, or answer 429 and return false.  Each take checks
+ * and counts in one statement, so N concurrent attempts never get more than the limit evaluated:
+ *  - per address over all accounts: RATELIMIT_LOGIN x LOGIN_IP_FACTOR (a shared NAT);
+ *  - per account and address: RATELIMIT_LOGIN -- what stops a guesser at one address, and what
+ *    the owner at another address never meets;
+ *  - per account over all addresses: RATELIMIT_LOGIN x LOGIN_ACCOUNT_FACTOR, counted and
+ *    enforced only for addresses the account never signed in from (login_sources), so a
+ *    distributed guesser is held back too while the owner at a known address is never locked
+ *    out by anybody else's failures.
+ * `email` is NULL for a malformed one (only the address counts).  An attempt refused by one
+ * bucket gives back what the others counted.  Failures stay counted; a successful login gives
+ * them back (login_limits_passed).
+ */
+static bool
+login_limits_or_reply(struct app *app, const struct http_request *req, struct http_response *res,
+                      const char *email, struct login_limits *l)
+{
+    const int limit = app->cfg->ratelimit_login;
+    char pair[USER_EMAIL_MAX + 300];
+    *l = (struct login_limits){ .ip_ticket = 0 };
+    bucket(l->ip, sizeof(l->ip), "login", "ip", req->remote_addr);
+    if (!take_or_reply(app, req, res, l->ip, limit * LOGIN_IP_FACTOR, &l->ip_ticket))
+        return false;
+    if (email == NULL)
+        return true;
+    snprintf(pair, sizeof(pair), "%s|%s", email, req->remote_addr);
+    bucket(l->pair, sizeof(l->pair), "login", "pair", pair);
+    bucket(l->account, sizeof(l->account), "login", "email", email);
+    bool known = false;
+    enum vf_err err = VF_OK;
+    if (!take_or_reply(app, req, res, l->pair, limit, &l->pair_ticket) ||
+        (err = user_login_source_known(app->db, email, req->remote_addr, &known)) != VF_OK ||
+        (!known && !take_or_reply(app, req, res, l->account, limit * LOGIN_ACCOUNT_FACTOR,
+                                  &l->account_ticket))) {
+        if (err != VF_OK)
+            reply_db_error(app, req, res, err);
+        login_limits_refund(app, l);
+        return false;
+    }
+    return true;
+}
+
+/* A successful login: the account's failures from this address are forgotten, this attempt is
+ * given back to the other buckets and the address becomes a known one. */
+static enum vf_err
+login_limits_passed(struct app *app, const struct http_request *req, const struct login_limits *l,
+                    int64_t user_id)
+{
+    enum vf_err err = ratelimit_reset(app->db, l->pair);
+    if (err == VF_OK)
+        err = ratelimit_refund(app->db, l->ip, l->ip_ticket);
+    if (err == VF_OK)
+        err = ratelimit_refund(app->db, l->account, l->account_ticket);
+    if (err == VF_OK)
+        err = user_login_source_record(app->db, user_id, req->remote_addr);
+    return err;
+}
+
 static void
 handle_login(struct app *app, struct http_request *req, struct http_response *res)
 {
-    const struct config *cfg = app->cfg;
     struct form_value v[LOGIN__MAX];
     cJSON *errs = NULL;
     if (!form_parse(req->json, login_form, LOGIN__MAX, v, NULL, &errs)) {
@@ -309,48 +432,45 @@ handle_login(struct app *app, struct http_request *req, struct http_response *re
     }
     char email[USER_EMAIL_MAX + 1];
     bool email_ok = user_email_normalise(v[LOGIN_EMAIL].s, email);
-    char ipb[400], accb[400];
-    bucket(ipb, sizeof(ipb), "login", "ip", req->remote_addr);
-    bucket(accb, sizeof(accb), "login", "email", email_ok ? email : "-");
-    if (!limit_or_reply(app, req, res, ratelimit_check, ipb,
-                        cfg->ratelimit_login * LOGIN_IP_FACTOR) ||
-        (email_ok && !limit_or_reply(app, req, res, ratelimit_check, accb, cfg->ratelimit_login)))
+    struct login_limits limits;
+    if (!login_limits_or_reply(app, req, res, email_ok ? email : NULL, &limits))
         return;
 
     struct user u = { .is_active = false };
     char hash[USER_HASH_MAX] = "";
     enum vf_err err = email_ok ? user_get_by_email(app->db, email, &u, hash) : VF_ERR_NOTFOUND;
     if (err != VF_OK && err != VF_ERR_NOTFOUND) {
+        login_limits_refund(app, &limits);
         reply_db_error(app, req, res, err);
+        return;
+    }
+    if (!hash_place_or_reply(app, req, res)) {
+        login_limits_refund(app, &limits); /* not evaluated: it does not count */
         return;
     }
     bool rehash = false;
     bool ok = err == VF_OK ? password_verify(hash, v[LOGIN_PASSWORD].s, &rehash)
                            : password_verify_dummy(v[LOGIN_PASSWORD].s);
+    char fresh[PASSWORD_HASH_MAX];
+    rehash = rehash && ok && u.is_active &&
+             password_hash(v[LOGIN_PASSWORD].s, fresh, sizeof(fresh)) == VF_OK;
+    procgate_leave(app->hash_gate);
     if (!ok || !u.is_active) {
-        /* Failures count per address and per account; same answer in every case. */
-        if ((err = ratelimit_hit(app->db, ipb, cfg->ratelimit_window)) == VF_OK && email_ok)
-            err = ratelimit_hit(app->db, accb, cfg->ratelimit_window);
-        if (err != VF_OK) {
-            reply_db_error(app, req, res, err);
-            return;
-        }
+        /* The failure stays counted in every bucket; the same answer in every case. */
         json_detail(res, 401, MSG_LOGIN_FAILED);
         return;
     }
-    if (rehash) {
-        char fresh[PASSWORD_HASH_MAX];
-        if (password_hash(v[LOGIN_PASSWORD].s, fresh, sizeof(fresh)) == VF_OK &&
-            user_rehash(app->db, u.id, fresh, hash) == VF_OK)
-            log_info("accounts: upgraded the password hash of user %" PRId64, u.id);
-    }
+    if (rehash && user_rehash(app->db, u.id, fresh, hash) == VF_OK)
+        log_info("accounts: upgraded the password hash of user %" PRId64, u.id);
     if ((err = user_touch_login(app->db, u.id)) != VF_OK ||
-        (err = ratelimit_reset(app->db, accb)) != VF_OK) {
+        (err = login_limits_passed(app, req, &limits, u.id)) != VF_OK) {
         reply_db_error(app, req, res, err);
         return;
     }
-    if ((err = auth_set_token_cookie(app, res, &u, TOKEN_ACCESS, NULL)) != VF_OK ||
-        (err = auth_set_token_cookie(app, res, &u, TOKEN_REFRESH, NULL)) != VF_OK) {
+    char sid[TOKEN_ID_LEN + 1]; /* a new session: both tokens carry it, logout ends it */
+    token_new_sid(sid);
+    if ((err = auth_set_token_cookie(app, res, &u, TOKEN_ACCESS, sid, NULL)) != VF_OK ||
+        (err = auth_set_token_cookie(app, res, &u, TOKEN_REFRESH, sid, NULL)) != VF_OK) {
         http_response_reset(res);
         json_error_reply(req, res, err);
         return;
@@ -395,9 +515,15 @@ handle_logout(struct app *app, struct http_request *req, struct http_response *r
     enum vf_err err;
     if (!refresh_user_or_reply(app, req, res, &u, &c, &err))
         return;
-    if (err == VF_OK)
-        err = user_revoke(app->db, c.jti, u.id, c.exp);
+    /* The refresh token (atomically: of N logouts with it one wins) and its session, so that
+     * the session's access token dies too: any token of the session expires by then. */
+    int64_t until = clock_now() + app->cfg->access_token_lifetime;
+    if (err == VF_OK && (err = db_begin(app->db)) == VF_OK &&
+        (err = user_revoke(app->db, c.jti, u.id, c.exp)) == VF_OK &&
+        (err = user_revoke_session(app->db, c.sid, u.id, c.exp > until ? c.exp : until)) == VF_OK)
+        err = db_commit(app->db);
     if (err == VF_ERR_AUTH || err == VF_ERR_STALE) {
+        db_rollback(app->db);
         json_detail(res, 400, MSG_BAD_REFRESH);
         auth_delete_cookies(app, res);
         return;
@@ -440,9 +566,9 @@ handle_refresh(struct app *app, struct http_request *req, struct http_response *
         return;
     }
     char *access = NULL;
-    err = auth_set_token_cookie(app, res, &u, TOKEN_ACCESS, &access);
+    err = auth_set_token_cookie(app, res, &u, TOKEN_ACCESS, c.sid, &access);
     if (err == VF_OK && app->cfg->rotate_refresh_tokens)
-        err = auth_set_token_cookie(app, res, &u, TOKEN_REFRESH, NULL);
+        err = auth_set_token_cookie(app, res, &u, TOKEN_REFRESH, c.sid, NULL);
     if (err != VF_OK) {
         free(access);
         http_response_reset(res);
@@ -469,8 +595,8 @@ static void
 handle_password_reset(struct app *app, struct http_request *req, struct http_response *res)
 {
     const struct config *cfg = app->cfg;
-    if (!take_or_reply(app, req, res, "reset", "ip", req->remote_addr,
-                       cfg->ratelimit_password_reset))
+    if (!take_bucket_or_reply(app, req, res, "reset", "ip", req->remote_addr,
+                              cfg->ratelimit_password_reset))
         return;
     struct form_value v[RESET__MAX];
     char emails[RESET__MAX][FORM_VALUE_MAX];
@@ -479,29 +605,13 @@ handle_password_reset(struct app *app, struct http_request *req, struct http_res
         json_errors_reply(res, errs);
         return;
     }
-    if (!take_or_reply(app, req, res, "reset", "email", v[RESET_EMAIL].s,
-                       cfg->ratelimit_password_reset))
+    if (!take_bucket_or_reply(app, req, res, "reset", "email", v[RESET_EMAIL].s,
+                              cfg->ratelimit_password_reset))
         return;
 
-    struct user u;
-    char hash[USER_HASH_MAX];
-    enum vf_err err = db_begin(app->db);
-    if (err == VF_OK)
-        err = user_get_by_email(app->db, v[RESET_EMAIL].s, &u, hash);
-    if (err == VF_OK) {
-        char token[LINKTOKEN_MAX], uid[LINKTOKEN_UID_MAX];
-        struct linktoken_subject s = subject_of(&u, hash, u.is_active);
-        err = linktoken_make(key_of(app), strlen(key_of(app)), LINKTOKEN_RESET, &s, clock_now(),
-                             token);
-        linktoken_uid_encode(u.id, uid);
-        if (err == VF_OK)
-            err = mail_enqueue(app->db, MAIL_PASSWORD_RESET, u.email, uid, token);
-        if (err == VF_OK)
-            err = db_commit(app->db);
-        sodium_memzero(token, sizeof(token));
-    } else if (err == VF_ERR_NOTFOUND) {
-        err = db_rollback(app->db); /* unknown email: same answer, nothing queued */
-    }
+    /* The same work for a known and an unknown email: one request, which the worker turns into a
+     * reset mail only for an existing account (the response time tells nothing). */
+    enum vf_err err = accountmail_request(app->db, ACCOUNTMAIL_RESET, v[RESET_EMAIL].s);
     if (err != VF_OK) {
         reply_db_error(app, req, res, err);
         return;
@@ -534,7 +644,10 @@ handle_password_confirm(struct app *app, struct http_request *req, struct http_r
         return;
     }
     char fresh[PASSWORD_HASH_MAX];
+    if (!hash_place_or_reply(app, req, res))
+        return; /* the link stays usable */
     enum vf_err err = password_hash(v[CONFIRM_NEW].s, fresh, sizeof(fresh));
+    procgate_leave(app->hash_gate);
     if (err != VF_OK) {
         json_error_reply(req, res, err);
         return;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accountmail.h"
 #include "clock.h"
 #include "form.h"
 #include "json.h"
@@ -113,6 +114,7 @@ user_json(const struct user_summary *u)
     cJSON_AddBoolToObject(o, "is_superuser", u->is_superuser);
     add_time(o, "last_login", u->last_login);
     add_time(o, "date_joined", u->created_at);
+    cJSON_AddBoolToObject(o, "activation_pending", u->activation_pending);
     return o;
 }
 
@@ -341,8 +343,13 @@ h_jobs(struct app *app, struct http_request *req, struct http_response *res)
         cJSON_AddStringToObject(o, "state", job_state_name(j->state));
         cJSON_AddNumberToObject(o, "progress", j->progress);
         cJSON_AddNumberToObject(o, "attempts", j->attempts);
-        cJSON_AddNumberToObject(o, "max_attempts",
-                                j->max_attempts > 0 ? j->max_attempts : app->cfg->job_max_attempts);
+        /* mail is retried for MAIL_RETRY_WINDOW, not a number of times: null */
+        if (j->max_attempts <= 0 && strcmp(j->kind, "mail") == 0)
+            cJSON_AddNullToObject(o, "max_attempts");
+        else
+            cJSON_AddNumberToObject(o, "max_attempts",
+                                    j->max_attempts > 0 ? j->max_attempts
+                                                        : app->cfg->job_max_attempts);
         add_text_or_null(o, "error", j->error[0] != '\0' ? j->error : NULL);
         add_time(o, "run_after", j->run_after);
         add_time(o, "created_at", j->created_at);
@@ -472,6 +479,33 @@ h_user_edit(struct app *app, struct http_request *req, struct http_response *res
     reply_built(req, res, user_json(&after));
 }
 
+/* POST /api/admin/users/<id>/activation/: queue a fresh activation mail for an account that
+ * registered and was never activated (its first mail may have been lost).  202, or 409 for an
+ * account that does not await activation (active, or deactivated by staff: activate it here
+ * instead), 404 for no such account. */
+static void
+h_user_activation(struct app *app, struct http_request *req, struct http_response *res)
+{
+    struct user u;
+    char hash[USER_HASH_MAX];
+    int64_t id = req->param_ids[0];
+    enum vf_err e = user_get(app->db, id, &u, hash);
+    if (e == VF_OK)
+        e = accountmail_queue(app->db, app->cfg->secret_key, ACCOUNTMAIL_ACTIVATION, &u, hash,
+                              NULL);
+    if (e == VF_ERR_CONFLICT) {
+        json_detail(res, 409, "This account is not awaiting activation.");
+        return;
+    }
+    if (e != VF_OK) {
+        json_error_reply(req, res, e);
+        return;
+    }
+    log_info("admin: user %lld queued an activation mail for user %lld", (long long)req->user->id,
+             (long long)id);
+    json_detail(res, 202, "Activation email queued.");
+}
+
 /* The staff-only API: the dispatcher checks the staff user before any handler runs (401,
  * 403) and parses {id} (404 when malformed), so handlers read req->user and req->param_ids. */
 const struct route admin_routes[] = {
@@ -490,5 +524,7 @@ const struct route admin_routes[] = {
     { HTTP_GET, "/api/admin/users/", h_users, ROUTE_NO_STORE, ROUTE_AUTH_STAFF },
     { HTTP_PATCH, "/api/admin/users/{id}/", h_user_edit, ROUTE_JSON | ROUTE_NO_STORE,
       ROUTE_AUTH_STAFF },
+    { HTTP_POST, "/api/admin/users/{id}/activation/", h_user_activation,
+      ROUTE_JSON | ROUTE_NO_STORE, ROUTE_AUTH_STAFF },
     { 0, NULL, NULL, 0, ROUTE_AUTH_NONE },
 };

@@ -8,7 +8,11 @@ fcgi_videoflix_fcgi_SOURCES = \
 	fcgi/routes.c fcgi/routes.h fcgi/health.c fcgi/accounts.c fcgi/catalogue.c fcgi/admin.c \
 	fcgi/schema.c \
 	fcgi/uploadform.c fcgi/uploadform.h
+# Test builds only (configure --enable-test-hooks): the /api/health/debug/ routes.
+if ENABLE_TEST_HOOKS
+fcgi_videoflix_fcgi_SOURCES += fcgi/testroutes.c
+endif
 fcgi_videoflix_fcgi_CPPFLAGS = $(VF_DEFS) $(WEB_CPPFLAGS) $(GST_CPPFLAGS) -I$(top_srcdir)/fcgi
 fcgi_videoflix_fcgi_LDADD = $(VF_TRANSCODE_LIBS) $(VF_WEB_LIBS) $(EXT_LIBS) $(FCGI_LIBS) \
 	$(GST_LIBS)
-lint_sources += $(filter %.c,$(fcgi_videoflix_fcgi_SOURCES))
+lint_sources += $(filter %.c,$(fcgi_videoflix_fcgi_SOURCES)) fcgi/testroutes.c

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "master.h"
 #include "password.h"
+#include "procgate.h"
 #include "responder.h"
 
 #define MAX_SLOTS      520 /* 2 x FCGI_WORKERS max (256) during a reload, plus slack */
@@ -53,6 +54,7 @@ struct master {
     bool stopping; /* SIGTERM/SIGINT received: workers asked to finish */
     bool killed;   /* stopping took too long: SIGKILL sent */
     int64_t stop_deadline;
+    struct procgate *hash_gate; /* argon2id places shared by the workers (NULL: no cap) */
 };
 
 /* Signal handlers only set these and poke the self-pipe; the loop does the work. */
@@ -113,7 +115,7 @@ worker_main(struct master *m, const sigset_t *saved)
     /* SIGTERM, not SIGKILL: an orphaned worker still finishes its request. */
     if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != m->pid)
         exit(0);
-    exit(responder_run(*m->cfg, m->listen_fd, m->pid));
+    exit(responder_run(*m->cfg, m->listen_fd, m->pid, m->hash_gate));
 }
 
 static void
@@ -212,6 +214,9 @@ reap(struct master *m)
                 s = &m->slots[i];
         if (s == NULL)
             continue; /* not ours (cannot happen: we fork nothing else) */
+        /* A worker killed while hashing a password must not keep its place for ever. */
+        if (procgate_release_pid(m->hash_gate, pid) > 0)
+            log_info("worker %d died holding a password-hashing place: given back", (int)pid);
         bool expected = s->retiring || m->stopping;
         if (WIFEXITED(status)) {
             int code = WEXITSTATUS(status);
@@ -244,6 +249,22 @@ reap(struct master *m)
     }
 }
 
+/*
+ * The password-hashing cap for `workers` workers: PASSWORD_HASH_CONCURRENCY (0: half of them, at
+ * least 1) hashing at once, and as many waiting for a place as leaves one worker free of both,
+ * so that a login flood never takes every worker: other requests always find one.
+ */
+static void
+hash_limits(const struct config *cfg, int workers, int *cap, int *waiters)
+{
+    *cap = cfg->password_hash_concurrency > 0 ? cfg->password_hash_concurrency : workers / 2;
+    if (*cap < 1)
+        *cap = 1;
+    *waiters = workers - *cap - 1;
+    if (*waiters < 0)
+        *waiters = 0;
+}
+
 static void
 reload(struct master *m)
 {
@@ -264,6 +285,10 @@ reload(struct master *m)
         if (m->opts->workers <= 0)
             m->nworkers = fresh->fcgi_workers;
         log_set_level(fresh->log_level);
+        int cap, waiters;
+        hash_limits(fresh, m->nworkers, &cap, &waiters);
+        if (m->hash_gate != NULL)
+            procgate_set(m->hash_gate, cap, waiters);
     }
     /* Fresh workers first, so the socket is always served; then retire the old ones. */
     int old_gen = (int)m->gen;
@@ -299,9 +324,19 @@ master_run(struct config **cfg, int listen_fd, const struct master_opts *opts)
         log_error("pipe: %s", strerror(errno));
         return 1;
     }
+    int hash_cap, hash_waiters;
+    hash_limits(*cfg, m.nworkers, &hash_cap, &hash_waiters);
+    if ((m.hash_gate = procgate_new(hash_cap, hash_waiters)) == NULL) {
+        log_error("shared memory for the password-hashing cap: %s", strerror(errno));
+        close(wake_pipe[0]);
+        close(wake_pipe[1]);
+        wake_pipe[0] = wake_pipe[1] = -1;
+        return 1;
+    }
     signal(SIGPIPE, SIG_IGN);
     set_handlers(on_signal);
-    log_info("master %d serving with %d workers", (int)m.pid, m.nworkers);
+    log_info("master %d serving with %d workers (%d may hash a password at once)", (int)m.pid,
+             m.nworkers, hash_cap);
 
     for (;;) {
         int64_t t = clock_mono_ms();
@@ -359,6 +394,8 @@ master_run(struct config **cfg, int listen_fd, const struct master_opts *opts)
     close(wake_pipe[0]);
     close(wake_pipe[1]);
     wake_pipe[0] = wake_pipe[1] = -1;
+    procgate_free(m.hash_gate);
+    m.hash_gate = NULL;
     log_info("master %d stopped", (int)m.pid);
     return m.fatal ? MASTER_EXIT_CONFIG : 0;
 }

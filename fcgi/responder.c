@@ -206,9 +206,9 @@ handle(struct app *app, FCGX_Request *fr, int64_t *db_last_try)
 }
 
 int
-responder_run(const struct config *cfg, int listen_fd, pid_t master_pid)
+responder_run(const struct config *cfg, int listen_fd, pid_t master_pid, struct procgate *hash_gate)
 {
-    struct app app = { .cfg = cfg, .db = NULL };
+    struct app app = { .cfg = cfg, .db = NULL, .hash_gate = hash_gate };
     sigset_t wait_mask;
     FCGX_Request fr;
     unsigned long served = 0;

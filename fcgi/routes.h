@@ -10,6 +10,10 @@ extern const struct route accounts_routes[];
 extern const struct route catalogue_routes[];
 extern const struct route admin_routes[];
 extern const struct route schema_routes[];
+#ifdef VF_TEST_HOOKS
+/* Test builds only (fcgi/testroutes.c): /api/health/debug/... */
+extern const struct route test_routes[];
+#endif
 
 /* The tables in match order, NULL-terminated (fcgi/routes.c). */
 extern const struct route *const routes_all[];

@@ -4,15 +4,15 @@
 
 # Unit tests: one criterion program per module, tests/unit/test_<module>.c unless listed
 # below with more sources.  Adding one is adding its name here.
-unit_tests = tests/unit/test_auth tests/unit/test_catalogue tests/unit/test_cgienv \
-	tests/unit/test_compress \
-	tests/unit/test_config tests/unit/test_db tests/unit/test_form tests/unit/test_hlsmaster \
-	tests/unit/test_http \
+unit_tests = tests/unit/test_accountmail tests/unit/test_auth tests/unit/test_build \
+	tests/unit/test_catalogue tests/unit/test_cgienv tests/unit/test_compress tests/unit/test_config \
+	tests/unit/test_db tests/unit/test_form tests/unit/test_hlsmaster tests/unit/test_http \
 	tests/unit/test_job tests/unit/test_ladder tests/unit/test_linktoken tests/unit/test_mail \
 	tests/unit/test_mediafile tests/unit/test_multipart tests/unit/test_password \
-	tests/unit/test_playlist tests/unit/test_policy tests/unit/test_route tests/unit/test_strbuf \
-	tests/unit/test_token tests/unit/test_transcode_payload tests/unit/test_tsindex \
-	tests/unit/test_tsrebase tests/unit/test_upload tests/unit/test_utf8 tests/unit/test_urlsig
+	tests/unit/test_playlist tests/unit/test_policy tests/unit/test_procgate \
+	tests/unit/test_ratelimit tests/unit/test_route tests/unit/test_strbuf tests/unit/test_token \
+	tests/unit/test_transcode_payload tests/unit/test_tsindex tests/unit/test_tsrebase \
+	tests/unit/test_upload tests/unit/test_utf8 tests/unit/test_urlsig
 if HAVE_CRITERION
 check_PROGRAMS += $(unit_tests)
 endif
@@ -21,7 +21,18 @@ tests_unit_test_db_SOURCES = tests/unit/test_db.c tests/unit/dbfixture.c tests/u
 tests_unit_test_job_SOURCES = tests/unit/test_job.c tests/unit/dbfixture.c tests/unit/dbfixture.h
 tests_unit_test_catalogue_SOURCES = tests/unit/test_catalogue.c tests/unit/dbfixture.c \
 	tests/unit/dbfixture.h
+tests_unit_test_ratelimit_SOURCES = tests/unit/test_ratelimit.c tests/unit/dbfixture.c \
+	tests/unit/dbfixture.h
+tests_unit_test_accountmail_SOURCES = tests/unit/test_accountmail.c tests/unit/dbfixture.c \
+	tests/unit/dbfixture.h
 # Program modules under test, compiled in.
+# test_build: the real route list (fcgi/routes.c) over the health table and, in a test build,
+# the debug routes; it also reads the built programs (VF_BUILDDIR).
+tests_unit_test_build_SOURCES = tests/unit/test_build.c fcgi/routes.c fcgi/health.c
+if ENABLE_TEST_HOOKS
+tests_unit_test_build_SOURCES += fcgi/testroutes.c
+endif
+tests_unit_test_build_CPPFLAGS = $(AM_CPPFLAGS) -DVF_BUILDDIR=\"$(abs_top_builddir)\"
 tests_unit_test_cgienv_SOURCES = tests/unit/test_cgienv.c fcgi/cgienv.c fcgi/cgienv.h
 tests_unit_test_upload_SOURCES = tests/unit/test_upload.c fcgi/uploadform.c fcgi/uploadform.h
 tests_unit_test_ladder_SOURCES = tests/unit/test_ladder.c gst-pipelines/ladder.c

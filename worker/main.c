@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -121,13 +122,43 @@ sweep_failed(void *arg, int64_t id, const char *kind, const char *payload, const
         wk->kind->failed(&w->app, id, payload, reason);
 }
 
+/*
+ * The retry of a job of a kind with a retry window (mail): *delay capped at its own maximum and
+ * at the end of the window, which counts from when the job was queued; `permanent` once the
+ * window is over (then `reason` gets that said in front of the failure).
+ */
+static bool
+window_retry(const struct worker *w, const struct slot *s, int64_t *delay, char *reason, size_t len,
+             const char *why)
+{
+    int window = s->wk->retry_window(w->cfg);
+    int64_t now = clock_now_us(), end = s->job->created_at + secs(window);
+    if (now >= end) {
+        vf_reason(reason, len, "given up after the retry window (%d s since it was queued): %s",
+                  window, why);
+        return true;
+    }
+    if (now + *delay > end)
+        *delay = end - now; /* one last attempt at the end of the window */
+    return false;
+}
+
 /* Record a failed attempt; the kind's failed hook runs in the same transaction. */
 static void
-record_fail(struct worker *w, struct slot *s, const char *reason, bool permanent)
+record_fail(struct worker *w, struct slot *s, const char *why, bool permanent)
 {
     const struct job *job = s->job;
-    int64_t delay = job_backoff_us(job->attempts, secs(w->cfg->job_retry_delay),
-                                   secs(w->cfg->job_retry_max_delay), rnd32());
+    int max_delay = s->wk->retry_max_delay != NULL ? s->wk->retry_max_delay(w->cfg)
+                                                   : w->cfg->job_retry_max_delay;
+    int64_t delay =
+        job_backoff_us(job->attempts, secs(w->cfg->job_retry_delay), secs(max_delay), rnd32());
+    char windowed[1200];
+    const char *reason = why;
+    if (!permanent && s->wk->retry_window != NULL &&
+        window_retry(w, s, &delay, windowed, sizeof(windowed), why)) {
+        permanent = true;
+        reason = windowed;
+    }
     for (int t = 0; t < RECORD_TRIES; t++) {
         enum job_state st = JOB_QUEUED;
         enum vf_err err = db_begin(w->app.db);
@@ -382,8 +413,10 @@ claim_some(struct worker *w)
             db_trouble(w, "claiming a job", err);
             return started;
         }
+        /* A kind with a retry window (mail) is retried until the window ends, not a number
+         * of times (record_fail). */
         if (job->max_attempts <= 0)
-            job->max_attempts = w->cfg->job_max_attempts;
+            job->max_attempts = wk->retry_window != NULL ? INT_MAX : w->cfg->job_max_attempts;
         s->job = job;
         s->wk = wk;
         s->fd = -1;
@@ -394,8 +427,13 @@ claim_some(struct worker *w)
             slot_clear(s);
             return started;
         }
-        log_info("job %lld (%s) started, attempt %d/%d, child %ld", (long long)job->id, job->kind,
-                 job->attempts, job->max_attempts, (long)s->pid);
+        if (job->max_attempts == INT_MAX)
+            log_info("job %lld (%s) started, attempt %d (retried for %d s), child %ld",
+                     (long long)job->id, job->kind, job->attempts, wk->retry_window(w->cfg),
+                     (long)s->pid);
+        else
+            log_info("job %lld (%s) started, attempt %d/%d, child %ld", (long long)job->id,
+                     job->kind, job->attempts, job->max_attempts, (long)s->pid);
         started++;
     }
 }

@@ -9,7 +9,8 @@
 #include "videoadmin.h"
 #include "worker.h"
 
-#define DONE_JOB_RETENTION_US (7LL * 86400 * 1000000)
+#define DONE_JOB_RETENTION_US     (7LL * 86400 * 1000000)
+#define LOGIN_SOURCE_RETENTION_US (90LL * 86400 * 1000000)
 
 /* Log how many rows a hook deleted (`what`, e.g. "done jobs"); returns err. */
 static enum vf_err
@@ -59,13 +60,20 @@ prune_staging(struct app *app, int64_t now_us)
     return deleted(err, n, "staging directories of deleted videos");
 }
 
+/* Addresses an account has not signed in from for 90 days are unknown again (accounts). */
+static enum vf_err
+prune_login_sources(struct app *app, int64_t now_us)
+{
+    int64_t n = 0;
+    enum vf_err err = user_prune_login_sources(app->db, now_us - LOGIN_SOURCE_RETENTION_US, &n);
+    return deleted(err, n, "old login sources");
+}
+
 /* Add your area's hook here: { "name", function }.  See worker.h for the contract. */
 const struct worker_prune_hook worker_prune_hooks[] = {
-    { "done jobs", prune_done_jobs },
-    { "token revocations", prune_revocations },
-    { "rate-limit windows", prune_ratelimits },
-    { "staging of deleted videos", prune_staging },
-    { NULL, NULL },
+    { "done jobs", prune_done_jobs },           { "token revocations", prune_revocations },
+    { "rate-limit windows", prune_ratelimits }, { "staging of deleted videos", prune_staging },
+    { "login sources", prune_login_sources },   { NULL, NULL },
 };
 
 void

@@ -1,5 +1,6 @@
 /* testkinds.c -- videoflix-worker: trivial job kinds for the durability tests
- * (VF_TEST_JOB_KINDS=1). */
+ * (VF_TEST_JOB_KINDS=1). Test builds only (configure --enable-test-hooks): a production worker has
+ * none of them. */
 #include "autoconf.h"
 
 #include <errno.h>

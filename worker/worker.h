@@ -19,12 +19,19 @@ struct worker_kind {
     int (*wall_timeout)(const struct config *cfg, const char *payload);
     int (*stall_timeout)(const struct config *cfg);
     bool timeout_permanent; /* a run killed by a timeout fails for good (poison input) */
+    /* NULL: a job gets JOB_MAX_ATTEMPTS attempts, JOB_RETRY_MAX_DELAY apart at most.  Else its
+     * temporary failures are retried for this many seconds after it was queued, however many
+     * attempts that takes (an MTA's queue: mail survives an SMTP outage), at most
+     * retry_max_delay seconds apart; a permanent failure still ends it at once. */
+    int (*retry_window)(const struct config *cfg);
+    int (*retry_max_delay)(const struct config *cfg);
     /* Child rlimits: CPU seconds (0 = wall_timeout * cores), address space and file
      * size in MiB (0 = unlimited). */
     long cpu_s, as_mib, fsize_mib;
 };
 
-/* The kinds this worker runs (the test kinds only when VF_TEST_JOB_KINDS=1).  Borrowed. */
+/* The kinds this worker runs (the test kinds only in a test build and with VF_TEST_JOB_KINDS=1).
+ * Borrowed. */
 const struct worker_kind *worker_kinds(size_t *n);
 const struct worker_kind *worker_kind_find(const char *name);
 
@@ -33,13 +40,18 @@ const struct worker_kind *worker_kind_find(const char *name);
  * file here and one row in worker/kinds.c. */
 extern const struct job_kind mailjob_kind;
 extern const struct job_kind transcodejob_kind;
+/* worker/accountmailjob.c: requests for activation and reset mails, resolved with the database */
+extern const struct job_kind accountmailjob_kind;
 
-/* Test kinds (worker/testkinds.c), enabled by VF_TEST_JOB_KINDS=1:
+#ifdef VF_TEST_HOOKS
+/* Test kinds (worker/testkinds.c, compiled only with configure --enable-test-hooks), enabled by
+ * VF_TEST_JOB_KINDS=1:
  *   noop  {"log": "/path", "tag": "x", "sleep_ms": N}  appends "<tag or job id> <pid>\n" to
  *         log, sleeps with progress lines, succeeds
  *   fail  {"code": 65|75|..., "reason": "..."}          exits with code after an error line */
 extern const struct job_kind worker_test_noop;
 extern const struct job_kind worker_test_fail;
+#endif
 
 /*
  * Periodic housekeeping in the parent (it has the database): expired token

@@ -10,6 +10,7 @@ lib_base_libvfbase_a_SOURCES = \
 	lib/base/utf8.c lib/base/utf8.h \
 	lib/base/jsonobj.c lib/base/jsonobj.h \
 	lib/base/fstree.c lib/base/fstree.h \
-	lib/base/child.c lib/base/child.h
+	lib/base/child.c lib/base/child.h \
+	lib/base/procgate.c lib/base/procgate.h
 lib_base_libvfbase_a_CPPFLAGS = $(VF_DEFS) $(BASE_CPPFLAGS)
 lint_sources += $(filter %.c,$(lib_base_libvfbase_a_SOURCES))

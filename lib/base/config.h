@@ -72,11 +72,13 @@ struct config {
     int ratelimit_window;         /* RATELIMIT_WINDOW (default 900) */
 
     /* FastCGI responder */
-    int fcgi_workers;            /* FCGI_WORKERS (default 4) */
-    int fcgi_max_requests;       /* FCGI_MAX_REQUESTS (default 10000; 0 = never recycle) */
-    size_t upload_max_bytes;     /* UPLOAD_MAX_BYTES (default 4 GiB) */
-    size_t json_max_bytes;       /* JSON_MAX_BYTES (default 65536) */
-    int64_t min_free_disk_bytes; /* MIN_FREE_DISK_BYTES (default 1 GiB): uploads refused below */
+    int fcgi_workers;              /* FCGI_WORKERS (default 4) */
+    int fcgi_max_requests;         /* FCGI_MAX_REQUESTS (default 10000; 0 = never recycle) */
+    size_t upload_max_bytes;       /* UPLOAD_MAX_BYTES (default 4 GiB) */
+    size_t json_max_bytes;         /* JSON_MAX_BYTES (default 65536) */
+    int64_t min_free_disk_bytes;   /* MIN_FREE_DISK_BYTES (default 1 GiB): uploads refused below */
+    int password_hash_concurrency; /* PASSWORD_HASH_CONCURRENCY: argon2id runs at once over all
+                                      workers (default 0 = half of the workers, at least 1) */
 
     /* media delivery */
     enum config_sendfile
@@ -94,6 +96,9 @@ struct config {
     int job_max_attempts;      /* JOB_MAX_ATTEMPTS (default 5) */
     int job_retry_delay;       /* JOB_RETRY_DELAY first retry backoff (default 10) */
     int job_retry_max_delay;   /* JOB_RETRY_MAX_DELAY backoff cap (default 3600) */
+    int mail_retry_window;     /* MAIL_RETRY_WINDOW: mail is retried this long after it was
+                                  queued, however many attempts that takes (default 86400) */
+    int mail_retry_max_delay;  /* MAIL_RETRY_MAX_DELAY: mail backoff cap (default 900) */
     int worker_shutdown_grace; /* WORKER_SHUTDOWN_GRACE SIGTERM wait for children (default 30) */
     int hls_segment_seconds;   /* HLS_SEGMENT_SECONDS (default 4) */
     int transcode_timeout;     /* TRANSCODE_TIMEOUT wall clock (default 7200) ... */

@@ -4,7 +4,8 @@ noinst_LIBRARIES += lib/db/libvfdb.a
 lib_db_libvfdb_a_SOURCES = \
 	lib/db/db.c lib/db/db.h lib/db/db_impl.h lib/db/db_sqlite.c \
 	lib/db/stmt.c lib/db/stmt.h lib/db/sql/core.def lib/db/sql/accounts.def \
-	lib/db/sql/jobs.def lib/db/sql/catalogue.def lib/db/sql/admin.def
+	lib/db/sql/jobs.def lib/db/sql/catalogue.def lib/db/sql/admin.def \
+	lib/db/sql/test.def
 if HAVE_POSTGRESQL
 lib_db_libvfdb_a_SOURCES += lib/db/db_pg.c
 endif

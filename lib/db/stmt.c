@@ -10,5 +10,8 @@ const struct stmt_def stmt_table[STMT__MAX] = {
 #include "sql/jobs.def"
 #include "sql/catalogue.def"
 #include "sql/admin.def"
+#ifdef VF_TEST_HOOKS
+#include "sql/test.def"
+#endif
 #undef STMT
 };

@@ -14,6 +14,9 @@ enum stmt_id {
 #include "sql/jobs.def"
 #include "sql/catalogue.def"
 #include "sql/admin.def"
+#ifdef VF_TEST_HOOKS
+#include "sql/test.def"
+#endif
 #undef STMT
     STMT__MAX
 };

@@ -8,11 +8,17 @@
 /*
  * One per process, created after fork.  `cfg` is borrowed (immutable, global for
  * the process lifetime); `db` is owned by the process (NULL while the database is
- * unreachable).  State of one program's handlers lives with those handlers, not here.
+ * unreachable); `hash_gate` is shared with the sibling processes.  State of one program's handlers
+ * lives with those handlers, not here.
  */
+struct procgate;
+
 struct app {
     const struct config *cfg;
     struct db *db;
+    /* Caps password hashing over every FastCGI worker (lib/base/procgate.h; the master's
+     * shared memory); NULL = no cap (other programs, tests).  Borrowed. */
+    struct procgate *hash_gate;
 };
 
 #endif

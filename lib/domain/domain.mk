@@ -21,6 +21,7 @@ lib_domain_libvfdomain_a_SOURCES = \
 	lib/domain/videoadmin.c lib/domain/videoadmin.h \
 	lib/domain/upload.c lib/domain/upload.h \
 	lib/domain/mail.c lib/domain/mail.h \
-	lib/domain/mailtls.c lib/domain/mailtls.h
+	lib/domain/mailtls.c lib/domain/mailtls.h \
+	lib/domain/accountmail.c lib/domain/accountmail.h
 lib_domain_libvfdomain_a_CPPFLAGS = $(VF_DEFS) $(DOMAIN_CPPFLAGS)
 lint_sources += $(filter %.c,$(lib_domain_libvfdomain_a_SOURCES))

@@ -106,7 +106,7 @@ job_owner_name(char *buf, size_t len)
     snprintf(buf, len, "%s:%ld:%08x", host, (long)getpid(), rnd);
 }
 
-/* Copy a row of (id, kind, payload, attempts, max_attempts) into a new job. */
+/* Copy a row of (id, kind, payload, attempts, max_attempts, created_at) into a new job. */
 static enum vf_err
 job_from_row(const struct db_rows *r, const char *owner, struct job **out)
 {
@@ -122,6 +122,7 @@ job_from_row(const struct db_rows *r, const char *owner, struct job **out)
     snprintf(job->owner, sizeof(job->owner), "%s", owner);
     job->attempts = (int)db_rows_int(r, 0, 3);
     job->max_attempts = (int)db_rows_int(r, 0, 4);
+    job->created_at = db_rows_int(r, 0, 5);
     *out = job;
     return VF_OK;
 }

@@ -32,9 +32,10 @@ struct job {
     int64_t id;
     char kind[JOB_KIND_MAX];
     char owner[JOB_OWNER_MAX];
-    char *payload;    /* JSON text, never NULL */
-    int attempts;     /* including this one (1 on the first run) */
-    int max_attempts; /* as stored; 0 = the configured default (the claimer fills it in) */
+    char *payload;      /* JSON text, never NULL */
+    int attempts;       /* including this one (1 on the first run) */
+    int max_attempts;   /* as stored; 0 = the configured default (the claimer fills it in) */
+    int64_t created_at; /* when it was queued (a retry window counts from here) */
 };
 
 /* One row of job_list(); strings owned by the list. */

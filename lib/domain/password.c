@@ -225,13 +225,15 @@ password_is_common(const char *password)
 
 /* ---- policy ------------------------------------------------------------------------ */
 
+/* Entirely digits of any script (full-width, Arabic-Indic...), as Python's str.isdigit(). */
 static bool
 all_digits(const char *s)
 {
     if (*s == '\0')
         return false;
-    for (; *s; s++)
-        if (!isdigit((unsigned char)*s))
+    int32_t cp;
+    while ((cp = utf8_next(&s)) != 0)
+        if (cp < 0 || !utf8_is_digit((uint32_t)cp))
             return false;
     return true;
 }

@@ -6,47 +6,43 @@
 #include "clock.h"
 
 enum vf_err
-ratelimit_check(struct db *db, const char *bucket, int limit, int window_s, int64_t *retry_after)
+ratelimit_take(struct db *db, const char *bucket, int limit, int window_s, int64_t *retry_after,
+               int64_t *ticket)
 {
     *retry_after = 0;
+    if (ticket != NULL)
+        *ticket = 0;
     if (limit <= 0 || window_s <= 0)
         return VF_OK;
-    struct db_rows *rows = NULL;
-    enum vf_err err = db_query(db, STMT_RATELIMIT_GET, DB_ARGS(DB_TEXT(bucket)), &rows);
-    if (err != VF_OK)
-        return err;
-    if (db_rows_count(rows) == 1) {
-        int64_t hits = db_rows_int(rows, 0, 0);
-        int64_t start = db_rows_int(rows, 0, 1);
-        int64_t now = clock_now_us();
-        int64_t end = start + (int64_t)window_s * 1000000;
-        if (now < end && hits >= limit) {
-            *retry_after = (end - now + 999999) / 1000000;
-            if (*retry_after < 1)
-                *retry_after = 1;
-            err = VF_ERR_RATELIMIT;
-        }
+    int64_t now = clock_now_us(), window = (int64_t)window_s * 1000000, start = 0;
+    enum vf_err err =
+        db_query_int(db, STMT_RATELIMIT_TAKE,
+                     DB_ARGS(DB_TEXT(bucket), DB_INT(now), DB_INT(window), DB_INT(limit)), &start);
+    if (err == VF_OK) {
+        if (ticket != NULL)
+            *ticket = start;
+        return VF_OK;
     }
-    db_rows_free(rows);
-    return err;
+    if (err != VF_ERR_NOTFOUND)
+        return err;
+    /* Full: the statement counted nothing.  When may the next attempt come? */
+    err = db_query_int(db, STMT_RATELIMIT_WINDOW, DB_ARGS(DB_TEXT(bucket)), &start);
+    if (err == VF_ERR_NOTFOUND) /* reset or pruned in between: just try again */
+        start = now - window;
+    else if (err != VF_OK)
+        return err;
+    *retry_after = (start + window - now + 999999) / 1000000;
+    if (*retry_after < 1)
+        *retry_after = 1;
+    return VF_ERR_RATELIMIT;
 }
 
 enum vf_err
-ratelimit_hit(struct db *db, const char *bucket, int window_s)
+ratelimit_refund(struct db *db, const char *bucket, int64_t ticket)
 {
-    return db_exec(
-        db, STMT_RATELIMIT_HIT,
-        DB_ARGS(DB_TEXT(bucket), DB_INT(clock_now_us()), DB_INT((int64_t)window_s * 1000000)),
-        NULL);
-}
-
-enum vf_err
-ratelimit_take(struct db *db, const char *bucket, int limit, int window_s, int64_t *retry_after)
-{
-    enum vf_err err = ratelimit_check(db, bucket, limit, window_s, retry_after);
-    if (err == VF_OK && limit > 0 && window_s > 0)
-        err = ratelimit_hit(db, bucket, window_s);
-    return err;
+    if (ticket == 0)
+        return VF_OK;
+    return db_exec(db, STMT_RATELIMIT_REFUND, DB_ARGS(DB_TEXT(bucket), DB_INT(ticket)), NULL);
 }
 
 enum vf_err

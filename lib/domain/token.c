@@ -21,20 +21,42 @@ token_type_name(enum token_type type)
     return type == TOKEN_REFRESH ? "refresh" : "access";
 }
 
+static bool hex32(const char *s);
+
+/* TOKEN_ID_LEN random hex characters into id. */
+static void
+random_id(char id[TOKEN_ID_LEN + 1])
+{
+    unsigned char rnd[TOKEN_ID_LEN / 2];
+    randombytes_buf(rnd, sizeof(rnd));
+    sodium_bin2hex(id, TOKEN_ID_LEN + 1, rnd, sizeof(rnd));
+}
+
+void
+token_new_sid(char sid[TOKEN_ID_LEN + 1])
+{
+    if (sodium_init() < 0) {
+        sid[0] = '\0'; /* token_issue refuses it */
+        return;
+    }
+    random_id(sid);
+}
+
 enum vf_err
 token_issue(const void *key, size_t keylen, enum token_type type, int64_t user_id, int64_t version,
-            int64_t lifetime_s, char **out, struct token_claims *claims)
+            const char *sid, int64_t lifetime_s, char **out, struct token_claims *claims)
 {
     *out = NULL;
     if (key == NULL || keylen < TOKEN_MIN_KEY || keylen > 4096)
         return VF_ERR_CONFIG;
+    if (sid == NULL || !hex32(sid))
+        return VF_ERR_INVALID;
     if (sodium_init() < 0)
         return VF_ERR_INTERNAL;
 
     struct token_claims c = { .type = type, .user_id = user_id, .version = version };
-    unsigned char rnd[16];
-    randombytes_buf(rnd, sizeof(rnd));
-    sodium_bin2hex(c.jti, sizeof(c.jti), rnd, sizeof(rnd));
+    random_id(c.jti);
+    memcpy(c.sid, sid, sizeof(c.sid));
     c.iat = clock_now();
     c.exp = c.iat + lifetime_s;
 
@@ -45,6 +67,7 @@ token_issue(const void *key, size_t keylen, enum token_type type, int64_t user_i
     if (jwt_add_grant(jwt, "token_type", token_type_name(type)) != 0 ||
         jwt_add_grant_int(jwt, "exp", (long)c.exp) != 0 ||
         jwt_add_grant_int(jwt, "iat", (long)c.iat) != 0 || jwt_add_grant(jwt, "jti", c.jti) != 0 ||
+        jwt_add_grant(jwt, "sid", c.sid) != 0 ||
         jwt_add_grant_int(jwt, "user_id", (long)user_id) != 0 ||
         jwt_add_grant_int(jwt, "ver", (long)version) != 0)
         goto done;
@@ -117,7 +140,7 @@ header_ok(const char *b64, size_t len)
 static bool
 hex32(const char *s)
 {
-    if (strlen(s) != 32)
+    if (strlen(s) != TOKEN_ID_LEN)
         return false;
     for (; *s; s++)
         if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
@@ -130,9 +153,11 @@ claims_ok(const cJSON *g, enum token_type expect, struct token_claims *c)
 {
     const cJSON *tt = cJSON_GetObjectItemCaseSensitive(g, "token_type");
     const cJSON *jti = cJSON_GetObjectItemCaseSensitive(g, "jti");
-    if (!cJSON_IsObject(g) || !cJSON_IsString(tt) || !cJSON_IsString(jti))
+    const cJSON *sid = cJSON_GetObjectItemCaseSensitive(g, "sid");
+    if (!cJSON_IsObject(g) || !cJSON_IsString(tt) || !cJSON_IsString(jti) || !cJSON_IsString(sid))
         return false;
-    if (strcmp(tt->valuestring, token_type_name(expect)) != 0 || !hex32(jti->valuestring))
+    if (strcmp(tt->valuestring, token_type_name(expect)) != 0 || !hex32(jti->valuestring) ||
+        !hex32(sid->valuestring))
         return false;
     if (!jsonobj_int64(g, "exp", &c->exp) || !jsonobj_int64(g, "iat", &c->iat) ||
         !jsonobj_int64(g, "user_id", &c->user_id) || !jsonobj_int64(g, "ver", &c->version))
@@ -142,6 +167,7 @@ claims_ok(const cJSON *g, enum token_type expect, struct token_claims *c)
         return false;
     c->type = expect;
     memcpy(c->jti, jti->valuestring, sizeof(c->jti));
+    memcpy(c->sid, sid->valuestring, sizeof(c->sid));
     return true;
 }
 

@@ -79,9 +79,11 @@ user_email_normalise(const char *in, char out[USER_EMAIL_MAX + 1])
     return labels >= 2 && tld_alpha;
 }
 
+/* One user row (the column list of accounts.def) into *u and hash (may be NULL); `extra`
+ * (may be NULL) gets the integer of the column after it. */
 static enum vf_err
-fetch(struct db *db, enum stmt_id id, const struct db_param *p, size_t np, struct user *u,
-      char *hash)
+fetch_extra(struct db *db, enum stmt_id id, const struct db_param *p, size_t np, struct user *u,
+            char *hash, int64_t *extra)
 {
     struct db_rows *rows = NULL;
     enum vf_err err = db_query_row(db, id, p, np, &rows);
@@ -95,12 +97,22 @@ fetch(struct db *db, enum stmt_id id, const struct db_param *p, size_t np, struc
     u->is_staff = db_rows_int(rows, 0, 3) != 0;
     u->is_superuser = db_rows_int(rows, 0, 4) != 0;
     u->token_version = db_rows_int(rows, 0, 5);
+    u->activation_pending = db_rows_int(rows, 0, 7) != 0;
     if (hash != NULL) {
         const char *h = db_rows_text(rows, 0, 6);
         snprintf(hash, USER_HASH_MAX, "%s", h != NULL ? h : "");
     }
+    if (extra != NULL)
+        *extra = db_rows_int(rows, 0, 8);
     db_rows_free(rows);
     return VF_OK;
+}
+
+static enum vf_err
+fetch(struct db *db, enum stmt_id id, const struct db_param *p, size_t np, struct user *u,
+      char *hash)
+{
+    return fetch_extra(db, id, p, np, u, hash, NULL);
 }
 
 enum vf_err
@@ -116,12 +128,22 @@ user_get_by_email(struct db *db, const char *email, struct user *u, char *hash)
 }
 
 enum vf_err
+user_get_session(struct db *db, int64_t id, const char *sid, struct user *u, bool *ended)
+{
+    int64_t flag = 1;
+    enum vf_err err =
+        fetch_extra(db, STMT_USER_BY_ID_SESSION, DB_ARGS(DB_INT(id), DB_TEXT(sid)), u, NULL, &flag);
+    *ended = flag != 0;
+    return err;
+}
+
+enum vf_err
 user_create(struct db *db, const char *email, const char *hash, bool active, bool staff,
             bool superuser, int64_t *id)
 {
     return db_query_int(db, STMT_USER_INSERT,
                         DB_ARGS(DB_TEXT(email), DB_TEXT(hash), DB_INT(active), DB_INT(staff),
-                                DB_INT(superuser), DB_INT(clock_now_us())),
+                                DB_INT(superuser), DB_INT(clock_now_us()), DB_INT(!active)),
                         id);
 }
 
@@ -203,13 +225,52 @@ user_is_revoked(struct db *db, const char *jti, bool *revoked)
 }
 
 enum vf_err
+user_revoke_session(struct db *db, const char *sid, int64_t user_id, int64_t until_s)
+{
+    return db_exec(
+        db, STMT_REVOKE_SESSION,
+        DB_ARGS(DB_TEXT(sid), DB_INT(user_id), DB_INT(until_s * 1000000), DB_INT(clock_now_us())),
+        NULL);
+}
+
+enum vf_err
 user_prune_revocations(struct db *db, int64_t *n)
 {
-    return db_exec(db, STMT_REVOKED_PRUNE, DB_ARGS(DB_INT(clock_now_us())), n);
+    int64_t tokens = 0, sessions = 0, now = clock_now_us();
+    enum vf_err err = db_exec(db, STMT_REVOKED_PRUNE, DB_ARGS(DB_INT(now)), &tokens);
+    if (err == VF_OK)
+        err = db_exec(db, STMT_REVOKED_SESSIONS_PRUNE, DB_ARGS(DB_INT(now)), &sessions);
+    if (n != NULL)
+        *n = tokens + sessions;
+    return err;
+}
+
+enum vf_err
+user_login_source_known(struct db *db, const char *email, const char *addr, bool *known)
+{
+    int64_t n = 0;
+    enum vf_err err = db_query_int(db, STMT_LOGIN_SOURCE_KNOWN,
+                                   DB_ARGS(DB_TEXT(email), DB_TEXT(addr != NULL ? addr : "")), &n);
+    *known = err == VF_OK && n > 0;
+    return err;
+}
+
+enum vf_err
+user_login_source_record(struct db *db, int64_t user_id, const char *addr)
+{
+    return db_exec(
+        db, STMT_LOGIN_SOURCE_RECORD,
+        DB_ARGS(DB_INT(user_id), DB_TEXT(addr != NULL ? addr : ""), DB_INT(clock_now_us())), NULL);
+}
+
+enum vf_err
+user_prune_login_sources(struct db *db, int64_t before_us, int64_t *n)
+{
+    return db_exec(db, STMT_LOGIN_SOURCE_PRUNE, DB_ARGS(DB_INT(before_us)), n);
 }
 
 /* STMT_USER_LIST / STMT_USER_SUMMARY: id, email, is_active, is_staff, is_superuser,
- * last_login, created_at */
+ * last_login, created_at, activation_pending */
 static void
 row_to_summary(const struct db_rows *r, size_t i, void *elem)
 {
@@ -222,6 +283,7 @@ row_to_summary(const struct db_rows *r, size_t i, void *elem)
     s->is_superuser = db_rows_int(r, i, 4) != 0;
     s->last_login = db_rows_isnull(r, i, 5) ? 0 : db_rows_int(r, i, 5);
     s->created_at = db_rows_int(r, i, 6);
+    s->activation_pending = db_rows_int(r, i, 7) != 0;
 }
 
 enum vf_err

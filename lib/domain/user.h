@@ -18,6 +18,7 @@ struct user {
     int64_t id;
     char email[255];
     bool is_active, is_staff, is_superuser;
+    bool activation_pending; /* registered, never activated: may get a fresh activation mail */
     int64_t token_version;
 };
 
@@ -26,8 +27,9 @@ struct user_summary {
     int64_t id;
     char email[255];
     bool is_active, is_staff, is_superuser;
-    int64_t last_login; /* microseconds, 0 = never */
-    int64_t created_at; /* microseconds */
+    int64_t last_login;      /* microseconds, 0 = never */
+    int64_t created_at;      /* microseconds */
+    bool activation_pending; /* registered, never activated, not deactivated by staff */
 };
 
 /* Every user, by id: *out is a malloc'd array of *n (caller frees with free()), NULL when
@@ -49,10 +51,13 @@ bool user_email_normalise(const char *in, char out[USER_EMAIL_MAX + 1]);
  */
 enum vf_err user_get(struct db *db, int64_t id, struct user *u, char *hash);
 enum vf_err user_get_by_email(struct db *db, const char *email, struct user *u, char *hash);
+/* user_get(), and *ended = whether session `sid` was ended by a logout (user_revoke_session). */
+enum vf_err user_get_session(struct db *db, int64_t id, const char *sid, struct user *u,
+                             bool *ended);
 
 /*
- * Insert a user with an already computed hash; *id gets the new id.
- * VF_ERR_CONFLICT when the email is taken.
+ * Insert a user with an already computed hash; *id gets the new id.  An inactive one awaits its
+ * activation (activation_pending).  VF_ERR_CONFLICT when the email is taken.
  */
 enum vf_err user_create(struct db *db, const char *email, const char *hash, bool active, bool staff,
                         bool superuser, int64_t *id);
@@ -67,7 +72,8 @@ enum vf_err user_set_password(struct db *db, int64_t id, const char *hash, const
 enum vf_err user_rehash(struct db *db, int64_t id, const char *hash, const char *old_hash);
 /* Activate an inactive account; *changed tells whether it was inactive. */
 enum vf_err user_activate(struct db *db, int64_t id, bool *changed);
-/* Sysadmin: set the active flag and bump the token version (old links/tokens die). */
+/* Sysadmin or staff: set the active flag and bump the token version (old links/tokens die); the
+ * account no longer awaits a self-service activation. */
 enum vf_err user_set_active(struct db *db, int64_t id, bool active);
 enum vf_err user_set_staff(struct db *db, int64_t id, bool staff, bool superuser);
 /* Record a successful login at clock_now_us(). */
@@ -82,7 +88,24 @@ enum vf_err user_touch_login(struct db *db, int64_t id);
 enum vf_err user_revoke(struct db *db, const char *jti, int64_t user_id, int64_t exp_s);
 /* *revoked is set when the jti is in the table. */
 enum vf_err user_is_revoked(struct db *db, const char *jti, bool *revoked);
-/* Delete revocations of tokens that have expired anyway; *n (may be NULL) gets the count. */
+/*
+ * End session `sid` of user_id (logout): every token carrying it, the access token included, is
+ * refused from now on (auth_token_user).  `until_s` is the latest expiry of any of its tokens;
+ * the row is pruned after it.  Idempotent.
+ */
+enum vf_err user_revoke_session(struct db *db, const char *sid, int64_t user_id, int64_t until_s);
+/*
+ * Login sources: the client addresses an account signed in from (login rate limits hold back
+ * only unknown addresses once an account's failures pile up).  *known: whether the account of
+ * `email` (which need not exist: same statement either way) signed in from `addr`; record one
+ * after a successful login; forget those without a login since `before_us`.
+ */
+enum vf_err user_login_source_known(struct db *db, const char *email, const char *addr,
+                                    bool *known);
+enum vf_err user_login_source_record(struct db *db, int64_t user_id, const char *addr);
+enum vf_err user_prune_login_sources(struct db *db, int64_t before_us, int64_t *n);
+/* Delete revocations (tokens and sessions) that have expired anyway; *n (may be NULL) gets the
+ * count. */
 enum vf_err user_prune_revocations(struct db *db, int64_t *n);
 
 #endif

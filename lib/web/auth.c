@@ -26,12 +26,16 @@ auth_token_user(struct app *app, const char *jwt, enum token_type type, struct u
     const char *key = app->cfg->secret_key;
     if (token_verify(key, strlen(key), jwt, type, claims) != VF_OK)
         return VF_ERR_AUTH;
-    enum vf_err err = user_get(app->db, claims->user_id, user, NULL);
+    /* The signature and claims may come from the per-thread cache of verified tokens; what can
+     * change under a valid token is in the database and is read on every request, in the one
+     * round trip the user lookup is: the account, its token version, its session. */
+    bool ended = true;
+    enum vf_err err = user_get_session(app->db, claims->user_id, claims->sid, user, &ended);
     if (err == VF_ERR_NOTFOUND)
         return VF_ERR_AUTH;
     if (err != VF_OK)
         return err;
-    if (!user->is_active || user->token_version != claims->version)
+    if (!user->is_active || user->token_version != claims->version || ended)
         return VF_ERR_AUTH;
     return VF_OK;
 }
@@ -73,7 +77,7 @@ auth_require_staff_or_reply(struct app *app, const struct http_request *req,
 
 enum vf_err
 auth_set_token_cookie(struct app *app, struct http_response *res, const struct user *user,
-                      enum token_type type, char **jwt)
+                      enum token_type type, const char *sid, char **jwt)
 {
     const struct config *cfg = app->cfg;
     int lifetime = type == TOKEN_ACCESS ? cfg->access_token_lifetime : cfg->refresh_token_lifetime;
@@ -81,7 +85,7 @@ auth_set_token_cookie(struct app *app, struct http_response *res, const struct u
     if (jwt != NULL)
         *jwt = NULL;
     enum vf_err err = token_issue(cfg->secret_key, strlen(cfg->secret_key), type, user->id,
-                                  user->token_version, lifetime, &t, NULL);
+                                  user->token_version, sid, lifetime, &t, NULL);
     if (err != VF_OK)
         return err;
     err = http_cookie_set(res, type == TOKEN_ACCESS ? AUTH_ACCESS_COOKIE : AUTH_REFRESH_COOKIE, t,

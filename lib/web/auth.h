@@ -30,20 +30,22 @@ bool auth_require_staff_or_reply(struct app *app, const struct http_request *req
 
 /*
  * Verify `jwt` as a token of `type` and load its user: the signature and claims
- * (token_verify), then the user exists, is active and has the token's version.
- * VF_OK fills *user and *claims; VF_ERR_AUTH for any defect; VF_ERR_BUSY/VF_ERR_DB
- * when the database failed.
+ * (token_verify), then the user exists, is active and has the token's version, and the
+ * token's session was not ended by a logout.  VF_OK fills *user and *claims; VF_ERR_AUTH for
+ * any defect; VF_ERR_BUSY/VF_ERR_DB when the database failed.
  */
 enum vf_err auth_token_user(struct app *app, const char *jwt, enum token_type type,
                             struct user *user, struct token_claims *claims);
 
 /*
- * Issue a token of `type` for `user` with the configured lifetime and set it as its
- * cookie (HttpOnly; Path=/; SameSite=Lax; Max-Age; Secure under https).  *jwt (may be
- * NULL) gets the malloc'd token (caller frees).
+ * Issue a token of `type` for `user` in session `sid` (token_new_sid() at login, the refresh
+ * token's at a refresh) with the configured lifetime and set it as its cookie (HttpOnly;
+ * Path=/; SameSite=Lax; Max-Age; Secure under https).  *jwt (may be NULL) gets the malloc'd
+ * token (caller frees).
  */
 enum vf_err auth_set_token_cookie(struct app *app, struct http_response *res,
-                                  const struct user *user, enum token_type type, char **jwt);
+                                  const struct user *user, enum token_type type, const char *sid,
+                                  char **jwt);
 /* Delete both token cookies (Max-Age=0, Expires in 1970, same attributes). */
 void auth_delete_cookies(struct app *app, struct http_response *res);
 

@@ -122,3 +122,59 @@ json_object_or_reply(const cJSON *body, struct http_response *res)
     json_field_error(res, "non_field_errors", "Invalid data. Expected a dictionary.");
     return false;
 }
+
+/* Whether text[i..] (inside a string, at a backslash) is the escape \u0000. */
+static bool
+nul_escape(const char *text, size_t len, size_t i)
+{
+    return i + 5 < len && memcmp(text + i, "\\u0000", 6) == 0;
+}
+
+const cJSON *
+json_nul_member(const char *text, size_t len, const cJSON *root, bool *in_name)
+{
+    /* `text` parsed into `root`, so it is valid JSON: track strings, nesting and which
+     * top-level member (1-based) we are in; \u0000 is the only way a NUL gets into a string. */
+    size_t member = 0;
+    int depth = 0;
+    bool in_str = false, is_name = false, want_name = false;
+
+    *in_name = false;
+    if (!cJSON_IsObject(root))
+        return NULL;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_str) {
+            if (c == '"') {
+                in_str = false;
+            } else if (c == '\\') {
+                if (nul_escape(text, len, i)) {
+                    *in_name = is_name;
+                    const cJSON *m = root->child;
+                    for (size_t k = 1; m != NULL && k < member; k++)
+                        m = m->next;
+                    return m;
+                }
+                i++; /* the escaped character (\uXXXX: its hex digits are plain ones) */
+            }
+            continue;
+        }
+        if (c == '"') {
+            in_str = true;
+            is_name = depth == 1 && want_name;
+            if (is_name) {
+                member++;
+                want_name = false;
+            }
+        } else if (c == '{' || c == '[') {
+            depth++;
+            if (c == '{' && depth == 1)
+                want_name = true;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        } else if (c == ',' && depth == 1) {
+            want_name = true;
+        }
+    }
+    return NULL;
+}

@@ -40,4 +40,13 @@ void json_field_error(struct http_response *res, const char *field, const char *
  * {"non_field_errors": ["Invalid data. Expected a dictionary."]} and returns false. */
 bool json_object_or_reply(const cJSON *body, struct http_response *res);
 
+/*
+ * The top-level member of the object `root`, parsed from `text` (len bytes), one of whose strings
+ * holds a NUL character, or NULL when none does.  cJSON decodes a \u0000 escape into a NUL byte
+ * and so cuts the value short ("pw\u0000x" would read as "pw"): such a body must be refused, not
+ * truncated.  (Raw NUL bytes never get this far: the dispatcher refuses them before parsing.)
+ * *in_name is set when the NUL is in the member's name rather than in its value.  Borrowed.
+ */
+const cJSON *json_nul_member(const char *text, size_t len, const cJSON *root, bool *in_name);
+
 #endif

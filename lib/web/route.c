@@ -179,7 +179,17 @@ parse_json_or_reply(struct http_request *req, struct http_response *res)
             return false;
         }
     }
-    return json_object_or_reply(req->json, res);
+    if (!json_object_or_reply(req->json, res))
+        return false;
+    /* A \u0000 would silently cut a value short (a password "pw\u0000x" read as "pw"). */
+    bool in_name = false;
+    const cJSON *m = json_nul_member(req->body, req->body_len, req->json, &in_name);
+    if (m != NULL) {
+        json_field_error(res, in_name || m->string == NULL ? "non_field_errors" : m->string,
+                         "Null characters are not allowed.");
+        return false;
+    }
+    return true;
 }
 
 static void

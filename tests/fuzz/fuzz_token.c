@@ -40,7 +40,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int t = TOKEN_ACCESS; t <= TOKEN_REFRESH; t++) {
         if (token_verify(KEY, KEYLEN, s, (enum token_type)t, &c) == VF_OK) {
             /* Only a well-formed token of ours may verify: re-check its invariants. */
-            if (c.user_id <= 0 || c.exp <= NOW || strlen(c.jti) != 32 || strlen(s) > TOKEN_MAX_LEN)
+            if (c.user_id <= 0 || c.exp <= NOW || strlen(c.jti) != TOKEN_ID_LEN ||
+                strlen(c.sid) != TOKEN_ID_LEN || strlen(s) > TOKEN_MAX_LEN)
                 abort();
         }
     }

@@ -24,6 +24,9 @@ Environment:
   VF_SANITIZED=1     the build uses ASan/UBSan (harness.SANITIZED)
   VF_OPENAPI_LOG     append every response to this file, for `python3 openapi.py FILE`
                      (checks them against schema/openapi.json)
+
+Tests of the debug routes and test job kinds need a build configured with
+--enable-test-hooks (harness.TEST_HOOKS); they skip with harness.NO_TEST_HOOKS otherwise.
 """
 
 import atexit
@@ -179,6 +182,22 @@ _SANITIZER_RE = re.compile(r'ERROR: (AddressSanitizer|LeakSanitizer)|runtime err
 # ---------------------------------------------------------------------------------
 # helpers
 
+def _test_hooks():
+    """True when BUILD was configured with --enable-test-hooks (autoconf.h says so)."""
+    try:
+        return '#define VF_TEST_HOOKS 1' in (BUILD / 'autoconf.h').read_text()
+    except OSError:
+        return False
+
+
+# The debug routes (/api/health/debug/*) and the test job kinds (VF_TEST_JOB_KINDS) exist only
+# in a build configured with --enable-test-hooks (script/test's); tests that drive them skip
+# elsewhere with this reason.
+TEST_HOOKS = _test_hooks()
+NO_TEST_HOOKS = ('needs a test build (configure --enable-test-hooks, as script/test does): '
+                 'a production build has no debug routes or test job kinds')
+
+
 def pg_available():
     """True when script/test (or the developer) pointed us at a PostgreSQL cluster."""
     return bool(os.environ.get('VF_TEST_PG_HOST'))
@@ -289,8 +308,9 @@ class Response:
 
 
 def http_request(port, method, path, headers=None, json=None, body=None, timeout=60,
-                 host='127.0.0.1'):
-    """One request on a fresh connection to host:port."""
+                 host='127.0.0.1', source=None):
+    """One request on a fresh connection to host:port, from the local address `source` when
+    given (any 127.x.y.z: the server sees another client address, REMOTE_ADDR)."""
     hdrs = dict(headers or {})
     if json is not None:
         body = jsonlib.dumps(json).encode('utf-8')
@@ -298,7 +318,8 @@ def http_request(port, method, path, headers=None, json=None, body=None, timeout
             hdrs['Content-Type'] = 'application/json'
     if isinstance(body, str):
         body = body.encode('utf-8')
-    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    conn = http.client.HTTPConnection(host, port, timeout=timeout,
+                                      source_address=(source, 0) if source else None)
     try:
         conn.request(method, path, body=body, headers=hdrs)
         r = conn.getresponse()
@@ -392,9 +413,10 @@ class Client:
     """A browser-like client: keeps cookies (Path=/ only, Max-Age/Expires honoured as
     deletions) and sends Origin when given one."""
 
-    def __init__(self, stack, origin=None):
+    def __init__(self, stack, origin=None, source=None):
         self.stack = stack
         self.origin = origin
+        self.source = source  # local address to connect from (harness.http_request)
         self.cookies = {}
 
     def request(self, method, path, headers=None, json=None, body=None, timeout=60):
@@ -403,7 +425,9 @@ class Client:
             hdrs['Origin'] = self.origin
         if self.cookies and not any(k.lower() == 'cookie' for k in hdrs):
             hdrs['Cookie'] = '; '.join('%s=%s' % kv for kv in self.cookies.items())
-        r = self.stack.request(method, path, headers=hdrs, json=json, body=body, timeout=timeout)
+        kw = {'source': self.source} if self.source else {}
+        r = self.stack.request(method, path, headers=hdrs, json=json, body=body, timeout=timeout,
+                               **kw)
         for line in r.headers.get_all('Set-Cookie') or []:
             self._store(line)
         return r
@@ -792,14 +816,16 @@ class Stack:
 
     # -- HTTP --------------------------------------------------------------------
 
-    def request(self, method, path, headers=None, json=None, body=None, timeout=60):
-        """One request through the web server.  json= sends a JSON body."""
+    def request(self, method, path, headers=None, json=None, body=None, timeout=60,
+                source=None):
+        """One request through the web server.  json= sends a JSON body; source= connects from
+        that local address (e.g. '127.0.0.2': another client address for the server)."""
         return http_request(self.http_port, method, path, headers=headers, json=json, body=body,
-                            timeout=timeout)
+                            timeout=timeout, source=source)
 
-    def client(self, origin=None):
-        """A cookie-keeping client; origin=None sends no Origin header."""
-        return Client(self, origin=origin)
+    def client(self, origin=None, source=None):
+        """A cookie-keeping client; origin=None sends no Origin header; source as request()."""
+        return Client(self, origin=origin, source=source)
 
     # -- tools -------------------------------------------------------------------
 

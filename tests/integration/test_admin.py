@@ -131,7 +131,7 @@ class AdminBase:
         ('PATCH', '/api/admin/videos/1/'), ('DELETE', '/api/admin/videos/1/'),
         ('POST', '/api/admin/videos/1/transcode/'), ('GET', '/api/admin/jobs/'),
         ('POST', '/api/admin/jobs/1/retry/'), ('GET', '/api/admin/users/'),
-        ('PATCH', '/api/admin/users/1/'),
+        ('PATCH', '/api/admin/users/1/'), ('POST', '/api/admin/users/1/activation/'),
     ]
 
     def test_without_cookie_every_admin_route_is_401(self):
@@ -329,6 +329,58 @@ class AdminBase:
         self.assertJsonError(self.staff.get('/api/admin/videos/%d/' % vid), 404)
         self.assertJsonError(self.staff.delete('/api/admin/videos/%d/' % vid), 404)
         self.assertEqual(self.staff.get('/api/video/%d/master.m3u8' % vid).status, 404)
+
+    def test_staff_resend_an_activation_mail_for_an_account_that_never_activated(self):
+        email = 'awaiting@example.com'
+        r = self.st.request('POST', '/api/register/', json={
+            'email': email, 'password': PASSWORD, 'confirmed_password': PASSWORD})
+        self.assertEqual(r.status, 201, r.body)
+        uid = r.json()['user']['id']
+        users = {u['email']: u for u in self.staff.get('/api/admin/users/').json()}
+        self.assertEqual((users[email]['is_active'], users[email]['activation_pending']),
+                         (False, True))
+        self.assertFalse(users[MEMBER_EMAIL]['activation_pending'])
+        self.st.wait_for(lambda: len([m for m in self.st.mails() if m['To'] == email]) == 1,
+                         timeout=30, what='the first activation mail')
+        r = self.staff.post('/api/admin/users/%d/activation/' % uid, json={})
+        self.assertEqual(r.status, 202, r.body)
+        self.assertEqual(r.json(), {'detail': 'Activation email queued.'})
+        self.st.wait_for(lambda: len([m for m in self.st.mails() if m['To'] == email]) == 2,
+                         timeout=30, what='the resent activation mail')
+        member_id = self.st.sql('SELECT id FROM users WHERE email = ?', (MEMBER_EMAIL,))[0][0]
+        r = self.staff.post('/api/admin/users/%d/activation/' % member_id, json={})
+        self.assertEqual(self.assertJsonError(r, 409),
+                         {'detail': 'This account is not awaiting activation.'})
+        self.assertJsonError(self.staff.post('/api/admin/users/999999/activation/', json={}), 404)
+        self.assertJsonError(self.member.post('/api/admin/users/%d/activation/' % uid, json={}),
+                             403)
+        js = (harness.WWW_DIR / 'admin' / 'admin.js').read_text()
+        self.assertIn('/activation/', js, 'the panel has the button')
+
+    def test_health_shows_the_version_to_staff_only(self):
+        # DEBUG is off in this stack: the version is for staff (and DEBUG), not for anyone.
+        r = self.st.request('GET', '/api/health/')
+        self.assertEqual(r.status, 200, r.body)
+        self.assertNotIn('version', r.json())
+        self.assertNotIn('version', self.member.get('/api/health/').json())
+        r = self.st.request('GET', '/api/health/', headers={'Cookie': 'access_token=forged.a.b'})
+        self.assertEqual((r.status, 'version' in r.json()), (200, False))
+        r = self.staff.get('/api/health/')
+        self.assertEqual(r.status, 200, r.body)
+        self.assertRegex(r.json()['version'], r'^\d+\.\d+')
+        self.assertEqual(r.headers.get('Cache-Control'), 'no-store')
+
+    def test_patch_bodies_with_nul_are_400_and_change_nothing(self):
+        uid = self.st.sql('SELECT id FROM users WHERE email = ?', (MEMBER_EMAIL,))[0][0]
+        r = self.staff.patch('/api/admin/videos/999999/', json={'title': 'Ocean\x00Drift'})
+        self.assertEqual(self.assertJsonError(r, 400), {'title': ['Null characters are not '
+                                                                  'allowed.']})
+        r = self.staff.patch('/api/admin/users/%d/' % uid,
+                             json={'is_active': False, 'note': 'x\x00'})
+        self.assertEqual(self.assertJsonError(r, 400), {'note': ['Null characters are not '
+                                                                 'allowed.']})
+        self.assertEqual(int(self.st.sql('SELECT is_active FROM users WHERE id = ?',
+                                         (uid,))[0][0]), 1)
 
     # -- users ---------------------------------------------------------------------
 

@@ -53,7 +53,7 @@ class QueueStack:
     def setUpClass(cls):
         cls.st = None
         cls.nworkers = 0
-        if cls.DB == 'postgres' and not harness.pg_available():
+        if not harness.TEST_HOOKS or (cls.DB == 'postgres' and not harness.pg_available()):
             return  # each test skips (a class-level skip upsets the runner)
         cls.st = harness.Stack(web=web(), db=cls.DB, worker=False, env=cls.ENV)
         cls.st.start()
@@ -64,6 +64,8 @@ class QueueStack:
             cls.st.stop()
 
     def setUp(self):
+        if not harness.TEST_HOOKS:
+            self.skipTest(harness.NO_TEST_HOOKS)
         if self.st is None:
             self.skipTest('PostgreSQL not available (VF_TEST_PG_HOST unset)')
         self.workers = {}
@@ -247,6 +249,44 @@ class MailOutbox(QueueStack):
         self.assertEqual(len(got), 1, 'exactly one mail once SMTP is back')
         self.assertEqual(got[0]['Subject'], 'Reset your Password')
         self.stop_worker(w)
+
+    def test_smtp_down_longer_than_the_attempts_budget_still_delivers_once(self):
+        # RELIABILITY 25: mail jobs used to fail for good after JOB_MAX_ATTEMPTS (about two
+        # minutes with the defaults); now they retry for MAIL_RETRY_WINDOW.
+        to = 'outage@example.org'
+        self.st.smtp_stop()
+        try:
+            w = self.start_worker({'JOB_MAX_ATTEMPTS': '2', 'JOB_RETRY_DELAY': '1',
+                                   'MAIL_RETRY_MAX_DELAY': '1', 'MAIL_RETRY_WINDOW': '600'})
+            job_id = self.enqueue('mail', {'template': 'activation', 'to': to, 'uid': 'NA',
+                                           'token': 'c5v-4321'})
+            j = self.wait_job(job_id, lambda j: j['attempts'] >= 5 or j['state'] in ('done',
+                                                                                    'failed'),
+                              timeout=60, what='five attempts while SMTP is down')
+            self.assertEqual(j['state'], 'queued', 'still queued after 5 attempts: %r' % j)
+        finally:
+            self.st.smtp_start()
+        self.wait_job(job_id, lambda j: j['state'] == 'done', what='delivery after SMTP is back')
+        time.sleep(1.0)
+        self.assertEqual(len(self.mails_to(to)), 1, 'exactly one mail once SMTP is back')
+        self.stop_worker(w)
+
+    def test_mail_fails_for_good_only_when_its_retry_window_is_over(self):
+        self.st.smtp_stop()
+        try:
+            w = self.start_worker({'JOB_MAX_ATTEMPTS': '1', 'JOB_RETRY_DELAY': '1',
+                                   'MAIL_RETRY_MAX_DELAY': '1', 'MAIL_RETRY_WINDOW': '4'})
+            t0 = time.monotonic()
+            job_id = self.enqueue('mail', {'template': 'activation', 'to': 'late@example.org',
+                                           'uid': 'NA', 'token': 'c5v-5'})
+            j = self.wait_job(job_id, lambda j: j['state'] == 'failed', timeout=30,
+                              what='failed once the window is over')
+            self.assertGreaterEqual(time.monotonic() - t0, 3.0, 'not before the window ends')
+            self.assertGreater(j['attempts'], 1, 'JOB_MAX_ATTEMPTS does not apply to mail')
+            self.assertIn('retry window', j['last_error'])
+            self.stop_worker(w)
+        finally:
+            self.st.smtp_start()
 
     def test_550_reply_fails_the_job_for_good_with_the_reason(self):
         with RejectingSMTP() as smtp:

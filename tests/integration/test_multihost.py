@@ -63,6 +63,8 @@ def _skip_reason():
     for b in (harness.FCGI_BIN, harness.CTL_BIN, harness.WORKER_BIN):
         if not b.exists():
             return '%s not built' % b.name
+    if not harness.TEST_HOOKS:
+        return harness.NO_TEST_HOOKS
     if not shutil.which('nginx'):
         return 'nginx not installed'
     if not _pg_bindir():

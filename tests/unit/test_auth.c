@@ -1,4 +1,4 @@
-/* test_auth.c -- users, refresh-token revocation, rate limits and cookie authentication against
+/* test_auth.c -- users, refresh-token revocation, sessions and cookie authentication against
  * a real (temporary) SQLite database migrated with the shipped schema; frozen clock. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -18,7 +18,6 @@
 #include "db.h"
 #include "json.h"
 #include "log.h"
-#include "ratelimit.h"
 #include "route.h"
 #include "user.h"
 
@@ -118,31 +117,6 @@ Test(auth, revocation_is_won_once_and_pruned_after_expiry)
     cr_expect_eq(n, 1);
 }
 
-Test(auth, rate_limit_window_on_a_frozen_clock)
-{
-    int64_t retry = 0;
-    for (int i = 0; i < 3; i++)
-        cr_expect_eq(ratelimit_take(app.db, "login:ip:1.2.3.4", 3, 60, &retry), VF_OK);
-    cr_expect_eq(ratelimit_take(app.db, "login:ip:1.2.3.4", 3, 60, &retry), VF_ERR_RATELIMIT);
-    cr_expect_eq(retry, 60);
-    cr_expect_eq(ratelimit_check(app.db, "login:ip:5.6.7.8", 3, 60, &retry), VF_OK,
-                 "buckets are independent");
-    advance(45);
-    cr_expect_eq(ratelimit_check(app.db, "login:ip:1.2.3.4", 3, 60, &retry), VF_ERR_RATELIMIT);
-    cr_expect_eq(retry, 15);
-    advance(15);
-    cr_expect_eq(ratelimit_take(app.db, "login:ip:1.2.3.4", 3, 60, &retry), VF_OK, "a new window");
-    cr_expect_eq(ratelimit_take(app.db, "login:ip:1.2.3.4", 3, 60, &retry), VF_OK);
-    cr_expect_eq(ratelimit_reset(app.db, "login:ip:1.2.3.4"), VF_OK);
-    for (int i = 0; i < 3; i++)
-        cr_expect_eq(ratelimit_take(app.db, "login:ip:1.2.3.4", 3, 60, &retry), VF_OK);
-    cr_expect_eq(ratelimit_take(app.db, "x", 0, 60, &retry), VF_OK, "limit 0: unlimited");
-    int64_t n = 0;
-    advance(120);
-    cr_expect_eq(ratelimit_prune(app.db, 60, &n), VF_OK);
-    cr_expect_eq(n, 1, "the closed window is deleted");
-}
-
 /* Run auth_require(_staff)_or_reply with `cookie` (may be NULL); returns the status
  * (0 when authenticated) and the body in body[]. */
 static int
@@ -165,17 +139,27 @@ authenticate(const char *cookie, bool staff, struct user *u, char *body, size_t 
     return status;
 }
 
+#define SID_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SID_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+
+/* "access_token=<a token of type for user id at version in session sid>" (static buffer). */
 static char *
-access_cookie(int64_t id, int64_t version, enum token_type type)
+session_cookie(int64_t id, int64_t version, enum token_type type, const char *sid)
 {
     static char buf[4200];
     char *t = NULL;
-    cr_assert_eq(
-        token_issue(cfg->secret_key, strlen(cfg->secret_key), type, id, version, 1800, &t, NULL),
-        VF_OK);
+    cr_assert_eq(token_issue(cfg->secret_key, strlen(cfg->secret_key), type, id, version, sid, 1800,
+                             &t, NULL),
+                 VF_OK);
     snprintf(buf, sizeof(buf), "access_token=%s", t);
     free(t);
     return buf;
+}
+
+static char *
+access_cookie(int64_t id, int64_t version, enum token_type type)
+{
+    return session_cookie(id, version, type, SID_A);
 }
 
 #define NO_CREDENTIALS "{\"detail\":\"Authentication credentials were not provided.\"}"
@@ -224,6 +208,43 @@ Test(auth, access_cookie_authenticates_only_a_live_active_user_of_this_version)
     cr_expect_eq(authenticate(access_cookie(id, 2, TOKEN_ACCESS), false, &u, body, sizeof(body)), 0,
                  "a token of the current version works");
     free(cookie);
+}
+
+Test(auth, an_ended_session_refuses_its_access_and_refresh_tokens_and_only_those)
+{
+    char body[512];
+    struct user u;
+    int64_t id = new_user("s@example.com", true);
+    char *a = strdup(session_cookie(id, 0, TOKEN_ACCESS, SID_A));
+    char *b = strdup(session_cookie(id, 0, TOKEN_ACCESS, SID_B));
+    cr_assert_eq(authenticate(a, false, &u, body, sizeof(body)), 0, "%s", body);
+    cr_assert_eq(authenticate(b, false, &u, body, sizeof(body)), 0, "%s", body);
+
+    /* logout of session A: its access token dies although its signature is cached */
+    cr_assert_eq(user_revoke_session(app.db, SID_A, id, T0 + 86400), VF_OK);
+    cr_assert_eq(user_revoke_session(app.db, SID_A, id, T0 + 60), VF_OK, "idempotent");
+    cr_expect_eq(authenticate(a, false, &u, body, sizeof(body)), 401);
+    cr_expect_str_eq(body, INVALID);
+    cr_expect_eq(authenticate(b, false, &u, body, sizeof(body)), 0, "other sessions live on");
+    char *t = NULL;
+    struct token_claims c;
+    cr_assert_eq(token_issue(cfg->secret_key, strlen(cfg->secret_key), TOKEN_REFRESH, id, 0, SID_A,
+                             86400, &t, NULL),
+                 VF_OK);
+    cr_expect_eq(auth_token_user(&app, t, TOKEN_REFRESH, &u, &c), VF_ERR_AUTH,
+                 "a refresh token of the ended session too");
+    free(t);
+
+    /* pruned once every token of the session has expired anyway (the longer expiry kept) */
+    int64_t n = -1;
+    advance(3600);
+    cr_assert_eq(user_prune_revocations(app.db, &n), VF_OK);
+    cr_expect_eq(n, 0, "kept until its latest expiry");
+    advance(86400);
+    cr_assert_eq(user_prune_revocations(app.db, &n), VF_OK);
+    cr_expect_eq(n, 1);
+    free(a);
+    free(b);
 }
 
 /* --------------------------------------------- route rows that declare authentication */

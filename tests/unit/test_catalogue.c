@@ -104,8 +104,13 @@ DB_CASE(list_is_ready_only_newest_first_ties_higher_id_first)
     int64_t hidden = 0;
     cr_assert_eq(video_create(fx->db, "uploaded only", "", "Drama", "uploads/y.mp4", 0, &hidden),
                  VF_OK);
-    int64_t failed = ready_video(fx->db, "failed", 5000000, false);
+    int64_t failed = 0;
+    cr_assert_eq(video_create(fx->db, "failed", "", "Drama", "uploads/f.mp4", 0, &failed), VF_OK);
+    cr_assert_eq(video_set_processing(fx->db, failed), VF_OK);
     cr_assert_eq(video_set_failed(fx->db, failed, "bad input"), VF_OK);
+    /* A ready video whose re-transcode failed stays listed (it plays its old renditions). */
+    cr_assert_eq(video_set_processing(fx->db, a), VF_OK);
+    cr_assert_eq(video_set_failed(fx->db, a, "the new source is broken"), VF_OK);
 
     struct catalogue *cat = catalogue_new("http://h", "/tmp");
     const char *body, *etag;

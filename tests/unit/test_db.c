@@ -26,6 +26,10 @@
  * DB_CASE(x) defines it once and registers it twice: sqlite/x and postgres/x.  PostgreSQL
  * runs against the cluster named by VF_TEST_PG_HOST/VF_TEST_PG_PORT/VF_TEST_PG_USER and is
  * skipped when they are unset.
+ *
+ * Most cases drive the table vf_test (tests/fixtures/schema) through the test statements of
+ * lib/db/sql/test.def, which only a build configured with --enable-test-hooks has; without it
+ * only the cases on the real schema and statements run.
  */
 #define FIXTURES VF_SRCDIR "/tests/fixtures/schema"
 #define SCHEMA   VF_SRCDIR "/schema"
@@ -37,6 +41,7 @@ static const struct dbfixture_setup fixture = { "db", NULL, 0 };
 /* Skip a case that does not apply to this engine. */
 #define skip_case(why) dbfixture_skip(fx, why)
 
+#ifdef VF_TEST_HOOKS /* cases on vf_test through the test statements */
 /* ---- helpers ------------------------------------------------------------------------ */
 
 static void
@@ -348,6 +353,8 @@ DB_CASE(migrate_twice_is_idempotent)
     db_rows_free(r);
 }
 
+#endif /* VF_TEST_HOOKS */
+
 static bool
 test_only(enum stmt_id id)
 {
@@ -381,6 +388,7 @@ DB_CASE(real_schema_migrates_and_every_statement_prepares)
     db_rows_free(r);
 }
 
+#ifdef VF_TEST_HOOKS /* cases on vf_test through the test statements */
 DB_CASE(failed_migration_is_not_recorded_and_leaves_nothing)
 {
     char dir[64] = "/tmp/vf-test-mig-XXXXXX", sub[128], f[192];
@@ -697,6 +705,8 @@ DB_CASE(schema_change_under_a_cached_statement_is_picked_up)
     db_close(other);
 }
 
+#endif /* VF_TEST_HOOKS */
+
 /* The two texts of each statement take the same number of parameters (a ?3 that is
  * $2 in the other dialect would bind the wrong values on one engine only). */
 static void
@@ -733,6 +743,7 @@ Test(dialects, parameter_counts_agree, .fini = dbfixture_fini)
     dbfixture_run(&fixture, CONFIG_DB_POSTGRES, parameter_counts_agree);
 }
 
+#ifdef VF_TEST_HOOKS /* cases on vf_test through the test statements */
 DB_CASE(concurrent_writers_lose_nothing)
 {
     enum { NPROC = 4, NTX = 150 };
@@ -832,3 +843,5 @@ DB_CASE(deadlock_victim_gets_busy_and_the_other_commits)
               "exactly one victim, and it gets BUSY (parent %s, child status %d)", vf_strerror(rc),
               child);
 }
+
+#endif /* VF_TEST_HOOKS */

@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 
 #include "password.h"
+#include "utf8.h"
 
 #define SHORT   "This password is too short. It must contain at least 8 characters."
 #define LONG    "This password is too long. It must contain at most 128 characters."
@@ -51,6 +52,23 @@ static const struct policy_case cases[] = {
     /* 8 characters of UTF-8 (16 bytes) are long enough. */
     { "ÄÖÜäöüßé", "zed@example.com", { NULL } },
     { "ÄÖÜäöüß", "zed@example.com", { SHORT, NULL } },
+    /* "Entirely numeric" is any script's digits, as Django's str.isdigit(): full-width
+     * U+FF10-FF19, Arabic-Indic, Extended Arabic-Indic, Devanagari, Bengali, superscripts,
+     * mathematical bold, and mixtures with ASCII digits. */
+    { "１２３４５６７８", "zed@example.com", { NUMERIC, NULL } },
+    { "٠١٢٣٤٥٦٧٨٩", "zed@example.com", { NUMERIC, NULL } },
+    { "۱۲۳۴۵۶۷۸", "zed@example.com", { NUMERIC, NULL } },
+    { "१२३४५६७८", "zed@example.com", { NUMERIC, NULL } },
+    { "০১২৩৪৫৬৭", "zed@example.com", { NUMERIC, NULL } },
+    { "²³¹²³¹²³", "zed@example.com", { NUMERIC, NULL } },
+    { "\xf0\x9d\x9f\x8e\xf0\x9d\x9f\x8f\xf0\x9d\x9f\x90\xf0\x9d\x9f\x91"
+      "\xf0\x9d\x9f\x92\xf0\x9d\x9f\x93\xf0\x9d\x9f\x94\xf0\x9d\x9f\x95",
+      "zed@example.com",
+      { NUMERIC, NULL } }, /* U+1D7CE-1D7D5 */
+    { "1234５６７８", "zed@example.com", { NUMERIC, NULL } },
+    { "１２３４５６７ｘ", "zed@example.com", { NULL } },
+    { "١٢٣٤٥٦٧a", "zed@example.com", { NULL } },
+    { "ⅠⅡⅢⅣⅤⅥⅦⅧ", "zed@example.com", { NULL } }, /* Roman numerals are not digits */
 };
 
 static bool
@@ -77,6 +95,32 @@ Test(policy, table_of_passwords_gets_exactly_the_expected_messages)
             cr_expect(has(msgs, n, c->want[k]), "case %zu '%s' lacks '%s'", i, c->password,
                       c->want[k]);
     }
+}
+
+Test(policy, utf8_digits_and_decoding)
+{
+    const char *s = "7\xef\xbc\x90\xd9\xa9x\xc0\xaf";
+    cr_expect_eq(utf8_next(&s), '7');
+    cr_expect_eq(utf8_next(&s), 0xff10);
+    cr_expect_eq(utf8_next(&s), 0x669);
+    cr_expect_eq(utf8_next(&s), 'x');
+    cr_expect_eq(utf8_next(&s), -1, "overlong");
+    cr_expect_eq(utf8_next(&s), 0);
+    cr_expect_eq(utf8_next(&s), 0, "stays at the end");
+    const char *cut = "\xe2\x82";
+    cr_expect_eq(utf8_next(&cut), -1, "truncated");
+    cr_expect_eq(*cut, '\0');
+    for (uint32_t cp = '0'; cp <= '9'; cp++)
+        cr_expect(utf8_is_digit(cp));
+    for (uint32_t cp = 0xff10; cp <= 0xff19; cp++)
+        cr_expect(utf8_is_digit(cp));
+    for (uint32_t cp = 0x660; cp <= 0x669; cp++)
+        cr_expect(utf8_is_digit(cp));
+    cr_expect_not(utf8_is_digit('a'));
+    cr_expect_not(utf8_is_digit('/'));
+    cr_expect_not(utf8_is_digit(':'));
+    cr_expect_not(utf8_is_digit(0xff21)); /* full-width A */
+    cr_expect_not(utf8_is_digit(0x10ffff));
 }
 
 Test(policy, length_bounds_are_8_and_128)

@@ -230,6 +230,48 @@ Test(route, json_body_rules)
     done(&r);
 }
 
+/* The first message of field `f` in r's body, or NULL. */
+static const char *
+field_msg(const struct result *r, const char *f)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(r->json, f);
+    return cJSON_IsArray(a) && cJSON_IsString(a->child) ? a->child->valuestring : NULL;
+}
+
+Test(route, nul_in_any_json_string_is_a_400_field_error_never_a_shorter_value)
+{
+    static const struct {
+        const char *body, *field; /* field NULL: accepted (200) */
+    } cases[] = {
+        { "{\"email\":\"a@b.c\",\"password\":\"pw\\u0000x\"}", "password" },
+        { "{\"password\":\"\\u0000\"}", "password" },
+        { "{\"email\":\"a\\u0000@b.c\"}", "email" },
+        { "{\"x\":1,\"nested\":{\"deep\":[\"ok\",\"bad\\u0000\"]}}", "nested" },
+        { "{\"ignored\":\"\\u0000\",\"email\":\"a@b.c\"}", "ignored" },
+        { "{\"na\\u0000me\":\"v\"}", "non_field_errors" },
+        { "{\"a\":{\"na\\u0000me\":1}}", "a" },
+        { "{\"email\":\"a@b.c\",\"email\":\"b\\u0000\"}", "email" },
+        /* not NULs: an escaped backslash before "u0000", other escapes, a NUL-free \u */
+        { "{\"password\":\"pw\\\\u0000x\"}", NULL },
+        { "{\"password\":\"\\u0001\\u00e9\\\"\\\\\"}", NULL },
+        { "{\"k\\\\\":\"u0000\"}", NULL },
+    };
+    const char *json[] = { "Content-Type: application/json" };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct result r;
+        run(&r, "POST", "/api/login/", json, 1, cases[i].body);
+        if (cases[i].field == NULL) {
+            cr_expect_eq(r.status, 200, "%s: %d", cases[i].body, r.status);
+        } else {
+            cr_expect_eq(r.status, 400, "%s: %d", cases[i].body, r.status);
+            cr_expect_str_eq(field_msg(&r, cases[i].field), "Null characters are not allowed.",
+                             "%s", cases[i].body);
+            cr_expect_null(cJSON_GetObjectItem(r.json, "body"), "the handler never ran");
+        }
+        done(&r);
+    }
+}
+
 Test(route, status_only_errors_get_a_json_body_with_request_id)
 {
     struct result r;

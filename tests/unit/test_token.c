@@ -18,6 +18,8 @@ static const char KEY[] = "unit-test-secret-key-0123456789abcdef-xyz";
 #define KEYLEN (sizeof(KEY) - 1)
 #define NOW    1800000000LL /* frozen "now", seconds */
 #define JTI    "0123456789abcdef0123456789abcdef"
+#define SID    "fedcba9876543210fedcba9876543210"
+#define SIDM   "\"sid\":\"" SID "\","
 
 static void
 freeze(void)
@@ -62,8 +64,8 @@ claims(const char *type, const char *exp, const char *iat, const char *jti)
 {
     static char buf[512];
     snprintf(buf, sizeof(buf),
-             "{\"token_type\":\"%s\",\"exp\":%s,\"iat\":%s,%s\"user_id\":7,\"ver\":0}", type, exp,
-             iat, jti);
+             "{\"token_type\":\"%s\",\"exp\":%s,\"iat\":%s,%s" SIDM "\"user_id\":7,\"ver\":0}",
+             type, exp, iat, jti);
     return buf;
 }
 
@@ -113,7 +115,7 @@ Test(token, every_forgery_is_refused)
     {
         char p[512];
         const char *other = "{\"token_type\":\"access\",\"exp\":1800000600,\"iat\":1800000000,"
-                            "\"jti\":\"" JTI "\",\"user_id\":1,\"ver\":0}";
+                            "\"jti\":\"" JTI "\"," SIDM "\"user_id\":1,\"ver\":0}";
         b64url(other, strlen(other), p, sizeof(p));
         char *d1 = strchr(altered_payload, '.');
         char *d2 = strchr(d1 + 1, '.');
@@ -127,7 +129,7 @@ Test(token, every_forgery_is_refused)
     char big[6000];
     snprintf(big, sizeof(big),
              "{\"token_type\":\"access\",\"exp\":1800000600,\"iat\":1800000000,\"jti\":\"" JTI
-             "\",\"user_id\":7,\"ver\":0,\"pad\":\"%04000d\"}",
+             "\"," SIDM "\"user_id\":7,\"ver\":0,\"pad\":\"%04000d\"}",
              0);
     char *huge = dup(forge(HS256_HDR, big, EVP_sha256(), KEY));
     char *two_dots_only = dup("abc.def");
@@ -212,6 +214,24 @@ Test(token, every_forgery_is_refused)
           dup(forge(HS256_HDR, claims("access", GOOD_EXP, GOOD_IAT, "\"jti\":5,"), EVP_sha256(),
                     KEY)),
           TOKEN_ACCESS },
+        { "missing sid (no session)",
+          dup(forge(HS256_HDR,
+                    "{\"token_type\":\"access\",\"exp\":1800000600,\"iat\":1800000000,"
+                    "\"jti\":\"" JTI "\",\"user_id\":7,\"ver\":0}",
+                    EVP_sha256(), KEY)),
+          TOKEN_ACCESS },
+        { "short sid",
+          dup(forge(HS256_HDR,
+                    "{\"token_type\":\"access\",\"exp\":1800000600,\"iat\":1800000000,"
+                    "\"jti\":\"" JTI "\",\"sid\":\"fedcba\",\"user_id\":7,\"ver\":0}",
+                    EVP_sha256(), KEY)),
+          TOKEN_ACCESS },
+        { "numeric sid",
+          dup(forge(HS256_HDR,
+                    "{\"token_type\":\"access\",\"exp\":1800000600,\"iat\":1800000000,"
+                    "\"jti\":\"" JTI "\",\"sid\":12,\"user_id\":7,\"ver\":0}",
+                    EVP_sha256(), KEY)),
+          TOKEN_ACCESS },
         { "refresh used as access",
           dup(forge(HS256_HDR, claims("refresh", GOOD_EXP, GOOD_IAT, GOOD_JTI), EVP_sha256(), KEY)),
           TOKEN_ACCESS },
@@ -222,13 +242,13 @@ Test(token, every_forgery_is_refused)
         { "missing user_id",
           dup(forge(HS256_HDR,
                     "{\"token_type\":\"access\",\"exp\":1800000600,\"iat\":1800000000,"
-                    "\"jti\":\"" JTI "\",\"ver\":0}",
+                    "\"jti\":\"" JTI "\"," SIDM "\"ver\":0}",
                     EVP_sha256(), KEY)),
           TOKEN_ACCESS },
         { "string user_id",
           dup(forge(HS256_HDR,
                     "{\"token_type\":\"access\",\"exp\":1800000600,\"iat\":1800000000,"
-                    "\"jti\":\"" JTI "\",\"user_id\":\"7\",\"ver\":0}",
+                    "\"jti\":\"" JTI "\"," SIDM "\"user_id\":\"7\",\"ver\":0}",
                     EVP_sha256(), KEY)),
           TOKEN_ACCESS },
         { "payload is an array", dup(forge(HS256_HDR, "[1,2]", EVP_sha256(), KEY)), TOKEN_ACCESS },
@@ -256,14 +276,16 @@ Test(token, issued_token_verifies_until_exp_on_a_frozen_clock)
 {
     char *t = NULL;
     struct token_claims issued, got;
-    cr_assert_eq(token_issue(KEY, KEYLEN, TOKEN_ACCESS, 42, 3, 300, &t, &issued), VF_OK);
+    cr_assert_eq(token_issue(KEY, KEYLEN, TOKEN_ACCESS, 42, 3, SID, 300, &t, &issued), VF_OK);
     cr_expect_eq(issued.iat, NOW);
+    cr_expect_str_eq(issued.sid, SID);
     cr_expect_eq(issued.exp, NOW + 300);
     cr_expect_eq(strlen(issued.jti), 32);
     cr_assert_eq(token_verify(KEY, KEYLEN, t, TOKEN_ACCESS, &got), VF_OK);
     cr_expect_eq(got.user_id, 42);
     cr_expect_eq(got.version, 3);
     cr_expect_str_eq(got.jti, issued.jti);
+    cr_expect_str_eq(got.sid, SID, "the session id travels in the token");
 
     clock_set_us((NOW + 299) * 1000000LL);
     cr_expect_eq(token_verify(KEY, KEYLEN, t, TOKEN_ACCESS, &got), VF_OK, "1 s before exp");
@@ -281,7 +303,7 @@ Test(token, issued_refresh_is_not_an_access_token)
 {
     char *t = NULL;
     struct token_claims got;
-    cr_assert_eq(token_issue(KEY, KEYLEN, TOKEN_REFRESH, 1, 0, 86400, &t, NULL), VF_OK);
+    cr_assert_eq(token_issue(KEY, KEYLEN, TOKEN_REFRESH, 1, 0, SID, 86400, &t, NULL), VF_OK);
     cr_expect_eq(token_verify(KEY, KEYLEN, t, TOKEN_REFRESH, &got), VF_OK);
     cr_expect_eq(token_verify(KEY, KEYLEN, t, TOKEN_ACCESS, &got), VF_ERR_AUTH);
     free(t);
@@ -291,8 +313,8 @@ Test(token, jti_is_unique_per_token)
 {
     char *a = NULL, *b = NULL;
     struct token_claims ca, cb;
-    cr_assert_eq(token_issue(KEY, KEYLEN, TOKEN_REFRESH, 1, 0, 60, &a, &ca), VF_OK);
-    cr_assert_eq(token_issue(KEY, KEYLEN, TOKEN_REFRESH, 1, 0, 60, &b, &cb), VF_OK);
+    cr_assert_eq(token_issue(KEY, KEYLEN, TOKEN_REFRESH, 1, 0, SID, 60, &a, &ca), VF_OK);
+    cr_assert_eq(token_issue(KEY, KEYLEN, TOKEN_REFRESH, 1, 0, SID, 60, &b, &cb), VF_OK);
     cr_expect_str_neq(ca.jti, cb.jti);
     cr_expect_str_neq(a, b);
     free(a);
@@ -303,9 +325,21 @@ Test(token, short_keys_are_refused)
 {
     char *t = NULL;
     struct token_claims c;
-    cr_expect_eq(token_issue("short", 5, TOKEN_ACCESS, 1, 0, 60, &t, NULL), VF_ERR_CONFIG);
+    cr_expect_eq(token_issue("short", 5, TOKEN_ACCESS, 1, 0, SID, 60, &t, NULL), VF_ERR_CONFIG);
     cr_expect_null(t);
-    cr_assert_eq(token_issue(KEY, KEYLEN, TOKEN_ACCESS, 1, 0, 60, &t, NULL), VF_OK);
+    cr_expect_eq(token_issue(KEY, KEYLEN, TOKEN_ACCESS, 1, 0, NULL, 60, &t, NULL), VF_ERR_INVALID,
+                 "no session");
+    cr_expect_eq(token_issue(KEY, KEYLEN, TOKEN_ACCESS, 1, 0, "abc", 60, &t, NULL), VF_ERR_INVALID);
+    cr_expect_null(t);
+    char fresh[TOKEN_ID_LEN + 1], other[TOKEN_ID_LEN + 1];
+    token_new_sid(fresh);
+    token_new_sid(other);
+    cr_expect_eq(strlen(fresh), TOKEN_ID_LEN);
+    cr_expect_str_neq(fresh, other);
+    cr_expect_eq(token_issue(KEY, KEYLEN, TOKEN_ACCESS, 1, 0, fresh, 60, &t, NULL), VF_OK);
+    free(t);
+    t = NULL;
+    cr_assert_eq(token_issue(KEY, KEYLEN, TOKEN_ACCESS, 1, 0, SID, 60, &t, NULL), VF_OK);
     cr_expect_eq(token_verify("short", 5, t, TOKEN_ACCESS, &c), VF_ERR_AUTH);
     free(t);
 }
@@ -315,7 +349,7 @@ Test(token, a_verified_token_is_refused_with_another_key_or_type_and_after_exp)
     static const char other[] = "unit-test-secret-key-0123456789abcdef-XYZ";
     char *t = NULL;
     struct token_claims got;
-    cr_assert_eq(token_issue(KEY, KEYLEN, TOKEN_ACCESS, 7, 1, 60, &t, NULL), VF_OK);
+    cr_assert_eq(token_issue(KEY, KEYLEN, TOKEN_ACCESS, 7, 1, SID, 60, &t, NULL), VF_OK);
     for (int i = 0; i < 3; i++) {
         cr_expect_eq(token_verify(KEY, KEYLEN, t, TOKEN_ACCESS, &got), VF_OK, "verify %d", i);
         cr_expect_eq(got.user_id, 7);
@@ -336,7 +370,8 @@ Test(token, many_verified_tokens_each_keep_their_own_claims)
     char *many[N];
     struct token_claims got;
     for (int i = 0; i < N; i++) {
-        cr_assert_eq(token_issue(KEY, KEYLEN, TOKEN_ACCESS, i + 1, 0, 300, &many[i], NULL), VF_OK);
+        cr_assert_eq(token_issue(KEY, KEYLEN, TOKEN_ACCESS, i + 1, 0, SID, 300, &many[i], NULL),
+                     VF_OK);
         cr_assert_eq(token_verify(KEY, KEYLEN, many[i], TOKEN_ACCESS, &got), VF_OK);
     }
     for (int i = 0; i < N; i++) {

@@ -741,7 +741,8 @@
       el('td', { 'data-label': 'Kind' }, el('span', { class: 'chip' }, j.kind)),
       el('td', { 'data-label': 'Subject' }, subject),
       status,
-      el('td', { class: 'num', 'data-label': 'Attempts' }, `${j.attempts}/${j.max_attempts}`),
+      el('td', { class: 'num', 'data-label': 'Attempts' },
+        j.max_attempts == null ? String(j.attempts) : `${j.attempts}/${j.max_attempts}`),
       el('td', { 'data-label': 'Updated' }, timeCell(j.updated_at)),
       el('td', null, el('div', { class: 'row-actions' }, j.state === 'failed' ? retry : null)));
   }
@@ -785,14 +786,26 @@
       u.is_staff ? 'Remove staff' : 'Make staff');
     active.disabled = locked;
     staff.disabled = locked || u.is_superuser;
+    // An account that registered and never activated (its mail may have been lost): a fresh link.
+    const resend = u.activation_pending && !u.is_active
+      ? el('button', { class: 'act', type: 'button', 'data-action': 'resend-activation',
+        'aria-label': `Resend the activation email to ${u.email}`,
+        onclick: async () => {
+          try {
+            await api('POST', `/api/admin/users/${u.id}/activation/`, {});
+            toast(`A new activation email to ${u.email} is on its way.`, 'ok');
+          } catch (e) { toast(e.message, 'error'); }
+        } }, 'Resend activation')
+      : null;
     return el('tr', { 'data-user-id': String(u.id) },
       el('td', { 'data-label': 'Email' }, el('span', { class: 'video-title' }, u.email),
         self ? el('span', { class: 'chip chip-you' }, 'you') : null),
       el('td', { 'data-label': 'Status' },
-        el('span', { class: 'badge ' + (u.is_active ? 'badge-ok' : 'badge-muted') }, u.is_active ? 'Active' : 'Inactive')),
+        el('span', { class: 'badge ' + (u.is_active ? 'badge-ok' : 'badge-muted') },
+          u.is_active ? 'Active' : (u.activation_pending ? 'Awaiting activation' : 'Inactive'))),
       el('td', { 'data-label': 'Role' }, role),
       el('td', { 'data-label': 'Joined' }, timeCell(u.date_joined)),
-      el('td', null, el('div', { class: 'row-actions' }, active, staff)));
+      el('td', null, el('div', { class: 'row-actions' }, resend, active, staff)));
   }
 
   /* ----------------------------------------------------------- wiring */
