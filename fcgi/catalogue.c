@@ -386,9 +386,11 @@ video_master(struct app *app, struct http_request *req, struct http_response *re
  * (404), so their captures stay untyped. */
 const struct route catalogue_routes[] = {
     { HTTP_GET, "/api/video/", video_list, 0, ROUTE_AUTH_USER },
-    { HTTP_GET, "/api/video/{}/master.m3u8", video_master, 0, ROUTE_AUTH_USER },
-    { HTTP_GET, "/api/video/{}/{}/index.m3u8", video_playlist, 0, ROUTE_AUTH_USER },
-    { HTTP_GET, "/api/video/{}/{}/iframes.m3u8", video_playlist, 0, ROUTE_AUTH_USER },
-    { HTTP_GET, "/api/video/{}/{}/{}/?", video_segment, 0, ROUTE_AUTH_USER },
+    /* The HLS files: a paused player whose access cookie lapsed resumes on its refresh
+     * cookie (ROUTE_AUTH_MEDIA); the list wants the access cookie. */
+    { HTTP_GET, "/api/video/{}/master.m3u8", video_master, 0, ROUTE_AUTH_MEDIA },
+    { HTTP_GET, "/api/video/{}/{}/index.m3u8", video_playlist, 0, ROUTE_AUTH_MEDIA },
+    { HTTP_GET, "/api/video/{}/{}/iframes.m3u8", video_playlist, 0, ROUTE_AUTH_MEDIA },
+    { HTTP_GET, "/api/video/{}/{}/{}/?", video_segment, 0, ROUTE_AUTH_MEDIA },
     { 0, NULL, NULL, 0, ROUTE_AUTH_NONE },
 };

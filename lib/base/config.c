@@ -82,7 +82,7 @@ static const struct var vars[] = {
     { "SENDFILE_MODE", V_ENUM, OFF(sendfile_mode), "none", 0, 0, sendfiles },
     { "XACCEL_PREFIX", V_STR, OFF(xaccel_prefix), "/protected-hls", 2, 255, NULL },
     { "MEDIA_SIGNING_KEY", V_SIGNKEY, OFF(media_signing_key), "", 32, 256, NULL },
-    { "SEGMENT_URL_TTL", V_INT, OFF(segment_url_ttl), "3600", 10, 86400 * 7, NULL },
+    { "SEGMENT_URL_TTL", V_INT, OFF(segment_url_ttl), "300", 1, 86400 * 7, NULL },
     { "HLS_CACHE_MAX_AGE", V_INT, OFF(hls_max_age), "86400", 0, 86400 * 365, NULL },
     { "TRANSCODE_CONCURRENCY", V_INT, OFF(transcode_concurrency), "1", 1, 64, NULL },
     { "MAIL_CONCURRENCY", V_INT, OFF(mail_concurrency), "2", 1, 64, NULL },

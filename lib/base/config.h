@@ -86,7 +86,7 @@ struct config {
     char *xaccel_prefix;     /* XACCEL_PREFIX (default /protected-hls) */
     char *media_signing_key; /* MEDIA_SIGNING_KEY: shared with the web server (default: none,
                                 unsigned) */
-    int segment_url_ttl;     /* SEGMENT_URL_TTL (default 3600) */
+    int segment_url_ttl;     /* SEGMENT_URL_TTL (default 300) */
     int hls_max_age;         /* HLS_CACHE_MAX_AGE (default 86400) */
 
     /* jobs and transcoding */

@@ -63,6 +63,37 @@ auth_require_or_reply(struct app *app, const struct http_request *req, struct ht
 }
 
 bool
+auth_require_media_or_reply(struct app *app, const struct http_request *req,
+                            struct http_response *res, struct user *user)
+{
+    const char *access = http_cookie(req, AUTH_ACCESS_COOKIE);
+    const char *refresh = http_cookie(req, AUTH_REFRESH_COOKIE);
+    struct token_claims claims;
+    enum vf_err err = VF_ERR_AUTH;
+    if (access != NULL && *access != '\0')
+        err = auth_token_user(app, access, TOKEN_ACCESS, user, &claims);
+    if (err == VF_ERR_AUTH && refresh != NULL && *refresh != '\0') {
+        err = auth_token_user(app, refresh, TOKEN_REFRESH, user, &claims);
+        bool revoked = false;
+        if (err == VF_OK)
+            err = user_is_revoked(app->db, claims.jti, &revoked);
+        if (err == VF_OK && revoked)
+            err = VF_ERR_AUTH;
+    }
+    if (err == VF_OK)
+        return true;
+    if (err != VF_ERR_AUTH) {
+        json_error_reply(req, res, err);
+        return false;
+    }
+    if ((access == NULL || *access == '\0') && (refresh == NULL || *refresh == '\0'))
+        json_detail(res, 401, "Authentication credentials were not provided.");
+    else
+        auth_reply_token_invalid(res);
+    return false;
+}
+
+bool
 auth_require_staff_or_reply(struct app *app, const struct http_request *req,
                             struct http_response *res, struct user *user)
 {

@@ -27,6 +27,15 @@ bool auth_require_or_reply(struct app *app, const struct http_request *req,
  * this action."} for a non-staff user. */
 bool auth_require_staff_or_reply(struct app *app, const struct http_request *req,
                                  struct http_response *res, struct user *user);
+/*
+ * For the HLS files (ROUTE_AUTH_MEDIA): the access cookie as auth_require_or_reply, or,
+ * when it is missing or has lapsed, the refresh cookie of a live session (signature,
+ * expiry, account, token version, session not ended, jti not revoked).  A player paused
+ * longer than the access token lives (a laptop asleep) resumes within the refresh window,
+ * and a logout or a deactivation still ends its playback at once.  Same replies.
+ */
+bool auth_require_media_or_reply(struct app *app, const struct http_request *req,
+                                 struct http_response *res, struct user *user);
 
 /*
  * Verify `jwt` as a token of `type` and load its user: the signature and claims

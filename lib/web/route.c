@@ -310,6 +310,8 @@ auth_or_reply(struct app *app, const struct route *r, struct http_request *req,
         return auth_require_or_reply(app, req, res, user);
     case ROUTE_AUTH_STAFF:
         return auth_require_staff_or_reply(app, req, res, user);
+    case ROUTE_AUTH_MEDIA:
+        return auth_require_media_or_reply(app, req, res, user);
     }
     json_error_reply(req, res, VF_ERR_INTERNAL); /* a row with a level we do not know */
     return false;

@@ -21,6 +21,8 @@ enum route_auth {
     ROUTE_AUTH_NONE = 0, /* anyone */
     ROUTE_AUTH_USER,     /* a valid access_token cookie of an active user (401 otherwise) */
     ROUTE_AUTH_STAFF,    /* the same, and the user is staff (403 otherwise) */
+    ROUTE_AUTH_MEDIA,    /* HLS files: the access cookie, or the refresh cookie of a live
+                            session when the access cookie lapsed (auth_require_media_or_reply) */
 };
 
 /*

@@ -153,6 +153,8 @@ def dispatcher_statuses(route, method):
         s.add(403)                      # Origin not allowed
     if route.get('auth') == 'ROUTE_AUTH_USER':
         s |= {401, 503}                 # no or a bad access cookie; the user lookup busy
+    elif route.get('auth') == 'ROUTE_AUTH_MEDIA':
+        s |= {401, 503}                 # neither a valid access cookie nor a live refresh one
     elif route.get('auth') == 'ROUTE_AUTH_STAFF':
         s |= {401, 403, 503}            # and not staff
     if '{id}' in route['pattern']:

@@ -10,6 +10,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import time
 import tempfile
 import unittest
 from pathlib import Path
@@ -153,8 +154,9 @@ class RouteTablesTest(unittest.TestCase):
 
     def test_the_tables_were_parsed(self):
         tables = {r['table'] for r in self.routes}
-        self.assertEqual(tables, {'health_routes', 'accounts_routes', 'catalogue_routes',
-                                  'admin_routes', 'schema_routes'})
+        self.assertEqual(tables - {'test_routes'}, {'health_routes', 'accounts_routes',
+                                                    'catalogue_routes', 'admin_routes',
+                                                    'schema_routes'})
         routes_c = (harness.REPO / 'fcgi' / 'routes.c').read_text()
         for t in tables:
             self.assertIn(t, routes_c)
@@ -183,11 +185,12 @@ class RouteTablesTest(unittest.TestCase):
                                          'documented statuses that %s never answers' % r['handler'])
 
     def test_the_routes_left_out_are_debug_only(self):
-        funcs = openapi.functions((harness.REPO / 'fcgi' / 'health.c').read_text())
+        # Test builds only (fcgi/testroutes.c, --enable-test-hooks), and even there DEBUG only.
+        funcs = openapi.functions((harness.REPO / 'fcgi' / 'testroutes.c').read_text())
         for r in self.routes:
             if openapi.DEBUG_ONLY.search(r['pattern']):
                 with self.subTest(route=r['pattern']):
-                    self.assertEqual(r['file'], 'health.c')
+                    self.assertEqual((r['file'], r['table']), ('testroutes.c', 'test_routes'))
                     self.assertIn('if (!app->cfg->debug)', funcs[r['handler']])
 
 
@@ -465,6 +468,14 @@ class LiveTest(unittest.TestCase):
         c(staff, 'PATCH', '/api/admin/users/%d/' % other, json={'is_active': 'yes'})
         c(staff, 'PATCH', '/api/admin/users/%d/' % me, json={'is_active': False})
         c(staff, 'PATCH', '/api/admin/users/999999/', json={'is_active': False})
+        # an account that registered and never activated (register is rate-limited by now)
+        st.sql("INSERT INTO users (email, password, is_active, is_staff, created_at, "
+               "activation_pending) VALUES ('pending@videoflix.test', ?, 0, 0, ?, 1)",
+               (harness.django_hash(PASSWORD), int(time.time() * 1e6)))
+        pending = st.sql("SELECT id FROM users WHERE email = 'pending@videoflix.test'")[0][0]
+        c(staff, 'POST', '/api/admin/users/%d/activation/' % pending)
+        c(staff, 'POST', '/api/admin/users/%d/activation/' % me)          # 409: active
+        c(staff, 'POST', '/api/admin/users/999999/activation/')            # 404
         c(staff, 'DELETE', '/api/admin/videos/%d/' % new)
         c(staff, 'DELETE', '/api/admin/videos/%d/' % new)
         c(staff, 'GET', '/api/health/')
