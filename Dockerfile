@@ -29,12 +29,14 @@ RUN apt-get update \
     && ln -sf /dev/stderr /var/log/nginx/error.log
 COPY --from=build /out/usr/share/videoflix/www /usr/share/videoflix/www
 # The same nginx template as for a host install (etc/nginx/videoflix.conf), rendered for
-# FastCGI over TCP to every replica of the "app" service (Docker's DNS at 127.0.0.11).  It is
-# rendered again at start with the settings of .env (upload limit, CORS origins, the segment
-# signing key shared with the app); the build-time rendering only checks it.
+# FastCGI over TCP to every replica of the "app" service, resolved through the nameservers of
+# the container's /etc/resolv.conf (Docker's 127.0.0.11, podman's gateway: whatever the
+# engine gives it).  It is rendered again at start with those and the settings of .env
+# (upload limit, CORS origins, the segment signing key shared with the app); the build-time
+# rendering only checks it.
 COPY etc/nginx/videoflix.conf /usr/share/videoflix/nginx-videoflix.conf.in
 COPY etc/docker/render-nginx /usr/local/bin/videoflix-render-nginx
-ENV VF_NGINX_ARGS="APP=app:9000 RESOLVER=127.0.0.11 WWW_ROOT=/usr/share/videoflix/www MEDIA_ROOT=/var/lib/videoflix/media"
+ENV VF_NGINX_ARGS="APP=app:9000 WWW_ROOT=/usr/share/videoflix/www MEDIA_ROOT=/var/lib/videoflix/media"
 RUN videoflix-render-nginx /usr/share/videoflix/nginx-videoflix.conf.in \
       /etc/nginx/conf.d/videoflix.conf $VF_NGINX_ARGS \
     && nginx -t

@@ -553,6 +553,32 @@ class DockerFilesTest(unittest.TestCase):
                 r = run(['nginx', '-t', '-q', '-e', 'stderr', '-p', tmp, '-c', tmp / 'nginx.conf'])
                 self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_render_nginx_resolves_app_through_the_containers_nameservers(self):
+        # Not a hard-coded 127.0.0.11 (Docker's embedded DNS): podman's is the network's
+        # gateway.  The image renders at container start, from the container's resolv.conf.
+        tmp = Path(tempfile.mkdtemp(prefix='vf-resolv-'))
+        self.addCleanup(shutil.rmtree, tmp, True)
+        resolv = tmp / 'resolv.conf'
+        site = tmp / 'site.conf'
+        template = REPO / 'etc' / 'nginx' / 'videoflix.conf'
+        resolv.write_text('# written by the engine\nsearch dns.podman\nnameserver 10.89.0.1\n'
+                          'nameserver fe80::1%eth0\nnameserver 2001:db8::53\noptions ndots:0\n')
+        r = run(['sh', RENDER_NGINX, template, site, 'APP=app:9000', 'RESOLV_CONF=%s' % resolv])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('resolver 10.89.0.1 [2001:db8::53] valid=5s ipv6=off;', site.read_text())
+        r = run(['sh', RENDER_NGINX, template, site, 'APP=app:9000', 'RESOLV_CONF=%s' % resolv,
+                 'RESOLVER=192.0.2.53'])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('resolver 192.0.2.53 valid=5s', site.read_text())
+        resolv.write_text('search example\n')
+        r = run(['sh', RENDER_NGINX, template, tmp / 'none.conf', 'APP=app:9000',
+                 'RESOLV_CONF=%s' % resolv])
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn('no usable nameserver', r.stderr)
+        self.assertFalse((tmp / 'none.conf').exists())
+        web = '\n'.join(self.stage('web')['lines'])
+        self.assertNotIn('127.0.0.11', web)
+
     def test_compose_config(self):
         cmd = _compose_cmd()
         if cmd is None:
