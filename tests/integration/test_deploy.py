@@ -579,6 +579,21 @@ class DockerFilesTest(unittest.TestCase):
         web = '\n'.join(self.stage('web')['lines'])
         self.assertNotIn('127.0.0.11', web)
 
+    def test_env_example_and_readme_agree_with_compose(self):
+        example = (REPO / '.env.example').read_text()
+        # An empty "DB_USER=" in the .env compose reads is a setting, not a default.
+        self.assertIsNone(re.search(r'^DB_USER=\s*$', example, re.M))
+        public = re.search(r'^PUBLIC_URL=(\S+)$', example, re.M).group(1)
+        compose = (REPO / 'docker-compose.yml').read_text()
+        self.assertIn('PUBLIC_URL: ${PUBLIC_URL:-%s}' % public, compose)
+        # What the README's Docker section tells people to open is PUBLIC_URL's origin, the
+        # one origin the panel's requests are accepted from without CORS_ALLOWED_ORIGINS.
+        readme = (REPO / 'README.md').read_text()
+        docker = readme[readme.index('### With Docker'):]
+        docker = docker[:docker.index('\n### ', 1)]
+        opened = set(re.findall(r'http://[\w.]+:8000', docker))
+        self.assertEqual(opened, {public}, docker)
+
     def test_compose_config(self):
         cmd = _compose_cmd()
         if cmd is None:
@@ -613,6 +628,11 @@ class DockerFilesTest(unittest.TestCase):
             self.assertIn('SECRET_KEY', cfg[s]['environment'])  # came from env_file .env
         for s in ('db', 'worker', 'mail'):
             self.assertIn('healthcheck', cfg[s], s)
+        # TCP, not the unix socket that PostgreSQL's first-start set-up listens on
+        self.assertIn('-h 127.0.0.1', ' '.join(cfg['db']['healthcheck']['test']))
+        for s in ('app', 'worker', 'migrate'):
+            self.assertEqual(cfg[s]['environment']['DB_USER'], 'videoflix', s)
+            self.assertEqual(cfg[s]['environment']['DB_USER'], cfg['db']['environment']['POSTGRES_USER'])
         # app and web get theirs from the image (Dockerfile HEALTHCHECK)
         self.assertRegex('\n'.join(self.stage('web')['lines']), r'(?m)^HEALTHCHECK ')
         self.assertIn('8025', str(cfg['mail'].get('ports')))
