@@ -511,6 +511,19 @@ class DockerFilesTest(unittest.TestCase):
                             '%s needs %s from %s, not in packages.runtime'
                             % (prog, so, owners.get(so)))
 
+    def test_media_root_follows_the_permission_model(self):
+        # lib/domain/media.h: MEDIA_ROOT group www-data with the setgid bit, uploads/ and
+        # staging/ closed to the group.  Both images that mount the media volume make it
+        # alike, so the volume gets the same root whichever service mounts it first.
+        for name, owner in (('runtime', 'videoflix'), ('web', '10001')):
+            text = re.sub(r'\s+', ' ', ' '.join(self.stage(name)['lines']))
+            with self.subTest(stage=name):
+                self.assertRegex(text, r'install -d -o %s -g www-data -m 2750 /var/lib/videoflix/media '
+                                 r'/var/lib/videoflix/media/hls /var/lib/videoflix/media/thumbnails' % owner)
+                self.assertRegex(text, r'install -d -o %s -g www-data -m 2700 /var/lib/videoflix/media/uploads '
+                                 r'/var/lib/videoflix/media/staging' % owner)
+        self.assertIn('groupadd --system --gid 10001 videoflix', ' '.join(self.stage('runtime')['lines']))
+
     def test_copy_sources_exist_and_are_not_ignored(self):
         ignored = [l.strip() for l in (REPO / '.dockerignore').read_text().splitlines()
                    if l.strip() and not l.startswith('#')]
