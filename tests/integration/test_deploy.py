@@ -646,8 +646,13 @@ class DockerFilesTest(unittest.TestCase):
         for s in ('app', 'worker', 'migrate'):
             self.assertEqual(cfg[s]['environment']['DB_USER'], 'videoflix', s)
             self.assertEqual(cfg[s]['environment']['DB_USER'], cfg['db']['environment']['POSTGRES_USER'])
-        # app and web get theirs from the image (Dockerfile HEALTHCHECK)
+        # app and web repeat their image's HEALTHCHECK: podman builds OCI images without it
         self.assertRegex('\n'.join(self.stage('web')['lines']), r'(?m)^HEALTHCHECK ')
+        for s in ('app', 'web'):
+            self.assertIn('healthcheck', cfg[s], s)
+        self.assertIn('videoflix-fcgi-health', cfg['app']['healthcheck']['test'])
+        # podman-compose does not wait for depends_on conditions: migrate waits for the database
+        self.assertIn('until videoflixctl migrate', ' '.join(cfg['migrate']['command']))
         self.assertIn('8025', str(cfg['mail'].get('ports')))
         self.assertIn('8000', str(cfg['web'].get('ports')))
         self.assertTrue({'media', 'postgres_data'} <= set(yaml.safe_load(r.stdout)['volumes']))
