@@ -574,11 +574,18 @@ class DockerFilesTest(unittest.TestCase):
         resolv = tmp / 'resolv.conf'
         site = tmp / 'site.conf'
         template = REPO / 'etc' / 'nginx' / 'videoflix.conf'
+        # Only the engine's server, listed first: nginx spreads its queries over every server
+        # it is given, and the host's resolvers podman lists after aardvark-dns answer "app"
+        # with NXDOMAIN (seen as sporadic 503s under podman: tests/container/run).
         resolv.write_text('# written by the engine\nsearch dns.podman\nnameserver 10.89.0.1\n'
-                          'nameserver fe80::1%eth0\nnameserver 2001:db8::53\noptions ndots:0\n')
+                          'nameserver 10.255.255.53\nnameserver 2001:db8::53\noptions ndots:0\n')
         r = run(['sh', RENDER_NGINX, template, site, 'APP=app:9000', 'RESOLV_CONF=%s' % resolv])
         self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn('resolver 10.89.0.1 [2001:db8::53] valid=5s ipv6=off;', site.read_text())
+        self.assertIn('resolver 10.89.0.1 valid=5s ipv6=off;', site.read_text())
+        resolv.write_text('nameserver fe80::1%eth0\nnameserver 2001:db8::53\nnameserver 192.0.2.1\n')
+        r = run(['sh', RENDER_NGINX, template, site, 'APP=app:9000', 'RESOLV_CONF=%s' % resolv])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn('resolver [2001:db8::53] valid=5s ipv6=off;', site.read_text())
         r = run(['sh', RENDER_NGINX, template, site, 'APP=app:9000', 'RESOLV_CONF=%s' % resolv,
                  'RESOLVER=192.0.2.53'])
         self.assertEqual(r.returncode, 0, r.stderr)
