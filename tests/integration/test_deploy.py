@@ -524,6 +524,20 @@ class DockerFilesTest(unittest.TestCase):
                                  r'/var/lib/videoflix/media/staging' % owner)
         self.assertIn('groupadd --system --gid 10001 videoflix', ' '.join(self.stage('runtime')['lines']))
 
+    def test_container_test_script_is_clean(self):
+        script = REPO / 'tests' / 'container' / 'run'
+        self.assertTrue(os.access(script, os.X_OK))
+        r = run(['bash', '-n', script])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        if shutil.which('shellcheck'):
+            r = run(['shellcheck', script, REPO / 'tests' / 'container' / 'postgres' / 'entrypoint'])
+            self.assertEqual(r.returncode, 0, r.stdout)
+        # the images it builds are the ones compose runs
+        compose = (REPO / 'docker-compose.yml').read_text()
+        text = script.read_text()
+        for image in re.findall(r'^(?:APP|WEB)_IMAGE=(\S+)$', text, re.M):
+            self.assertIn('image: %s' % image, compose)
+
     def test_copy_sources_exist_and_are_not_ignored(self):
         ignored = [l.strip() for l in (REPO / '.dockerignore').read_text().splitlines()
                    if l.strip() and not l.startswith('#')]
