@@ -10,6 +10,13 @@
 #   docker build -t videoflix .                 docker build --target web -t videoflix-web .
 
 FROM debian:12 AS build
+# The build packages first, in a layer of their own: it stays cached while only the sources
+# change (script/bootstrap below then finds nothing missing).
+COPY script/packages.build /usr/share/videoflix-packages.build
+RUN apt-get update \
+    && grep -v '^#' /usr/share/videoflix-packages.build \
+       | xargs apt-get install -y --no-install-recommends \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
 # Same entry point as on a developer machine: installs the build packages, autoreconf,
@@ -26,7 +33,13 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && rm -f /etc/nginx/sites-enabled/default \
     && ln -sf /dev/stdout /var/log/nginx/access.log \
-    && ln -sf /dev/stderr /var/log/nginx/error.log
+    && ln -sf /dev/stderr /var/log/nginx/error.log \
+    && install -d -o 10001 -g www-data -m 2750 /var/lib/videoflix/media \
+       /var/lib/videoflix/media/hls /var/lib/videoflix/media/thumbnails \
+    && install -d -o 10001 -g www-data -m 2700 /var/lib/videoflix/media/uploads \
+       /var/lib/videoflix/media/staging
+# MEDIA_ROOT as the runtime stage makes it (see there): an empty named volume takes the
+# owner, mode and content of the first image that mounts it, whichever service that is.
 COPY --from=build /out/usr/share/videoflix/www /usr/share/videoflix/www
 # The same nginx template as for a host install (etc/nginx/videoflix.conf), rendered for
 # FastCGI over TCP to every replica of the "app" service, resolved through the nameservers of
@@ -54,9 +67,18 @@ RUN apt-get update \
     && groupadd --system --gid 10001 videoflix \
     && useradd --system --uid 10001 --gid videoflix --home-dir /var/lib/videoflix \
        --shell /usr/sbin/nologin videoflix \
-    && install -d -o videoflix -g videoflix -m 0750 /var/lib/videoflix /var/lib/videoflix/media
+    && install -d -o videoflix -g videoflix -m 0750 /var/lib/videoflix \
+    && install -d -o videoflix -g www-data -m 2750 /var/lib/videoflix/media \
+       /var/lib/videoflix/media/hls /var/lib/videoflix/media/thumbnails \
+    && install -d -o videoflix -g www-data -m 2700 /var/lib/videoflix/media/uploads \
+       /var/lib/videoflix/media/staging
 COPY --from=build /out/ /
 COPY etc/docker/fcgi-health /usr/local/bin/videoflix-fcgi-health
+# MEDIA_ROOT follows the permission model of lib/domain/media.h: group www-data (gid 33 in
+# every Debian image, so the web container's nginx workers) with the setgid bit, which
+# everything the app creates below inherits; published renditions and thumbnails are
+# group-readable, uploads/ and staging/ are not.  The app user needs no membership in the
+# group.  A new named volume copies this directory, owner and mode included.
 # Configuration comes from the environment (docker compose: env_file .env); nothing is read
 # from a file inside the image.  Run as the unprivileged user; media is a shared volume.
 ENV MEDIA_ROOT=/var/lib/videoflix/media \
