@@ -17,7 +17,7 @@ usage: bench/accounts.py [--web nginx|lighttpd] [--db sqlite|postgres] [--durati
                          [--connections 8] [--login-connections N] [--threads 2] [--workers 2]
                          [--rotate] [--no-login]
 
-Login is deliberately slow (argon2id at libsodium's interactive limits, 64 MiB): it runs
+Login is deliberately slow (argon2id at PASSWORD_HASH_MEMORY_KIB, 19 MiB by default): it runs
 with as many connections as FastCGI workers by default, so that requests queue in wrk and
 not in the FastCGI socket's backlog (a backlog outlives wrk's run and would stall the
 refresh phase after it).

@@ -52,6 +52,22 @@ datadir_require(const struct config *cfg, unsigned needs, char *err, size_t errl
                      errno != 0 ? strerror(errno) : "unreadable", cfg->data_dir);
             return VF_ERR_CONFIG;
         }
+        enum vf_err e = password_set_cost((unsigned)cfg->password_hash_memory_kib,
+                                          (unsigned)cfg->password_hash_time);
+        if (e == VF_ERR_CONFIG) {
+            snprintf(err, errlen,
+                     "PASSWORD_HASH_MEMORY_KIB=%d with PASSWORD_HASH_TIME=%d is below OWASP's "
+                     "minimum for argon2id: at least %u KiB with %d passes",
+                     cfg->password_hash_memory_kib, cfg->password_hash_time,
+                     password_cost_floor_kib((unsigned)cfg->password_hash_time),
+                     cfg->password_hash_time);
+            return VF_ERR_CONFIG;
+        }
+        if (e != VF_OK) {
+            snprintf(err, errlen, "PASSWORD_HASH_MEMORY_KIB=%d: cannot hash with that much memory",
+                     cfg->password_hash_memory_kib);
+            return VF_ERR_CONFIG;
+        }
     }
     static const char *const api_docs[] = { "openapi.json", "openapi.yaml" };
     for (size_t i = 0; (needs & DATADIR_OPENAPI) && i < sizeof(api_docs) / sizeof(api_docs[0]);
