@@ -15,9 +15,9 @@ and prints wrk's summary of each.  Any non-2xx answer is reported as a failure.
 
 usage: bench/accounts.py [--web nginx|lighttpd] [--db sqlite|postgres] [--duration 10]
                          [--connections 8] [--login-connections N] [--threads 2] [--workers 2]
-                         [--rotate] [--no-login]
+                         [--rotate] [--no-login] [--env KEY=VALUE ...]
 
-Login is deliberately slow (argon2id at libsodium's interactive limits, 64 MiB): it runs
+Login is deliberately slow (argon2id at PASSWORD_HASH_MEMORY_KIB, 19 MiB by default): it runs
 with as many connections as FastCGI workers by default, so that requests queue in wrk and
 not in the FastCGI socket's backlog (a backlog outlives wrk's run and would stall the
 refresh phase after it).
@@ -118,10 +118,14 @@ def main():
                          'answer set (one connection per wrk thread)')
     ap.add_argument('--no-login', action='store_true', help='skip the login phase')
     ap.add_argument('-v', '--verbose', action='store_true', help='print the full wrk output')
+    ap.add_argument('--env', action='append', default=[], metavar='KEY=VALUE',
+                    help='a setting of the stack, e.g. PASSWORD_HASH_MEMORY_KIB=65536 (the '
+                         'former cost); repeatable')
     args = ap.parse_args()
 
     env = {'ROTATE_REFRESH_TOKENS': 'true' if args.rotate else 'false',
            'RATELIMIT_LOGIN': '1000000', 'LOG_LEVEL': 'warn'}
+    env.update(kv.split('=', 1) for kv in args.env)
     with harness.Stack(web=args.web, db=args.db, env=env, workers=args.workers) as st:
         r = st.ctl('createsuperuser', env={'VIDEOFLIX_SUPERUSER_EMAIL': EMAIL,
                                            'VIDEOFLIX_SUPERUSER_PASSWORD': PASSWORD})
@@ -131,9 +135,9 @@ def main():
         r = c.post('/api/login/', json={'email': EMAIL, 'password': PASSWORD})
         if r.status != 200:
             sys.exit('login failed: %r' % r)
-        print('stack: %s + %s, %d FastCGI workers, refresh rotation %s; wrk -d%ds on %s'
+        print('stack: %s + %s, %d FastCGI workers, refresh rotation %s; wrk -d%ds on %s%s'
               % (args.web, args.db, args.workers, 'on' if args.rotate else 'off', args.duration,
-                 st.base_url))
+                 st.base_url, ''.join(' ' + kv for kv in args.env)))
         if args.rotate:
             tokens = [c.cookies['refresh_token']]
             while len(tokens) < args.connections:
@@ -158,7 +162,21 @@ def main():
             if args.verbose:
                 print(out)
             rc |= summary('%s -t%d -c%d' % (name, threads or min(args.threads, conns), conns), out)
+            if name == 'login':  # (before the refreshes: FCGI_MAX_REQUESTS recycles workers)
+                print('  FastCGI workers after the logins: peak RSS (VmHWM) %s kB' % ', '.join(
+                    str(status_kb(p, 'VmHWM')) for p in st.fcgi_worker_pids()))
         return rc
+
+
+def status_kb(pid, key):
+    try:
+        with open('/proc/%d/status' % pid) as f:
+            for line in f:
+                if line.startswith(key + ':'):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 if __name__ == '__main__':

@@ -9,7 +9,7 @@ one FastCGI worker, the job worker), a staff login, `curl -F file=@...` to POST
 /api/admin/videos/, and it reports the status, the bytes sent, the wall time, the FastCGI
 worker's peak RSS (VmHWM) and the video's final state after the transcode.
 
-usage: bench/upload.py [--size-gib 3] [--web nginx,lighttpd] [--keep-file]
+usage: bench/upload.py [--size-gib 3] [--web nginx,lighttpd] [--random] [--keep-file]
 
 Needs free disk of about 3 x the size (the file, the web server's request buffer, the stored
 upload).  Environment: VF_BUILD_DIR (default build/).
@@ -32,8 +32,10 @@ EMAIL = 'bench-upload@example.com'
 PASSWORD = 'Bench-upload-pass-42'
 
 
-def make_file(path, size):
-    """A 5 s 720p MP4 padded with a sparse `free` box to `size` bytes in all."""
+def make_file(path, size, fill='zeros'):
+    """A 5 s 720p MP4 padded with a `free` box to `size` bytes in all: sparse zeros, or with
+    fill='random' a random MiB repeated (data like a video's, with a CR byte every 256 bytes
+    on average where the multipart parser has to look for the boundary)."""
     clip = path + '.clip.mp4'
     subprocess.run(['gst-launch-1.0', '-q', 'videotestsrc', 'num-buffers=150', '!',
                     'video/x-raw,width=1280,height=720,framerate=30/1', '!', 'x264enc', '!',
@@ -46,6 +48,11 @@ def make_file(path, size):
     with open(path, 'wb') as f:
         f.write(data)
         f.write(struct.pack('>I4sQ', 1, b'free', pad))  # size 1: a 64-bit size follows
+        if fill == 'random':
+            block = os.urandom(1 << 20)
+            left = pad - 16
+            while left > 0:
+                left -= f.write(block[:min(left, len(block))])
         f.truncate(len(data) + pad)
 
 
@@ -106,15 +113,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--size-gib', type=float, default=3)
     ap.add_argument('--web', default='nginx,lighttpd')
+    ap.add_argument('--random', action='store_true',
+                    help='fill the padding with random bytes (as a real video) instead of '
+                         'sparse zeros')
     ap.add_argument('--keep-file', action='store_true')
     args = ap.parse_args()
     fd, path = tempfile.mkstemp(suffix='.mp4', prefix='vf-bench-upload-')
     os.close(fd)
     ok = True
     try:
-        make_file(path, int(args.size_gib * 1024 ** 3))
-        print('source: %s, %d bytes (a 5 s 720p clip + a sparse free box)'
-              % (path, os.path.getsize(path)))
+        make_file(path, int(args.size_gib * 1024 ** 3), 'random' if args.random else 'zeros')
+        print('source: %s, %d bytes (a 5 s 720p clip + a free box of %s)'
+              % (path, os.path.getsize(path), 'random bytes' if args.random else 'sparse zeros'))
         for web in args.web.split(','):
             ok = run(web, path) and ok
     finally:

@@ -43,6 +43,11 @@ static const struct var vars[] = {
     { "SECRET_KEY", V_SECRET, OFF(secret_key), NULL, 32, 4096, NULL },
     { "DEBUG", V_BOOL, OFF(debug), "false", 0, 0, NULL },
     { "LOG_LEVEL", V_ENUM, OFF(log_level), "info", 0, 0, levels },
+    /* argon2id cost (lib/domain/password.h): the bounds are the loosest of OWASP's pairs
+     * (7 MiB with t >= 5); the pair itself is checked at start-up by password_set_cost(). */
+    { "PASSWORD_HASH_MEMORY_KIB", V_INT, OFF(password_hash_memory_kib), "19456", 7168, 1048576,
+      NULL },
+    { "PASSWORD_HASH_TIME", V_INT, OFF(password_hash_time), "2", 1, 32, NULL },
     { "DB_ENGINE", V_ENUM, OFF(db_engine), "sqlite", 0, 0, engines },
     { "DB_NAME", V_STR, OFF(db_name), NULL, 1, 4096, NULL },
     { "DB_USER", V_STR, OFF(db_user), "", 0, 256, NULL },

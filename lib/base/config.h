@@ -30,6 +30,9 @@ struct config {
     char *secret_key;                /* SECRET_KEY (required, >= 32 bytes) */
     bool debug;                      /* DEBUG (default false) */
     enum config_log_level log_level; /* LOG_LEVEL debug|info|warn|error (default info) */
+    int password_hash_memory_kib;    /* PASSWORD_HASH_MEMORY_KIB argon2id m (default 19456) */
+    int password_hash_time;          /* PASSWORD_HASH_TIME argon2id t (default 2); the pair is
+                                        checked against OWASP's minimum by password_set_cost() */
 
     /* database */
     enum config_db_engine db_engine; /* DB_ENGINE sqlite|postgres (default sqlite) */

@@ -36,6 +36,30 @@ schema_present(const struct config *cfg, char *path, size_t len, char *why, size
     return found;
 }
 
+/* The argon2id cost of DATADIR_PASSWORDS: set last, once every file is there, so that a
+ * refused reload (SIGHUP) changes it only when nothing here failed. */
+static enum vf_err
+set_hash_cost(const struct config *cfg, char *err, size_t errlen)
+{
+    enum vf_err e = password_set_cost((unsigned)cfg->password_hash_memory_kib,
+                                      (unsigned)cfg->password_hash_time);
+    if (e == VF_ERR_CONFIG) {
+        snprintf(err, errlen,
+                 "PASSWORD_HASH_MEMORY_KIB=%d with PASSWORD_HASH_TIME=%d is below OWASP's "
+                 "minimum for argon2id: at least %u KiB with %d passes",
+                 cfg->password_hash_memory_kib, cfg->password_hash_time,
+                 password_cost_floor_kib((unsigned)cfg->password_hash_time),
+                 cfg->password_hash_time);
+        return VF_ERR_CONFIG;
+    }
+    if (e != VF_OK) {
+        snprintf(err, errlen, "PASSWORD_HASH_MEMORY_KIB=%d: cannot hash with that much memory",
+                 cfg->password_hash_memory_kib);
+        return VF_ERR_CONFIG;
+    }
+    return VF_OK;
+}
+
 enum vf_err
 datadir_require(const struct config *cfg, unsigned needs, char *err, size_t errlen)
 {
@@ -67,5 +91,5 @@ datadir_require(const struct config *cfg, unsigned needs, char *err, size_t errl
         snprintf(err, errlen, "%s (VIDEOFLIX_DATA_DIR=%s)", why, cfg->data_dir);
         return VF_ERR_CONFIG;
     }
-    return VF_OK;
+    return (needs & DATADIR_PASSWORDS) ? set_hash_cost(cfg, err, errlen) : VF_OK;
 }

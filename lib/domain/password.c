@@ -22,16 +22,32 @@
 #define DJANGO_DIGEST_LEN 32
 #define SIMILARITY_MAX    0.7
 
+/*
+ * The argon2id cost: OWASP's Password Storage Cheat Sheet asks for m = 19 MiB, t = 2, p = 1 at
+ * least, or one of the configurations it lists as equally strong (fewer passes over more
+ * memory, or more over less).  libsodium's crypto_pwhash_str always uses p = 1.  A cost below
+ * the pair for its t is refused (password_set_cost).
+ */
+static const struct {
+    unsigned time_cost, min_kib;
+} owasp_floor[] = {
+    { 1, 47104 }, { 2, 19456 }, { 3, 12288 }, { 4, 9216 }, { 5, 7168 },
+};
+
+/* Process-global, set once at start-up before the workers fork (datadir_require). */
+static unsigned long long cost_ops = PASSWORD_HASH_TIME_DEFAULT;
+static size_t cost_mem = (size_t)PASSWORD_HASH_MEMORY_KIB_DEFAULT * 1024;
+
 static unsigned long long
 ops_limit(void)
 {
-    return crypto_pwhash_OPSLIMIT_INTERACTIVE;
+    return cost_ops;
 }
 
 static size_t
 mem_limit(void)
 {
-    return crypto_pwhash_MEMLIMIT_INTERACTIVE;
+    return cost_mem;
 }
 
 static bool
@@ -111,23 +127,56 @@ password_verify(const char *hash, const char *password, bool *needs_rehash)
 }
 
 /*
- * argon2id of 32 random bytes nobody kept, at the interactive limits: verifying against it
- * costs what a real verification costs, from the first request of a process on (a hash
- * computed lazily would make the first unknown-email login of each worker slower).
+ * argon2id of 32 random bytes nobody kept, at the default cost: verifying against it costs what
+ * a real verification costs, from the first request of a process on (a hash computed lazily
+ * would make the first unknown-email login of each worker slower).  password_set_cost()
+ * replaces it with one of the configured cost when that differs.
  */
-static const char dummy_hash[crypto_pwhash_STRBYTES] =
-    "$argon2id$v=19$m=65536,t=2,p=1$i/"
-    "zU+c2fPtLd7q9tOg53PA$va7g+N807XkNS5L+LQOuxzqovdYMdXYNZQRomuNZgLk";
+static char dummy_hash[crypto_pwhash_STRBYTES] =
+    "$argon2id$v=19$m=19456,t=2,p=1$Z36NCPV/"
+    "ZlxFhwFMNpQrEg$D8HoKKl52ZJn0tSO/THcHTkvBXkJe0Ypz53bZVSb2tU";
+
+unsigned
+password_cost_floor_kib(unsigned time_cost)
+{
+    size_t n = sizeof(owasp_floor) / sizeof(owasp_floor[0]);
+    if (time_cost == 0)
+        return UINT_MAX; /* no pass at all: nothing is enough */
+    for (size_t i = 0; i < n; i++)
+        if (owasp_floor[i].time_cost == time_cost)
+            return owasp_floor[i].min_kib;
+    return owasp_floor[n - 1].min_kib; /* more passes than the table lists: its last line */
+}
+
+enum vf_err
+password_set_cost(unsigned memory_kib, unsigned time_cost)
+{
+    if (memory_kib < password_cost_floor_kib(time_cost) ||
+        memory_kib > PASSWORD_HASH_MEMORY_KIB_MAX)
+        return VF_ERR_CONFIG;
+    if (!sodium_ready())
+        return VF_ERR_INTERNAL;
+    unsigned long long ops = time_cost;
+    size_t mem = (size_t)memory_kib * 1024;
+    if (crypto_pwhash_str_needs_rehash(dummy_hash, ops, mem) != 0) {
+        unsigned char secret[32];
+        char fresh[crypto_pwhash_STRBYTES];
+        randombytes_buf(secret, sizeof(secret));
+        int rc = crypto_pwhash_str(fresh, (const char *)secret, sizeof(secret), ops, mem);
+        sodium_memzero(secret, sizeof(secret));
+        if (rc != 0)
+            return VF_ERR_NOMEM;
+        memcpy(dummy_hash, fresh, sizeof(dummy_hash));
+    }
+    cost_ops = ops;
+    cost_mem = mem;
+    return VF_OK;
+}
 
 bool
 password_verify_dummy(const char *password)
 {
-    static bool warned;
     (void)password_verify(dummy_hash, password != NULL ? password : "", NULL);
-    if (!warned && crypto_pwhash_str_needs_rehash(dummy_hash, ops_limit(), mem_limit()) != 0) {
-        log_warn("password: the dummy hash is cheaper than real ones: regenerate it");
-        warned = true;
-    }
     return false;
 }
 

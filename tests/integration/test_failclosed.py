@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import shutil
+import sqlite3
 import stat
 import subprocess
 import tempfile
@@ -94,6 +95,33 @@ class OperatorEnvTest(unittest.TestCase):
         self.assertEqual(r.returncode, 2, r.stderr)
         self.assertIn('common-passwords.txt', r.stderr)
         self.assertFalse((self.tmp / 'fcgi.sock').exists())
+
+    def test_a_password_hash_cost_below_owasps_minimum_stops_the_programs(self):
+        self.assertEqual(self.ctl('migrate').returncode, 0)
+        weak = {'PASSWORD_HASH_MEMORY_KIB': '12287', 'PASSWORD_HASH_TIME': '3'}
+        r = run([harness.FCGI_BIN, '--socket', self.tmp / 'fcgi.sock'], dict(self.env, **weak),
+                self.tmp)
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn('PASSWORD_HASH_MEMORY_KIB=12287 with PASSWORD_HASH_TIME=3', r.stderr)
+        self.assertIn('12288', r.stderr)
+        self.assertFalse((self.tmp / 'fcgi.sock').exists())
+        r = self.ctl('createsuperuser', env=dict(weak, VIDEOFLIX_SUPERUSER_EMAIL='a@example.com',
+                                                 VIDEOFLIX_SUPERUSER_PASSWORD='Str0ng-long-pw'))
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn('below OWASP', r.stderr)
+        self.assertNotIn('a@example.com', self.ctl('users', 'list').stdout)
+        # One of OWASP's own pairs (12 MiB, 3 passes) is accepted, and hashes with it.
+        ok = dict(weak, PASSWORD_HASH_MEMORY_KIB='12288')
+        r = self.ctl('createsuperuser', env=dict(ok, VIDEOFLIX_SUPERUSER_EMAIL='a@example.com',
+                                                 VIDEOFLIX_SUPERUSER_PASSWORD='Str0ng-long-pw'))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        con = sqlite3.connect(str(self.db))
+        try:
+            stored = con.execute("SELECT password FROM users WHERE email = 'a@example.com'"
+                                 ).fetchone()[0]
+        finally:
+            con.close()
+        self.assertIn('$m=12288,t=3,p=1$', stored)
 
     def test_missing_templates_stop_sendtestmail_and_the_worker(self):
         data = self.tmp / 'data'

@@ -35,6 +35,8 @@ Test(config, defaults_apply_when_only_secret_key_is_set)
     cr_expect_eq(cfg->n_cors_origins, 2);
     cr_expect_str_eq(cfg->cors_origins[0], "http://127.0.0.1:5500");
     cr_expect_eq(cfg->hls_segment_seconds, 4);
+    cr_expect_eq(cfg->password_hash_memory_kib, 19456); /* OWASP's argon2id minimum */
+    cr_expect_eq(cfg->password_hash_time, 2);
     cr_expect(!cfg->public_https);
     config_free(cfg);
 }
@@ -63,6 +65,9 @@ Test(config, invalid_values_are_refused_with_the_variable_named)
         { "SENDFILE_MODE=magic", "SENDFILE_MODE" },
         { "MEDIA_SIGNING_KEY=has spaces in it and is long enough to pass", "MEDIA_SIGNING_KEY" },
         { "MEDIA_SIGNING_KEY=tooshort", "MEDIA_SIGNING_KEY" },
+        { "PASSWORD_HASH_MEMORY_KIB=7167", "PASSWORD_HASH_MEMORY_KIB" },
+        { "PASSWORD_HASH_MEMORY_KIB=19M", "PASSWORD_HASH_MEMORY_KIB" },
+        { "PASSWORD_HASH_TIME=0", "PASSWORD_HASH_TIME" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const char *p[] = { KEY, cases[i].pair };

@@ -416,3 +416,93 @@ Test(upload, stale_partial_uploads_are_swept_fresh_ones_kept, .init = app_setup,
     cr_assert_eq(access(other, F_OK), 0, "a source file was removed");
     cr_assert_eq(upload_entries(), 2);
 }
+
+/* ------------------------------------------- the stored file is the uploaded one */
+
+static const unsigned char *expect_data;
+static size_t expect_len;
+static int probed_same; /* 1: the .part held exactly expect_data; -1: it did not */
+
+/* Compares the stored .part with what was sent, then refuses it (no database here). */
+static enum vf_err
+compare_probe(const char *path, int timeout_s, struct media_info *out, char *why, size_t whylen)
+{
+    (void)timeout_s;
+    (void)out;
+    FILE *fp = fopen(path, "rb");
+    cr_assert_not_null(fp, "%s", path);
+    unsigned char *got = malloc(expect_len + 1);
+    cr_assert_not_null(got);
+    size_t n = fread(got, 1, expect_len + 1, fp);
+    fclose(fp);
+    probed_same = n == expect_len && memcmp(got, expect_data, n) == 0 ? 1 : -1;
+    free(got);
+    snprintf(why, whylen, "compared");
+    return VF_ERR_MEDIATYPE;
+}
+
+Test(upload, the_stored_file_is_byte_identical_however_the_body_arrives, .init = app_setup,
+     .fini = app_teardown)
+{
+    /* Data as dense in CR bytes and near-delimiters as a video and worse: runs of every
+     * length between them, longer than the write buffer too, split at every chunk size. */
+    config_free(cfg);
+    char media_kv[128];
+    snprintf(media_kv, sizeof(media_kv), "MEDIA_ROOT=%s", media);
+    const char *pairs[] = { "SECRET_KEY=0123456789abcdef0123456789abcdef0123456789", media_kv,
+                            "UPLOAD_MAX_BYTES=4M", "MIN_FREE_DISK_BYTES=0" };
+    char errbuf[256];
+    cr_assert_eq(config_load_pairs(pairs, 4, &cfg, errbuf, sizeof(errbuf)), VF_OK, "%s", errbuf);
+    app.cfg = cfg;
+
+    size_t n = 900 * 1024;
+    unsigned char *file = malloc(n);
+    cr_assert_not_null(file);
+    static const char magic[] = "\x00\x00\x00\x18"
+                                "ftypisom";
+    memcpy(file, magic, sizeof(magic) - 1);
+    unsigned x = 12345;
+    for (size_t i = sizeof(magic) - 1; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        file[i] = (unsigned char)(x >> 16);
+    }
+    /* near-delimiters, and one run of zeros longer than any buffer */
+    static const char *const near[] = { "\r", "\r\n", "\r\n-", "\r\n--", "\r\n--X", "\r\n--Xy" };
+    for (size_t k = 0, at = 1000; at + 16 < n / 2; k++, at += 997 + 13 * k)
+        memcpy(file + at, near[k % 6], strlen(near[k % 6]));
+    memset(file + n / 2, 0, 300 * 1024);
+
+    static const char head[] =
+        PART("title", "") "T\r\n" PART("category", "") "C\r\n" PART("file", "; filename=\"a.mp4\"");
+    static const char tail[] = "\r\n--" BND "--\r\n";
+    size_t len = sizeof(head) - 1 + n + sizeof(tail) - 1;
+    char *body = malloc(len);
+    cr_assert_not_null(body);
+    memcpy(body, head, sizeof(head) - 1);
+    memcpy(body + sizeof(head) - 1, file, n);
+    memcpy(body + sizeof(head) - 1 + n, tail, sizeof(tail) - 1);
+    expect_data = file;
+    expect_len = n;
+
+    static const size_t chunks[] = { 1, 7, 4096, 65536, 262144, 1 << 20 };
+    for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+        char hdr[] = "Content-Type: " CT;
+        const char *headers[] = { hdr };
+        struct http_request *req =
+            http_request_new("POST", "/api/admin/videos/", headers, 1, NULL, 0);
+        cr_assert_not_null(req);
+        struct body b = { body, len, 0, chunks[i], false };
+        req->body_read = body_read;
+        req->body_ctx = &b;
+        req->content_length = (int64_t)len;
+        struct upload_error err;
+        probed_same = 0;
+        enum vf_err e = uploadform_receive(&app, req, compare_probe, NULL, NULL, &err);
+        http_request_free(req);
+        cr_assert_eq(e, VF_ERR_MEDIATYPE, "chunk %zu: %d %s", chunks[i], (int)e, err.msg);
+        cr_assert_eq(probed_same, 1, "chunk %zu: the stored file differs", chunks[i]);
+        cr_assert_eq(upload_entries(), 0);
+    }
+    free(body);
+    free(file);
+}
