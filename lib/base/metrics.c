@@ -288,9 +288,10 @@ metrics_render(struct strbuf *out)
            counter(out, "videoflix_refresh_rotations_total",
                    "Refresh tokens exchanged for a new access token.", MC_REFRESH_ROTATED) &&
            counter(out, "videoflix_session_revocations_total",
-                   "Sessions ended by logout or by presenting a revoked refresh token.",
+                   "Sessions ended by logout (refresh token and session revoked).",
                    MC_REFRESH_REVOKED) &&
-           counter(out, "videoflix_upload_bytes_total", "Bytes of video sources uploaded.",
+           counter(out, "videoflix_upload_bytes_total",
+                   "Request bytes of accepted video uploads (multipart framing included).",
                    MC_UPLOAD_BYTES);
 }
 
@@ -355,7 +356,8 @@ prefix_eq(const unsigned char *a, const unsigned char *b, int bits)
     return (a[whole] & mask) == (b[whole] & mask);
 }
 
-/* Call fn for each trimmed entry of list; false as soon as one is malformed (when strict). */
+/* Scan the trimmed entries of list (*hit: addr, when not NULL, is in one); false as soon as one
+ * is malformed. */
 static bool
 scan(const char *list, const unsigned char *addr, bool *hit)
 {
@@ -397,7 +399,7 @@ metrics_addr_allowed(const char *list, const char *addr)
     bool v4, hit = false;
     if (list == NULL || addr == NULL || !parse_addr(addr, strlen(addr), a, &v4))
         return false;
-    /* A malformed entry is skipped over by validation at load time; here it ends the scan. */
+    /* Validated at load (metrics_allow_valid); a malformed entry would end the scan here. */
     scan(list, a, &hit);
     return hit;
 }

@@ -4,6 +4,9 @@ workers moving after requests (logins ok and failed, a catalogue request under i
 template, 404s as 'unmatched'), jobs read from the database at scrape time, and the 404 of an
 unknown path for a client outside METRICS_ALLOW and on /api/ paths."""
 
+import os
+import signal
+import subprocess
 import time
 import unittest
 
@@ -133,6 +136,19 @@ class MetricsMixin:
             self.assertEqual(r.json(), self.st.request('GET', '/api/no-such-thing/').json())
             self.assertNotIn(b'videoflix_', r.body)
         self.scrape(source='127.0.0.3')  # inside the CIDR block
+
+    def test_a_killed_worker_counts_as_respawned(self):
+        name = 'videoflix_fcgi_worker_respawns'
+        before = self.value(self.scrape(), name, name + '_total')
+        kids = subprocess.run(['pgrep', '-P', str(self.st.fcgi_master_pid)],
+                              capture_output=True, text=True).stdout.split()
+        self.assertTrue(kids)
+        os.kill(int(kids[0]), signal.SIGKILL)
+        harness.wait_for(lambda: self.value(self.scrape(), name, name + '_total') > before,
+                         what='the respawn counted')
+        harness.wait_for(lambda: sum(s.value for s in
+                                     self.scrape()['videoflix_fcgi_workers'].samples) == 3,
+                         what='three workers again')
 
     def test_not_under_api(self):
         for path in ('/api/metrics', '/api/metrics/', '/api/health/../../metrics'):
