@@ -86,7 +86,13 @@ class MetricsMixin:
         for _ in range(n):
             self.assertEqual(c.get('/api/video/').status, 200)
         self.assertEqual(self.st.request('GET', '/api/no-such-thing/').status, 404)
+        self.assertEqual(c.post('/api/token/refresh/').status, 200)
+        self.assertEqual(c.post('/api/logout/').status, 200)
         after = self.scrape()
+        for fam in ('videoflix_refresh_rotations', 'videoflix_session_revocations'):
+            with self.subTest(family=fam):
+                self.assertEqual(self.value(after, fam, fam + '_total') -
+                                 self.value(before, fam, fam + '_total'), 1)
         logins = 'videoflix_logins'
         for outcome in ('ok', 'failed'):
             with self.subTest(outcome=outcome):
