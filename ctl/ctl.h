@@ -30,7 +30,7 @@ int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Each area's table (ctl/<area>.c), ending with a zeroed entry. */
 extern const struct ctl_cmd ctl_core_cmds[];      /* migrate, check-config */
 extern const struct ctl_cmd ctl_account_cmds[];   /* createsuperuser, users */
-extern const struct ctl_cmd ctl_job_cmds[];       /* jobs, sendtestmail */
+extern const struct ctl_cmd ctl_job_cmds[];       /* status, jobs, sendtestmail */
 extern const struct ctl_cmd ctl_video_cmds[];     /* video add/list/transcode/delete */
 extern const struct ctl_cmd ctl_transcode_cmds[]; /* transcode-file */
 

@@ -142,7 +142,81 @@ cmd_sendtestmail(struct ctl_ctx *ctx, int argc, char **argv)
     return 0;
 }
 
+/* A duration as "3d 04h", "2h 05m", "4m 10s" or "12s". */
+static void
+format_age(int64_t s, char *buf, size_t len)
+{
+    if (s < 0)
+        s = 0;
+    if (s >= 86400)
+        snprintf(buf, len, "%lldd %02lldh", (long long)(s / 86400), (long long)(s % 86400 / 3600));
+    else if (s >= 3600)
+        snprintf(buf, len, "%lldh %02lldm", (long long)(s / 3600), (long long)(s % 3600 / 60));
+    else if (s >= 60)
+        snprintf(buf, len, "%lldm %02llds", (long long)(s / 60), (long long)(s % 60));
+    else
+        snprintf(buf, len, "%llds", (long long)s);
+}
+
+#define STATUS_FAILED 5 /* the newest failed jobs shown */
+
+/* A php-fpm-status-like summary from the database: the queue by kind and state, how long the
+ * longest-waiting runnable job of each kind waits, and the newest failures with their error. */
+static int
+cmd_status(struct ctl_ctx *ctx, int argc, char **argv)
+{
+    (void)argv;
+    if (argc != 1) {
+        fprintf(stderr, "usage: videoflixctl status\n");
+        return 2;
+    }
+    struct job_stat *st = NULL;
+    size_t n = 0;
+    enum vf_err err = job_stats(ctx->app.db, &st, &n);
+    if (err != VF_OK)
+        return ctl_fail("status: %s", vf_strerror(err));
+    int64_t now = clock_now_us();
+    printf("jobs by kind and state:\n");
+    printf("  %-12s %-8s %8s  %s\n", "KIND", "STATE", "COUNT", "OLDEST QUEUED");
+    int64_t queued = 0, failed = 0;
+    for (size_t i = 0; i < n; i++) {
+        char age[32] = "";
+        if (st[i].state == JOB_QUEUED) {
+            queued += st[i].count;
+            format_age((now - st[i].oldest_us) / 1000000, age, sizeof(age));
+        } else if (st[i].state == JOB_FAILED) {
+            failed += st[i].count;
+        }
+        printf("  %-12s %-8s %8lld  %s\n", st[i].kind, job_state_name(st[i].state),
+               (long long)st[i].count, age);
+    }
+    if (n == 0)
+        printf("  (no jobs)\n");
+    printf("queue depth: %lld queued, %lld failed\n", (long long)queued, (long long)failed);
+    free(st);
+
+    struct job_info *v = NULL;
+    size_t nf = 0;
+    if ((err = job_list(ctx->app.db, JOB_FAILED, STATUS_FAILED, &v, &nf)) != VF_OK)
+        return ctl_fail("status: %s", vf_strerror(err));
+    printf("last failed jobs:\n");
+    for (size_t i = 0; i < nf; i++) {
+        char when[28];
+        clock_format_iso(v[i].updated_at, when);
+        when[19] = '\0';
+        printf("  %-8lld %-12s %s  %s\n", (long long)v[i].id, v[i].kind, when,
+               v[i].last_error != NULL ? v[i].last_error : "(no error recorded)");
+    }
+    if (nf == 0)
+        printf("  (none)\n");
+    job_info_free(v, nf);
+    return 0;
+}
+
 const struct ctl_cmd ctl_job_cmds[] = {
+    { "status", "status",
+      "summary: jobs by kind and state, oldest queued job, the last failures and their errors", 1,
+      cmd_status, 0 },
     { "jobs", "jobs [--state S] [--limit N] | jobs retry ID",
       "list jobs with state, attempts, progress and error; retry a failed job", 1, cmd_jobs, 0 },
     { "sendtestmail", "sendtestmail ADDRESS",

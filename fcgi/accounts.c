@@ -19,6 +19,7 @@
 #include "mail.h"
 #include "password.h"
 #include "procgate.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "routes.h"
 #include "user.h"
@@ -433,8 +434,11 @@ handle_login(struct app *app, struct http_request *req, struct http_response *re
     char email[USER_EMAIL_MAX + 1];
     bool email_ok = user_email_normalise(v[LOGIN_EMAIL].s, email);
     struct login_limits limits;
-    if (!login_limits_or_reply(app, req, res, email_ok ? email : NULL, &limits))
+    if (!login_limits_or_reply(app, req, res, email_ok ? email : NULL, &limits)) {
+        if (res->status == 429)
+            metrics_inc(MC_LOGIN_RATELIMIT);
         return;
+    }
 
     struct user u = { .is_active = false };
     char hash[USER_HASH_MAX] = "";
@@ -457,6 +461,7 @@ handle_login(struct app *app, struct http_request *req, struct http_response *re
     procgate_leave(app->hash_gate);
     if (!ok || !u.is_active) {
         /* The failure stays counted in every bucket; the same answer in every case. */
+        metrics_inc(MC_LOGIN_FAILED);
         json_detail(res, 401, MSG_LOGIN_FAILED);
         return;
     }
@@ -484,6 +489,7 @@ handle_login(struct app *app, struct http_request *req, struct http_response *re
         cJSON_AddNumberToObject(user, "id", (double)u.id);
         cJSON_AddStringToObject(user, "username", u.email);
     }
+    metrics_inc(MC_LOGIN_OK);
     json_reply(res, 200, o);
 }
 
@@ -532,6 +538,7 @@ handle_logout(struct app *app, struct http_request *req, struct http_response *r
         reply_db_error(app, req, res, err);
         return;
     }
+    metrics_inc(MC_REFRESH_REVOKED);
     json_detail(res, 200, MSG_LOGOUT);
     auth_delete_cookies(app, res);
 }
@@ -581,6 +588,8 @@ handle_refresh(struct app *app, struct http_request *req, struct http_response *
         cJSON_AddStringToObject(o, "access", access);
     }
     free(access);
+    if (app->cfg->rotate_refresh_tokens)
+        metrics_inc(MC_REFRESH_ROTATED);
     json_reply(res, 200, o);
 }
 

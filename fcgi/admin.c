@@ -12,6 +12,7 @@
 #include "log.h"
 #include "media.h"
 #include "mediafile.h"
+#include "metrics.h"
 #include "routes.h"
 #include "probe.h"
 #include "uploadform.h"
@@ -208,6 +209,8 @@ h_upload(struct app *app, struct http_request *req, struct http_response *res)
     int64_t vid = 0, jid = 0;
     enum vf_err e = uploadform_receive(app, req, probe_file, &vid, &jid, &err);
     if (e == VF_OK) {
+        if (req->content_length > 0) /* the request's bytes: the file and its multipart framing */
+            metrics_add(MC_UPLOAD_BYTES, (uint64_t)req->content_length);
         log_info("admin: user %lld uploaded video %lld (job %lld)", (long long)req->user->id,
                  (long long)vid, (long long)jid);
         reply_video(app, req, res, 201, vid);

@@ -6,7 +6,7 @@ fcgi_videoflix_fcgi_SOURCES = \
 	fcgi/main.c fcgi/master.c fcgi/master.h fcgi/responder.c fcgi/responder.h \
 	fcgi/cgienv.c fcgi/cgienv.h \
 	fcgi/routes.c fcgi/routes.h fcgi/health.c fcgi/accounts.c fcgi/catalogue.c fcgi/admin.c \
-	fcgi/schema.c \
+	fcgi/schema.c fcgi/metrics.c \
 	fcgi/uploadform.c fcgi/uploadform.h
 # Test builds only (configure --enable-test-hooks): the /api/health/debug/ routes.
 if ENABLE_TEST_HOOKS

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "master.h"
 #include "password.h"
+#include "metrics.h"
 #include "procgate.h"
 #include "responder.h"
 
@@ -55,6 +56,7 @@ struct master {
     bool killed;   /* stopping took too long: SIGKILL sent */
     int64_t stop_deadline;
     struct procgate *hash_gate; /* argon2id places shared by the workers (NULL: no cap) */
+    int to_replace;             /* workers that exited unasked: their successors are respawns */
 };
 
 /* Signal handlers only set these and poke the self-pipe; the loop does the work. */
@@ -143,6 +145,10 @@ spawn(struct master *m)
         m->respawn_after = clock_mono_ms() + BACKOFF_MIN_MS;
         return;
     }
+    if (m->to_replace > 0) {
+        m->to_replace--;
+        metrics_inc(MC_FCGI_RESPAWNS);
+    }
     s->pid = pid;
     s->gen = m->gen;
     s->retiring = false;
@@ -217,7 +223,10 @@ reap(struct master *m)
         /* A worker killed while hashing a password must not keep its place for ever. */
         if (procgate_release_pid(m->hash_gate, pid) > 0)
             log_info("worker %d died holding a password-hashing place: given back", (int)pid);
+        metrics_forget_pid(pid);
         bool expected = s->retiring || m->stopping;
+        if (!expected)
+            m->to_replace++;
         if (WIFEXITED(status)) {
             int code = WEXITSTATUS(status);
             if (code == 0) {
@@ -333,6 +342,9 @@ master_run(struct config **cfg, int listen_fd, const struct master_opts *opts)
         wake_pipe[0] = wake_pipe[1] = -1;
         return 1;
     }
+    /* The counters of /metrics, shared by every worker forked from here on. */
+    if (!metrics_init())
+        log_warn("shared memory for the metrics: %s (they stay at zero)", strerror(errno));
     signal(SIGPIPE, SIG_IGN);
     set_handlers(on_signal);
     log_info("master %d serving with %d workers (%d may hash a password at once)", (int)m.pid,
@@ -373,6 +385,8 @@ master_run(struct config **cfg, int listen_fd, const struct master_opts *opts)
                 for (int n = count_live(&m, true); n < m.nworkers; n++)
                     spawn(&m);
         }
+
+        metrics_set_workers(count_live(&m, false));
 
         /* Sleep until a signal arrives, or a timer (backoff end, kill deadline) is due. */
         int64_t timeout = 1000;

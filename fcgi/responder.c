@@ -22,6 +22,7 @@
 #include "db.h"
 #include "log.h"
 #include "master.h"
+#include "metrics.h"
 #include "responder.h"
 #include "routes.h"
 
@@ -188,17 +189,23 @@ handle(struct app *app, FCGX_Request *fr, int64_t *db_last_try)
             put(fr->out, oom, (size_t)n);
         return;
     }
+    int64_t started = clock_mono_us();
     http_response_init(&res);
     log_set_request_id(req->request_id);
     ensure_db(app, db_last_try);
 
     /* While the database is down every path but the health check (which says so itself)
      * answers 503 JSON, with CORS and the security headers. */
-    if (app->db == NULL && strcmp(req->path, "/api/health/") != 0)
+    bool scrape = strcmp(req->path, "/metrics") == 0;
+    if (scrape)
+        metrics_serve(app, req, &res); /* answers without the database as well */
+    else if (app->db == NULL && strcmp(req->path, "/api/health/") != 0)
         route_reply_unavailable(app, req, &res);
     else
         route_dispatch(app, routes_all, req, &res);
     send_response(fr, req, &res);
+    if (!scrape) /* scrapes are not traffic */
+        metrics_request(req->route, res.status, clock_mono_us() - started);
     log_debug("%s -> %d", req->method_str, res.status);
     log_set_request_id(NULL);
     http_response_free(&res);
@@ -272,11 +279,14 @@ responder_run(const struct config *cfg, int listen_fd, pid_t master_pid, struct 
             continue;
         }
         errors = 0;
+        metrics_busy(true);
         handle(&app, &fr, &db_last_try);
+        metrics_busy(false);
         FCGX_Finish_r(&fr);
         served++;
         if (cfg->fcgi_max_requests > 0 && served >= (unsigned long)cfg->fcgi_max_requests) {
             log_info("recycling after %lu requests", served);
+            metrics_inc(MC_FCGI_RECYCLED);
             break;
         }
     }

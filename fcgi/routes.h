@@ -18,6 +18,10 @@ extern const struct route test_routes[];
 /* The tables in match order, NULL-terminated (fcgi/routes.c). */
 extern const struct route *const routes_all[];
 
+/* GET /metrics (fcgi/metrics.c), called by the responder for that one path: the Prometheus
+ * exposition for METRICS_ALLOW addresses, the 404 of an unknown path for anyone else. */
+void metrics_serve(struct app *app, struct http_request *req, struct http_response *res);
+
 /* Release the per-process state of the catalogue handlers (their list cache); called once
  * by the responder before a worker exits. */
 void catalogue_routes_release(void);

@@ -9,7 +9,7 @@ unit_tests = tests/unit/test_accountmail tests/unit/test_auth tests/unit/test_bu
 	tests/unit/test_db tests/unit/test_form tests/unit/test_hlsmaster tests/unit/test_http \
 	tests/unit/test_job tests/unit/test_ladder tests/unit/test_linktoken tests/unit/test_mail \
 	tests/unit/test_mediafile tests/unit/test_multipart tests/unit/test_password \
-	tests/unit/test_playlist tests/unit/test_policy tests/unit/test_procgate \
+	tests/unit/test_playlist tests/unit/test_policy tests/unit/test_procgate tests/unit/test_metrics \
 	tests/unit/test_ratelimit tests/unit/test_route tests/unit/test_strbuf tests/unit/test_token \
 	tests/unit/test_transcode_payload tests/unit/test_tsindex tests/unit/test_tsrebase \
 	tests/unit/test_upload tests/unit/test_utf8 tests/unit/test_urlsig

@@ -11,6 +11,7 @@ lib_base_libvfbase_a_SOURCES = \
 	lib/base/jsonobj.c lib/base/jsonobj.h \
 	lib/base/fstree.c lib/base/fstree.h \
 	lib/base/child.c lib/base/child.h \
-	lib/base/procgate.c lib/base/procgate.h
+	lib/base/procgate.c lib/base/procgate.h \
+	lib/base/metrics.c lib/base/metrics.h
 lib_base_libvfbase_a_CPPFLAGS = $(VF_DEFS) $(BASE_CPPFLAGS)
 lint_sources += $(filter %.c,$(lib_base_libvfbase_a_SOURCES))

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "metrics.h"
 
 #ifndef VF_DATADIR
 #define VF_DATADIR "/usr/local/share/videoflix"
@@ -80,6 +81,7 @@ static const struct var vars[] = {
     { "RATELIMIT_WINDOW", V_INT, OFF(ratelimit_window), "900", 1, 86400, NULL },
     { "FCGI_WORKERS", V_INT, OFF(fcgi_workers), "4", 1, 256, NULL },
     { "FCGI_MAX_REQUESTS", V_INT, OFF(fcgi_max_requests), "10000", 0, INT_MAX, NULL },
+    { "METRICS_ALLOW", V_STR, OFF(metrics_allow), "127.0.0.1,::1", 0, 4096, NULL },
     { "UPLOAD_MAX_BYTES", V_SIZE, OFF(upload_max_bytes), "8G", 1024, 1024 * GiB, NULL },
     { "JSON_MAX_BYTES", V_SIZE, OFF(json_max_bytes), "65536", 1024, 16 * 1024 * 1024, NULL },
     { "MIN_FREE_DISK_BYTES", V_SIZE, OFF(min_free_disk_bytes), "1G", 0, 1024 * GiB, NULL },
@@ -591,6 +593,11 @@ build(const struct envfile *ef, bool use_env, struct config **out, char *errbuf,
         cfg->public_https = strncmp(cfg->public_url, "https://", 8) == 0;
         if (cfg->email_use_tls && cfg->email_use_ssl) {
             vf_reason(errbuf, errlen, "EMAIL_USE_TLS and EMAIL_USE_SSL are mutually exclusive");
+            err = VF_ERR_CONFIG;
+        } else if (!metrics_allow_valid(cfg->metrics_allow)) {
+            vf_reason(errbuf, errlen,
+                      "METRICS_ALLOW must be comma-separated addresses or CIDR blocks (got '%s')",
+                      cfg->metrics_allow);
             err = VF_ERR_CONFIG;
         }
     }

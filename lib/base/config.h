@@ -77,6 +77,8 @@ struct config {
     /* FastCGI responder */
     int fcgi_workers;              /* FCGI_WORKERS (default 4) */
     int fcgi_max_requests;         /* FCGI_MAX_REQUESTS (default 10000; 0 = never recycle) */
+    char *metrics_allow;           /* METRICS_ALLOW: addresses/CIDRs that may GET /metrics
+                                      (default 127.0.0.1,::1) */
     size_t upload_max_bytes;       /* UPLOAD_MAX_BYTES (default 4 GiB) */
     size_t json_max_bytes;         /* JSON_MAX_BYTES (default 65536) */
     int64_t min_free_disk_bytes;   /* MIN_FREE_DISK_BYTES (default 1 GiB): uploads refused below */

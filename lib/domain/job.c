@@ -459,3 +459,21 @@ job_info_free(struct job_info *v, size_t n)
         job_info_clear(&v[i]);
     free(v);
 }
+
+static void
+stat_row(const struct db_rows *r, size_t i, void *elem)
+{
+    struct job_stat *s = elem;
+    const char *kind = db_rows_text(r, i, 0);
+    snprintf(s->kind, sizeof(s->kind), "%s", kind != NULL ? kind : "");
+    int st = job_state_parse(db_rows_text(r, i, 1));
+    s->state = st < 0 ? JOB_FAILED : (enum job_state)st;
+    s->count = db_rows_int(r, i, 2);
+    s->oldest_us = db_rows_int(r, i, 3);
+}
+
+enum vf_err
+job_stats(struct db *db, struct job_stat **out, size_t *n)
+{
+    return db_query_list(db, STMT_JOB_STATS, DB_NOARGS, sizeof(**out), stat_row, (void **)out, n);
+}

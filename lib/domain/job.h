@@ -49,6 +49,15 @@ struct job_info {
     char *lease_owner; /* NULL when not running */
 };
 
+/* One group of job_stats(): how many jobs of a kind are in a state, and the oldest of them
+ * (for queued jobs the earliest run_after, i.e. the longest wait for a worker; microseconds). */
+struct job_stat {
+    char kind[JOB_KIND_MAX];
+    enum job_state state;
+    int64_t count;
+    int64_t oldest_us;
+};
+
 /* "queued", "running", "done", "failed" (static); job_state_parse returns -1 if unknown. */
 const char *job_state_name(enum job_state s);
 int job_state_parse(const char *s);
@@ -144,6 +153,8 @@ enum vf_err job_list(struct db *db, int state, int limit, struct job_info **out,
 enum vf_err job_get(struct db *db, int64_t id, struct job_info *out);
 
 /* NULL-safe. */
+/* Every kind/state group, ordered by kind then state; *out malloc'd (free()), NULL when empty. */
+enum vf_err job_stats(struct db *db, struct job_stat **out, size_t *n);
 void job_free(struct job *job);
 void job_info_free(struct job_info *v, size_t n);
 /* Frees the strings of one job_info filled by job_get (not the struct). */

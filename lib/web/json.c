@@ -7,6 +7,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
 
 static const char internal_body[] = "{\"detail\":\"Internal server error.\"}";
 
@@ -61,6 +62,11 @@ json_error_reply_detail(const struct http_request *req, struct http_response *re
                         const char *detail)
 {
     int status = err == VF_OK ? 500 : vf_err_status(err);
+
+    if (err == VF_ERR_DB)
+        metrics_inc(MC_DB_ERRORS);
+    else if (err == VF_ERR_BUSY)
+        metrics_inc(MC_DB_BUSY);
 
     if (status == 500) {
         log_error("%s %s answered 500: %s", req->method_str,

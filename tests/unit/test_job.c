@@ -299,6 +299,33 @@ JOB_CASE(renewed_lease_is_not_swept)
     job_free(job);
 }
 
+/* ---- monitoring: job_stats (/metrics, videoflixctl status) ----------------------------- */
+
+JOB_CASE(stats_group_by_kind_and_state_with_the_oldest_queued_wait)
+{
+    struct job_stat *st = NULL;
+    size_t n = 99;
+    cr_assert_eq(job_stats(fx->db, &st, &n), VF_OK);
+    cr_expect_eq(n, 0);
+    cr_expect_null(st);
+    enqueue(fx, "mail", T0 - 5 * SEC, 0);
+    enqueue(fx, "mail", T0 - 60 * SEC, 0);
+    enqueue(fx, "transcode", T0, 0);
+    struct job *job = claim(fx, "w1", "transcode");
+    job_free(job);
+    cr_assert_eq(job_stats(fx->db, &st, &n), VF_OK, "%s", db_errmsg(fx->db));
+    cr_assert_eq(n, 2);
+    cr_expect_str_eq(st[0].kind, "mail");
+    cr_expect_eq(st[0].state, JOB_QUEUED);
+    cr_expect_eq(st[0].count, 2);
+    cr_expect_eq(st[0].oldest_us, T0 - 60 * SEC, "queued: the earliest run_after");
+    cr_expect_str_eq(st[1].kind, "transcode");
+    cr_expect_eq(st[1].state, JOB_RUNNING);
+    cr_expect_eq(st[1].count, 1);
+    cr_expect_eq(st[1].oldest_us, T0, "other states: created_at");
+    free(st);
+}
+
 struct swept {
     int calls;
     int64_t id;
