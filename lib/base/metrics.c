@@ -262,8 +262,10 @@ metrics_render(struct strbuf *out)
         c[i] = metrics_get((enum metrics_counter)i);
 
     return render_requests(out, z) &&
-           metrics_family(out, "videoflix_fcgi_workers", "gauge",
-                          "FastCGI workers inside a request (busy) or waiting for one (idle).") &&
+           metrics_family(
+               out, "videoflix_fcgi_workers", "gauge",
+               "FastCGI workers inside a request (busy, the one answering this scrape included) or "
+               "waiting for one (idle).") &&
            strbuf_printf(out,
                          "videoflix_fcgi_workers{state=\"busy\"} %d\n"
                          "videoflix_fcgi_workers{state=\"idle\"} %d\n",
